@@ -1,0 +1,54 @@
+# Customs pre-loading screening: the commands the README promises, and the ones behind them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+KAFKA := deploy/kafka/kafka.sh
+
+.DEFAULT_GOAL := help
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+run: setup ## Start Kafka, the worker and a sample feed; show hits until Ctrl-C
+	@deploy/run.sh
+
+test: setup lint ## Lint, type-check, unit and integration tests (starts its own broker)
+	$(BIN)/pytest tests
+
+unit: setup ## Unit tests only (no broker)
+	$(BIN)/pytest tests/unit
+
+integration: setup ## Integration tests only (starts its own broker)
+	$(BIN)/pytest tests/integration
+
+lint: setup ## ruff, ruff format --check, mypy
+	$(BIN)/ruff check pipeline tests
+	$(BIN)/ruff format --check pipeline tests
+	$(BIN)/mypy
+
+setup: $(INSTALLED) system-deps kafka-fetch ## Virtualenv, Python packages, Kafka jars, kcat
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+system-deps: ## Debian packages the tests use (kcat), when missing and apt-get is usable
+	@deploy/system-deps.sh
+
+kafka-fetch: ## Fetch the Kafka broker jars from Maven Central
+	@$(KAFKA) fetch
+
+kafka-start: kafka-fetch ## Start the local Kafka broker (127.0.0.1:9092)
+	@$(KAFKA) start
+
+stop: ## Stop the local Kafka broker
+	@$(KAFKA) stop
+
+clean: stop ## Stop Kafka and remove its data and the worker state
+	rm -rf .data
+
+.PHONY: help run test unit integration lint setup system-deps kafka-fetch kafka-start stop clean

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# `make run`: the local broker, topics, one worker and a steady sample feed; then the hits
+# as they arrive, until Ctrl-C. The broker keeps running afterwards (`make stop` ends it).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bin="$root/.venv/bin"
+run_dir="$root/.data/run"
+mkdir -p "$run_dir"
+export SCREENING_KAFKA_BOOTSTRAP="${SCREENING_KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
+export SCREENING_DATA_DIR="${SCREENING_DATA_DIR:-$root/.data/worker}"
+web_port="${SCREENING_WEB_PORT:-6066}"
+feed_rate="${FEED_RATE:-20}"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  echo
+  echo "stopping the worker and the sample feed (the broker keeps running: make stop)"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+deploy/kafka/kafka.sh start
+"$bin/screening" topics ensure
+
+echo "starting the worker (log: $run_dir/worker.log)"
+"$bin/screening" worker --web-port "$web_port" >"$run_dir/worker.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 120); do
+  grep -q "\[^Worker\]: Ready" "$run_dir/worker.log" 2>/dev/null && break
+  kill -0 "${pids[0]}" 2>/dev/null || { echo "the worker stopped:"; tail -30 "$run_dir/worker.log"; exit 1; }
+  sleep 0.5
+done
+
+echo "feeding sample declarations at $feed_rate/s (log: $run_dir/feed.log)"
+"$bin/screening" generate --count 1000000 --rate "$feed_rate" --risky-share 0.15 \
+  --malformed-share 0.02 --no-progress >"$run_dir/feed.log" 2>&1 &
+pids+=($!)
+
+cat <<INFO
+
+  metrics:      http://127.0.0.1:$web_port/metrics
+  assessments:  customs.assessments.v1   dead letters: customs.declarations.dlq.v1
+  Ctrl-C stops the worker and the feed.
+
+INFO
+"$bin/screening" hits --follow

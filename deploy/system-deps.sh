@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the tests and `make run` use, when they are missing:
+# kcat (a Kafka client written elsewhere, used by the integration tests).
+set -euo pipefail
+
+missing=()
+command -v kcat >/dev/null || missing+=(kcat)
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+  echo "system-deps: please install: ${missing[*]} (not root, or no apt-get here)" >&2
+  exit 0
+fi
+echo "system-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

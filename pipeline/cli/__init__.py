@@ -1,0 +1,1 @@
+"""The ``screening`` command line."""

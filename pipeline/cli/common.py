@@ -1,0 +1,30 @@
+"""Options and helpers shared by the commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pipeline.settings import Settings
+
+console = Console(stderr=True)
+
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap",
+        "-b",
+        help="Kafka bootstrap servers (host:port,...); default SCREENING_KAFKA_BOOTSTRAP.",
+        show_default=False,
+    ),
+]
+
+
+def load_settings(bootstrap: str | None = None, **overrides: object) -> Settings:
+    settings = Settings()
+    update = {k: v for k, v in overrides.items() if v is not None}
+    if bootstrap:
+        update["kafka_bootstrap"] = bootstrap
+    return settings.model_copy(update=update) if update else settings

@@ -1,0 +1,71 @@
+"""``screening generate``: publish synthetic declarations, optionally at a fixed rate."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from confluent_kafka import Producer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipeline import topics
+from pipeline.cli.common import BootstrapOption, console, load_settings
+from pipeline.errors import DeliveryFailed
+from pipeline.kafka.producer import produce_waiting, producer_config
+
+
+def generate(
+    count: int = typer.Option(..., "--count", "-n", min=1, help="How many messages to publish."),
+    rate: float | None = typer.Option(
+        None,
+        "--rate",
+        "-r",
+        min=0.001,
+        help="Messages per second (open loop); default: as fast as possible.",
+    ),
+    risky_share: float = typer.Option(0.05, min=0.0, max=1.0, help="Share with risk indicators."),
+    malformed_share: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="Share of malformed messages (dead-lettered by the worker)."
+    ),
+    seed: int | None = typer.Option(None, help="Seed for a reproducible stream."),
+    bootstrap: BootstrapOption = None,
+    topic: str = typer.Option(topics.DECLARATIONS, help="Topic to publish to."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Publish realistic synthetic declarations: several goods items, real HS codes and
+    UN/LOCODEs, ISO 6346 container numbers, amendments, invalidations, risky and malformed."""
+    from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
+
+    settings = load_settings(bootstrap)
+    generator = DeclarationGenerator(
+        GeneratorConfig(seed=seed, risky_share=risky_share, malformed_share=malformed_share)
+    )
+    producer = Producer(producer_config(settings))
+    started = time.monotonic()
+    with Progress(
+        TextColumn("generate"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not progress,
+    ) as bar:
+        task = bar.add_task("generate", total=count)
+        for index, message in enumerate(generator.messages(count)):
+            if rate is not None:
+                # Open loop: each message has its own due time, so a slow consumer of the
+                # topic can never slow the sender down.
+                delay = started + index / rate - time.monotonic()
+                if delay > 0:
+                    producer.poll(0)
+                    time.sleep(delay)
+            produce_waiting(producer, topic, message.value, message.key or None)
+            if rate is not None or index % 1000 == 0:
+                bar.update(task, completed=index)
+                producer.poll(0)
+        bar.update(task, completed=count)
+    remaining = producer.flush(60)
+    if remaining:
+        raise DeliveryFailed(f"{remaining} of {count} messages were not acknowledged")
+    elapsed = time.monotonic() - started
+    console.print(f"published {count} messages to {topic} in {elapsed:.1f} s")

@@ -1,0 +1,258 @@
+"""The public contract, version 1, as typed structures.
+
+These structs are the single source of truth for the wire format: decoding validates against
+them, the pipeline encodes its outputs from them, and the JSON Schema files shipped in
+``pipeline/contract/schemas`` are generated from them (``python -m pipeline.contract.schemas``).
+Field names and enumerations follow ``contract.md`` exactly; anything the contract leaves open
+is documented where it is declared.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+# --- shared field types -------------------------------------------------------------------
+
+# Python's ``$`` also matches before a final newline; ``(?!\n)`` makes each pattern match
+# exactly as JSON Schema's does, so "IR\n" is not a country code.
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 timestamp with zone")]
+DeclarationId = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$(?!\n)", description="stable across versions")
+]
+Version = Annotated[int, msgspec.Meta(ge=1, le=2_147_483_647)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)]
+Mass = Annotated[float, msgspec.Meta(ge=0, le=1e9)]
+Country = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Z]{2}$(?!\n)", description="ISO 3166-1 alpha-2")
+]
+Locode = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Z]{2}[A-Z2-9]{3}$(?!\n)", description="UN/LOCODE")
+]
+HsCode = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9]{6,10}$(?!\n)", description="HS code, 6-10 digits")
+]
+# Free text is bounded so that one message cannot make the worker build huge strings.
+Text = Annotated[str, msgspec.Meta(max_length=4096)]
+ShortText = Annotated[str, msgspec.Meta(max_length=512)]
+
+MessageType = Literal["FILING", "AMENDMENT", "INVALIDATION"]
+TransportMode = Literal["AIR", "SEA", "ROAD", "RAIL"]
+DocumentType = Literal["MAWB", "HAWB", "MBL", "HBL"]
+IdScheme = Literal["EORI", "AEO", "CTPAT", "TIN", "OTHER"]
+Action = Literal["SCORE", "RFI", "HRCM", "DNL"]
+Outcome = Literal["ASSESSMENT_COMPLETE", "RFI", "HRCM", "DNL", "INVALIDATED"]
+Referral = Literal["RFI", "HRCM", "DNL"]
+RejectionCode = Literal["INVALID_JSON", "NOT_AN_OBJECT", "SCHEMA", "TOO_LARGE", "ENCODING"]
+PartyRole = Literal["declarant", "consignor", "consignee", "carrier", "notify_party"]
+
+MAX_GOODS_ITEMS = 999
+
+# --- Declaration --------------------------------------------------------------------------
+
+
+class PartyId(msgspec.Struct, forbid_unknown_fields=False):
+    scheme: IdScheme
+    value: ShortText
+
+
+class Address(msgspec.Struct, forbid_unknown_fields=False):
+    street: Text | None = None
+    city: ShortText | None = None
+    postcode: ShortText | None = None
+    country: Country | None = None
+    po_box: bool | None = None
+
+
+class Contact(msgspec.Struct, forbid_unknown_fields=False):
+    phone: ShortText | None = None
+    email: ShortText | None = None
+
+
+class Party(msgspec.Struct, forbid_unknown_fields=False):
+    name: ShortText
+    ids: Annotated[list[PartyId], msgspec.Meta(max_length=64)] = []
+    address: Address | None = None
+    contact: Contact | None = None
+
+
+class Transport(msgspec.Struct, forbid_unknown_fields=False):
+    mode: TransportMode | None = None
+    carrier: Party | None = None
+    conveyance_ref: ShortText | None = None
+    loading_location: Locode | None = None
+    discharge_location: Locode | None = None
+    routing_countries: Annotated[list[Country], msgspec.Meta(max_length=64)] = []
+    estimated_loading_at: Timestamp | None = None
+    estimated_arrival_at: Timestamp | None = None
+
+
+class TransportDocument(msgspec.Struct, forbid_unknown_fields=False):
+    type: DocumentType | None = None
+    number: ShortText | None = None
+
+
+class Equipment(msgspec.Struct, forbid_unknown_fields=False):
+    # Kept as filed: a wrong check digit is a finding for the rules, not a rejection.
+    container_id: ShortText
+    seals: Annotated[list[ShortText], msgspec.Meta(max_length=64)] = []
+
+
+class Money(msgspec.Struct, forbid_unknown_fields=False):
+    amount: Annotated[float, msgspec.Meta(ge=0, le=1e15)]
+    currency: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$(?!\n)", description="ISO 4217")]
+
+
+class GoodsItem(msgspec.Struct, forbid_unknown_fields=False):
+    seq: Count | None = None
+    hs_code: HsCode | None = None
+    description: Text | None = None
+    packages: Count | None = None
+    package_type: ShortText | None = None
+    gross_mass_kg: Mass | None = None
+    origin_country: Country | None = None
+    un_number: Annotated[str, msgspec.Meta(pattern=r"^UN[0-9]{4}$(?!\n)")] | None = None
+    container_ids: Annotated[list[ShortText], msgspec.Meta(max_length=999)] = []
+    value: Money | None = None
+
+
+class Totals(msgspec.Struct, forbid_unknown_fields=False):
+    packages: Count | None = None
+    gross_mass_kg: Mass | None = None
+
+
+class Declaration(msgspec.Struct, forbid_unknown_fields=False):
+    """A pre-loading filing, an amendment or an invalidation.
+
+    ``declarant``, ``consignor``, ``consignee`` and ``goods`` are required for FILING and
+    AMENDMENT; that cross-field rule is checked by ``pipeline.screening.decode``.
+    """
+
+    declaration_id: DeclarationId
+    version: Version
+    message_type: MessageType
+    submitted_at: Timestamp
+    declarant: Party | None = None
+    transport: Transport | None = None
+    transport_document: TransportDocument | None = None
+    consignor: Party | None = None
+    consignee: Party | None = None
+    notify_party: Party | None = None
+    equipment: Annotated[list[Equipment], msgspec.Meta(max_length=999)] = []
+    # The upper bound keeps a hostile message from allocating without limit; the contract's
+    # 1-999 is checked with a precise message in decode.
+    goods: Annotated[list[GoodsItem], msgspec.Meta(max_length=MAX_GOODS_ITEMS + 1)] | None = None
+    totals: Totals | None = None
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+
+class Match(msgspec.Struct, omit_defaults=False):
+    rule_id: str
+    rule_version: int
+    action: Action
+    score: float
+    reason: str
+    evidence: dict[str, Any]
+
+
+class PartyStatus(msgspec.Struct):
+    role: PartyRole
+    operator_id: str | None
+    aeo_type: str | None
+    status: str
+    source: str | None
+
+
+class Assessment(msgspec.Struct):
+    declaration_id: str
+    version: int
+    outcome: Outcome
+    score: float
+    matches: list[Match]
+    shadow_matches: list[Match]
+    parties: list[PartyStatus]
+    ruleset_version: str
+    submitted_at: datetime
+    assessed_at: datetime
+    superseded_versions: list[int]
+    # Not in the contract's list, allowed by it: set when a newer version of the same
+    # declaration had already been assessed, so this one is kept for audit and raises no hit.
+    superseded_by: int | None = None
+    message_type: MessageType = "FILING"
+
+
+class Hit(msgspec.Struct):
+    declaration_id: str
+    version: int
+    outcome: Referral
+    score: float
+    matches: list[Match]
+    shadow_matches: list[Match]
+    parties: list[PartyStatus]
+    ruleset_version: str
+    submitted_at: datetime
+    assessed_at: datetime
+    superseded_versions: list[int]
+    priority: int
+    summary: str
+    message_type: MessageType = "FILING"
+
+
+class RejectionError(msgspec.Struct):
+    code: RejectionCode
+    message: str
+    path: str | None
+
+
+class RejectionSource(msgspec.Struct):
+    topic: str
+    partition: int
+    offset: int
+
+
+class Rejection(msgspec.Struct):
+    error: RejectionError
+    source: RejectionSource
+    received_at: datetime
+    original: str  # base64 of the raw bytes, so that nothing is lost even when not UTF-8
+    key: str | None = None  # the original key as text, when it was UTF-8
+
+
+# --- reference data -----------------------------------------------------------------------
+
+
+class AeoRecord(msgspec.Struct, forbid_unknown_fields=False):
+    operator_id: ShortText
+    scheme: Literal["EORI", "AEO", "CTPAT", "TIN"]
+    name: ShortText
+    country: Country
+    aeo_type: ShortText
+    status: Literal["ACTIVE", "SUSPENDED", "REVOKED"]
+    valid_from: date | None = None
+    valid_to: date | None = None
+    mra_partner: Country | None = None
+
+
+class WatchlistEntry(msgspec.Struct, forbid_unknown_fields=False):
+    # The contract names a field ``list``; inside this class that name hides the builtin.
+    entry_id: ShortText
+    name: ShortText
+    aliases: builtins.list[ShortText] = []
+    country: Country | None = None
+    ids: builtins.list[PartyId] = []
+    list: ShortText = "NATIONAL"
+    action: Referral = "HRCM"
+    reason: Text = ""
+
+
+class ExaminationResult(msgspec.Struct, forbid_unknown_fields=False):
+    declaration_id: DeclarationId
+    version: Version
+    result: Literal["SEIZURE", "IRREGULARITY", "NO_FINDING", "NOT_EXAMINED"]
+    examined_at: Timestamp
+    officer_ref: ShortText | None = None

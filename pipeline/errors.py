@@ -1,0 +1,21 @@
+"""The project's errors. Each says what was wrong and where; the docstring says what to do."""
+
+
+class ScreeningError(Exception):
+    """Base of every error the pipeline raises on purpose."""
+
+
+class ConfigurationError(ScreeningError):
+    """A setting or argument is invalid: correct it and run again."""
+
+
+class KafkaUnavailable(ScreeningError):
+    """The broker did not answer: check SCREENING_KAFKA_BOOTSTRAP and that Kafka runs."""
+
+
+class DeliveryFailed(ScreeningError):
+    """Kafka refused an output record: the batch is not acknowledged and will be redone."""
+
+
+class InputFileError(ScreeningError):
+    """An input file cannot be read: the message names the file and line."""

@@ -1,0 +1,1 @@
+"""Kafka clients (confluent-kafka) shared by the worker and the commands."""

@@ -1,0 +1,89 @@
+"""Create the pipeline's topics with their settings; safe to run again at any time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
+
+from pipeline.errors import KafkaUnavailable
+from pipeline.settings import Settings
+from pipeline.topics import TOPICS, TopicSpec
+
+_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class TopicReport:
+    name: str
+    partitions: int
+    status: str  # created, exists, or a warning in plain words
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient(settings.librdkafka_config())
+
+
+def existing_partitions(admin: AdminClient, bootstrap: str = "") -> dict[str, int]:
+    try:
+        metadata = admin.list_topics(timeout=_TIMEOUT_S)
+    except KafkaException as exc:
+        raise KafkaUnavailable(f"cannot reach Kafka at {bootstrap}: {exc.args[0].str()}") from exc
+    return {name: len(topic.partitions) for name, topic in metadata.topics.items()}
+
+
+def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = TOPICS) -> list[TopicReport]:
+    admin = admin_client(settings)
+    existing = existing_partitions(admin, settings.kafka_bootstrap)
+    reports: list[TopicReport] = []
+    missing = [s for s in specs if s.name not in existing]
+    if missing:
+        futures = admin.create_topics(
+            [
+                NewTopic(
+                    s.name,
+                    num_partitions=s.partition_count(settings.partitions),
+                    replication_factor=settings.replication_factor,
+                    config=dict(s.config),
+                )
+                for s in missing
+            ],
+            operation_timeout=_TIMEOUT_S,
+        )
+        for name, future in futures.items():
+            try:
+                future.result()
+            except KafkaException as exc:
+                if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                    raise KafkaUnavailable(f"cannot create {name}: {exc.args[0]}") from exc
+    for s in specs:
+        wanted = s.partition_count(settings.partitions)
+        if s.name not in existing:
+            reports.append(TopicReport(s.name, wanted, "created"))
+            continue
+        _apply_config(admin, s)
+        have = existing[s.name]
+        status = "exists" if have == wanted else f"exists with {have} partitions (wanted {wanted})"
+        reports.append(TopicReport(s.name, have, status))
+    return reports
+
+
+def _apply_config(admin: AdminClient, s: TopicSpec) -> None:
+    """Bring an existing topic's settings to what the pipeline declares (idempotent)."""
+    resource = ConfigResource(
+        ConfigResource.Type.TOPIC,
+        s.name,
+        incremental_configs=[
+            ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET)
+            for k, v in s.config.items()
+        ],
+    )
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result()

@@ -1,0 +1,73 @@
+"""The worker's output producer: idempotent, batched, and flushed before offsets move on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from pipeline.errors import DeliveryFailed
+from pipeline.screening.batch import OutputRecord
+from pipeline.settings import Settings
+
+_FLUSH_TIMEOUT_S = 60.0
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    return {
+        **settings.librdkafka_config(),
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "compression.type": "lz4",
+        # Java's partitioner: keys land where Kafka Streams, Faust and Java clients expect.
+        "partitioner": "murmur2_random",
+        # Rejections carry the original bytes; leave room for the largest accepted input.
+        "message.max.bytes": 8 * 1024 * 1024,
+        "queue.buffering.max.messages": 1_000_000,
+    }
+
+
+def produce_waiting(producer: Producer, topic: str, value: bytes | None, key: bytes | None) -> None:
+    """Produce one record; when the local queue is full, serve delivery reports and retry."""
+    while True:
+        try:
+            producer.produce(topic, value, key)
+            return
+        except BufferError:
+            producer.poll(0.05)
+
+
+class OutputProducer:
+    """Produces a batch's outputs; ``flush`` returns only when every one is acknowledged."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._failures: list[str] = []
+        self._producer = Producer(
+            {
+                **producer_config(settings),
+                # Only failures call back, so a delivered record costs no Python call.
+                "delivery.report.only.error": True,
+                "on_delivery": self._on_delivery,
+            }
+        )
+
+    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            self._failures.append(f"{message.topic()}: {error.str()}")
+
+    def produce(self, records: Iterable[OutputRecord]) -> None:
+        for record in records:
+            produce_waiting(self._producer, record.topic, record.value, record.key)
+
+    async def flush(self) -> None:
+        remaining = await asyncio.to_thread(self._producer.flush, _FLUSH_TIMEOUT_S)
+        if self._failures or remaining:
+            failures, self._failures = self._failures, []
+            detail = "; ".join(failures[:3]) or f"{remaining} records not acknowledged"
+            raise DeliveryFailed(f"outputs not delivered: {detail}")
+
+    def close(self) -> None:
+        self._producer.flush(_FLUSH_TIMEOUT_S)

@@ -1,0 +1,74 @@
+"""Read a topic from the beginning with confluent-kafka, without joining a consumer group."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from pipeline.errors import KafkaUnavailable
+from pipeline.settings import Settings
+
+_METADATA_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    key: bytes | None
+    value: bytes | None
+    partition: int
+    offset: int
+    timestamp_ms: int
+
+
+class TopicReader:
+    """Assigns every partition of one topic at its start; ``caught_up`` turns True once
+    every partition has been read to its end as it was when reading began."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        self.topic = topic
+        self._consumer = Consumer(
+            {
+                **settings.librdkafka_config(),
+                # A throwaway group id: offsets are never committed, nothing is shared.
+                "group.id": f"screening-reader-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "auto.offset.reset": "earliest",
+            }
+        )
+        try:
+            metadata = self._consumer.list_topics(topic, timeout=_METADATA_TIMEOUT_S)
+        except KafkaException as exc:
+            raise KafkaUnavailable(f"cannot read {topic}: {exc.args[0]}") from exc
+        described = metadata.topics.get(topic)
+        if described is None or described.error is not None or not described.partitions:
+            raise KafkaUnavailable(f"topic {topic} does not exist; run `screening topics ensure`")
+        partitions = sorted(described.partitions)
+        self._pending_eof = set(partitions)
+        self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+
+    @property
+    def caught_up(self) -> bool:
+        return not self._pending_eof
+
+    def poll(self, timeout_s: float, max_records: int = 500) -> Iterator[Record]:
+        for message in self._consumer.consume(max_records, timeout_s):
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    self._pending_eof.discard(message.partition())
+                    continue
+                raise KafkaUnavailable(f"reading {self.topic}: {error.str()}")
+            yield Record(
+                message.key(),
+                message.value(),
+                message.partition() or 0,
+                message.offset() or 0,
+                message.timestamp()[1],
+            )
+
+    def close(self) -> None:
+        self._consumer.close()

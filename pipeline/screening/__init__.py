@@ -1,0 +1,1 @@
+"""The screening data path, in pure functions: decode, evaluate, assess."""

@@ -1,0 +1,208 @@
+"""Screen one batch of raw declaration records into output records.
+
+The one place where decode, evaluate, version bookkeeping and assessment meet. No Kafka here:
+the worker hands records in and produces what comes out, so the whole data path is testable
+without a broker.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import msgspec
+
+from pipeline import topics
+from pipeline.contract.models import (
+    Assessment,
+    Declaration,
+    Hit,
+    Rejection,
+    RejectionError,
+    RejectionSource,
+)
+from pipeline.screening.decode import DecodeFailure, decode_declaration
+from pipeline.screening.evaluation import Evaluation, Evaluator
+from pipeline.screening.outcome import PRIORITY, REFERRALS, Thresholds, decide
+from pipeline.screening.summary import summarise
+from pipeline.screening.versions import VersionState, admit, hit_action
+
+_ENCODER = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class InputRecord:
+    key: bytes | None
+    value: bytes | None
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    topic: str
+    key: bytes | None
+    value: bytes | None  # None is a tombstone
+
+
+class Ledger(Protocol):
+    """Version state per declaration id, kept where the declaration's partition is owned."""
+
+    def get(self, declaration_id: str) -> VersionState | None: ...
+
+    def put(self, declaration_id: str, partition: int, state: VersionState) -> None: ...
+
+
+@dataclass(slots=True)
+class BatchResult:
+    outputs: list[OutputRecord] = field(default_factory=list)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    rejections: Counter[str] = field(default_factory=Counter)
+    hits: int = 0
+    tombstones: int = 0
+    superseded: int = 0
+
+
+class Screener:
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        *,
+        max_message_bytes: int,
+        thresholds: Thresholds | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.evaluator = evaluator
+        self.max_message_bytes = max_message_bytes
+        self.thresholds = thresholds or Thresholds()
+        self.clock = clock
+
+    def screen(self, records: Sequence[InputRecord], ledger: Ledger) -> BatchResult:
+        result = BatchResult()
+        decoded: list[tuple[InputRecord, Declaration]] = []
+        for record in records:
+            outcome = decode_declaration(record.value, self.max_message_bytes)
+            if isinstance(outcome, Declaration):
+                outcome = _check_key(record, outcome)
+            if isinstance(outcome, DecodeFailure):
+                result.outputs.append(self._rejection(record, outcome))
+                result.rejections[outcome.code] += 1
+            else:
+                decoded.append((record, outcome))
+
+        to_evaluate = [d for _, d in decoded if d.message_type != "INVALIDATION"]
+        evaluations = iter(self.evaluator.evaluate(to_evaluate)) if to_evaluate else iter(())
+        assessed_at = self.clock()
+        for record, declaration in decoded:
+            evaluation = (
+                Evaluation() if declaration.message_type == "INVALIDATION" else next(evaluations)
+            )
+            self._assess(record, declaration, evaluation, assessed_at, ledger, result)
+        return result
+
+    def _assess(
+        self,
+        record: InputRecord,
+        declaration: Declaration,
+        evaluation: Evaluation,
+        assessed_at: datetime,
+        ledger: Ledger,
+        result: BatchResult,
+    ) -> None:
+        key = declaration.declaration_id.encode()
+        admission, state = admit(ledger.get(declaration.declaration_id), declaration.version)
+        invalidated = declaration.message_type == "INVALIDATION"
+        if invalidated:
+            outcome, score = "INVALIDATED", 0.0
+        else:
+            outcome, score = decide(evaluation.matches, evaluation.score_reduction, self.thresholds)
+        assessment = Assessment(
+            declaration_id=declaration.declaration_id,
+            version=declaration.version,
+            outcome=outcome,  # type: ignore[arg-type]
+            score=score,
+            matches=evaluation.matches,
+            shadow_matches=evaluation.shadow_matches,
+            parties=evaluation.parties,
+            ruleset_version=self.evaluator.ruleset_version,
+            submitted_at=declaration.submitted_at,
+            assessed_at=assessed_at,
+            superseded_versions=admission.superseded_versions,
+            superseded_by=admission.superseded_by,
+            message_type=declaration.message_type,
+        )
+        result.outputs.append(OutputRecord(topics.ASSESSMENTS, key, _ENCODER.encode(assessment)))
+        result.outcomes[outcome] += 1
+
+        if admission.superseded_by is not None:
+            # A newer version was assessed first: keep this one for audit, raise no hit.
+            result.superseded += 1
+            ledger.put(declaration.declaration_id, record.partition, state)
+            return
+        action = hit_action(state, declaration.version, outcome in REFERRALS, invalidated)
+        if action == "hit":
+            hit = _hit(assessment)
+            result.outputs.append(OutputRecord(topics.HITS, key, _ENCODER.encode(hit)))
+            result.hits += 1
+            state = VersionState(state.versions, declaration.version)
+        elif action == "tombstone":
+            result.outputs.append(OutputRecord(topics.HITS, key, None))
+            result.tombstones += 1
+            state = VersionState(state.versions, None)
+        ledger.put(declaration.declaration_id, record.partition, state)
+
+    def _rejection(self, record: InputRecord, failure: DecodeFailure) -> OutputRecord:
+        rejection = Rejection(
+            error=RejectionError(failure.code, failure.message, failure.path),
+            source=RejectionSource(record.topic, record.partition, record.offset),
+            received_at=self.clock(),
+            original=base64.b64encode(record.value or b"").decode("ascii"),
+            key=_text_or_none(record.key),
+        )
+        return OutputRecord(topics.DLQ, record.key, _ENCODER.encode(rejection))
+
+
+def _check_key(record: InputRecord, declaration: Declaration) -> Declaration | DecodeFailure:
+    """The record key must be the declaration id: versions are ordered per partition by key."""
+    if record.key is None or record.key == declaration.declaration_id.encode():
+        return declaration
+    return DecodeFailure(
+        "SCHEMA",
+        f"declaration_id {declaration.declaration_id!r} differs from the record key "
+        f"{_text_or_none(record.key)!r}; versions must share one key",
+        "$.declaration_id",
+    )
+
+
+def _hit(assessment: Assessment) -> Hit:
+    outcome = assessment.outcome
+    return Hit(
+        declaration_id=assessment.declaration_id,
+        version=assessment.version,
+        outcome=outcome,  # type: ignore[arg-type]
+        score=assessment.score,
+        matches=assessment.matches,
+        shadow_matches=assessment.shadow_matches,
+        parties=assessment.parties,
+        ruleset_version=assessment.ruleset_version,
+        submitted_at=assessment.submitted_at,
+        assessed_at=assessment.assessed_at,
+        superseded_versions=assessment.superseded_versions,
+        priority=PRIORITY[outcome],
+        summary=summarise(outcome, assessment.score, assessment.matches),
+        message_type=assessment.message_type,
+    )
+
+
+def _text_or_none(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

@@ -1,0 +1,27 @@
+"""What evaluating a declaration produces, and the interface every evaluator implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pipeline.contract.models import Declaration, Match, PartyStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    matches: list[Match] = field(default_factory=list)
+    shadow_matches: list[Match] = field(default_factory=list)
+    parties: list[PartyStatus] = field(default_factory=list)
+    # Points taken off the score, e.g. for a verified security AEO among the parties.
+    score_reduction: float = 0.0
+
+
+class Evaluator(Protocol):
+    """Evaluates a batch of declarations; returns one Evaluation per declaration, in order."""
+
+    @property
+    def ruleset_version(self) -> str: ...
+
+    def evaluate(self, declarations: Sequence[Declaration]) -> list[Evaluation]: ...

@@ -1,0 +1,43 @@
+"""From matches to an outcome: the most severe of direct actions and score thresholds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipeline.contract.models import Match, Outcome
+
+SEVERITY: dict[str, int] = {"ASSESSMENT_COMPLETE": 0, "SCORE": 0, "RFI": 1, "HRCM": 2, "DNL": 3}
+REFERRALS = frozenset({"RFI", "HRCM", "DNL"})
+# A targeting officer works DNL first, then HRCM, then RFI (1 is the highest priority).
+PRIORITY: dict[str, int] = {"DNL": 1, "HRCM": 2, "RFI": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    rfi: float = 30.0
+    hrcm: float = 60.0
+
+
+def decide(
+    matches: Iterable[Match], score_reduction: float, thresholds: Thresholds
+) -> tuple[Outcome, float]:
+    """Return the outcome and the final score.
+
+    A score reduction (a verified security AEO) lowers the score and so the threshold outcome,
+    but never removes a direct action. DNL comes only from a rule whose action is DNL.
+    """
+    score = 0.0
+    direct = "ASSESSMENT_COMPLETE"
+    for match in matches:
+        score += match.score
+        if SEVERITY[match.action] > SEVERITY[direct]:
+            direct = match.action
+    score = max(0.0, score - score_reduction)
+    by_score = "ASSESSMENT_COMPLETE"
+    if score >= thresholds.hrcm:
+        by_score = "HRCM"
+    elif score >= thresholds.rfi:
+        by_score = "RFI"
+    outcome = direct if SEVERITY[direct] >= SEVERITY[by_score] else by_score
+    return outcome, score  # type: ignore[return-value]

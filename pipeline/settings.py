@@ -1,0 +1,74 @@
+"""All settings in one model, read from the environment with the ``SCREENING_`` prefix.
+
+Every command builds one ``Settings`` and passes it down; command-line flags override fields
+with ``Settings.model_copy(update=...)``. Secrets are ``SecretStr`` and never logged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SCREENING_", extra="ignore")
+
+    kafka_bootstrap: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated (host:port)."
+    )
+    kafka_security_protocol: str = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
+    kafka_sasl_mechanism: str | None = Field(None, description="e.g. SCRAM-SHA-512.")
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+
+    app_id: str = Field(
+        "customs-screening", description="Faust application id: the consumer group."
+    )
+    partitions: int = Field(
+        12, ge=1, description="Partitions of the declaration topic and of every keyed output."
+    )
+    replication_factor: int = Field(1, ge=1, description="Replication of created topics.")
+
+    batch_max: int = Field(
+        1000, ge=1, le=100_000, description="Most declarations screened together in one batch."
+    )
+    batch_within_s: float = Field(
+        0.05, gt=0, le=10, description="Longest wait for a batch to fill, in seconds."
+    )
+    max_message_bytes: int = Field(
+        1_048_576, ge=1024, description="Declarations larger than this are rejected TOO_LARGE."
+    )
+    web_port: int = Field(6066, ge=0, le=65535, description="Worker HTTP port (/metrics).")
+    web_host: str = Field("127.0.0.1", description="Worker HTTP bind address.")
+    data_dir: Path = Field(Path(".data/worker"), description="Worker state (table stores).")
+    log_level: str = Field("info", description="debug, info, warning or error.")
+    librdkafka_log_level: int = Field(
+        2, ge=0, le=7, description="librdkafka's own log level (syslog: 2 critical, 7 debug)."
+    )
+
+    def bootstrap_list(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+    def librdkafka_config(self) -> dict[str, Any]:
+        """Connection settings in librdkafka's names, shared by every confluent-kafka client."""
+        conf: dict[str, Any] = {
+            "bootstrap.servers": ",".join(self.bootstrap_list()),
+            "security.protocol": self.kafka_security_protocol,
+            # librdkafka logs every failed reconnect; failures reach the caller as errors.
+            "log_level": self.librdkafka_log_level,
+        }
+        if self.kafka_sasl_mechanism:
+            conf["sasl.mechanism"] = self.kafka_sasl_mechanism
+        if self.kafka_sasl_username:
+            conf["sasl.username"] = self.kafka_sasl_username
+        if self.kafka_sasl_password:
+            conf["sasl.password"] = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_ssl_cafile:
+            conf["ssl.ca.location"] = str(self.kafka_ssl_cafile)
+        return conf

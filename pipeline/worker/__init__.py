@@ -1,0 +1,1 @@
+"""The Faust worker: moves batches between Kafka and the screening functions."""

@@ -1,0 +1,163 @@
+"""Fixtures for tests through the real Kafka broker that the project starts itself.
+
+The session starts its own broker (deploy/kafka/kafka.sh, on ports apart from `make run`'s)
+unless SCREENING_TEST_BOOTSTRAP names one, creates the topics, and runs one real
+`screening worker` process. Tests keep apart by a unique declaration-id prefix each.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+
+from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.producer import producer_config
+from pipeline.kafka.reader import Record, TopicReader
+from pipeline.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_SCRIPT = ROOT / "deploy" / "kafka" / "kafka.sh"
+TEST_PARTITIONS = 4
+WORKER_READY_TIMEOUT_S = 90.0
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("SCREENING_TEST_BOOTSTRAP")
+    if given:
+        yield given
+        return
+    port, controller_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "KAFKA_PORT": str(port),
+        "KAFKA_CONTROLLER_PORT": str(controller_port),
+        "KAFKA_DATA_DIR": str(tmp_path_factory.mktemp("kafka")),
+    }
+    subprocess.run([str(KAFKA_SCRIPT), "start"], env=env, check=True, timeout=300)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([str(KAFKA_SCRIPT), "stop"], env=env, check=False, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def settings(bootstrap: str) -> Settings:
+    settings = Settings(kafka_bootstrap=bootstrap, partitions=TEST_PARTITIONS)
+    ensure_topics(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One real worker process for the session; yields the path of its log."""
+    workdir = tmp_path_factory.mktemp("worker")
+    log_path = workdir / "worker.log"
+    env = {
+        **os.environ,
+        "SCREENING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SCREENING_PARTITIONS": str(TEST_PARTITIONS),
+        "SCREENING_APP_ID": f"screening-test-{uuid.uuid4().hex[:8]}",
+        "SCREENING_WEB_PORT": str(_free_port()),
+        "SCREENING_DATA_DIR": str(workdir / "state"),
+        "SCREENING_BATCH_WITHIN_S": "0.02",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_ready(process, log_path)
+        yield log_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(process: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"worker exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+        if b"[^Worker]: Ready" in log_path.read_bytes():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"worker not ready in {WORKER_READY_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def run_id() -> str:
+    """A prefix that keeps this test's declarations apart from every other test's."""
+    return f"IT-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def producer(settings: Settings) -> Iterator[Producer]:
+    producer = Producer(producer_config(settings))
+    yield producer
+    producer.flush(30)
+
+
+def publish(producer: Producer, messages: list[tuple[bytes | None, bytes | None]]) -> None:
+    from pipeline import topics
+
+    for key, value in messages:
+        producer.produce(topics.DECLARATIONS, value, key)
+    assert producer.flush(30) == 0
+
+
+def collect(
+    settings: Settings,
+    topic: str,
+    belongs: object,
+    expected: int,
+    timeout_s: float = 60.0,
+    settle_s: float = 2.0,
+) -> list[Record]:
+    """Read ``topic`` from the start until ``expected`` records for which ``belongs(record)`` is
+    true have arrived, then a little longer, so that extra records would be seen too."""
+    assert callable(belongs)
+    reader = TopicReader(settings, topic)
+    found: list[Record] = []
+    deadline = time.monotonic() + timeout_s
+    settle_until: float | None = None
+    try:
+        while time.monotonic() < deadline:
+            found.extend(r for r in reader.poll(0.5) if belongs(r))
+            if len(found) >= expected and settle_until is None:
+                settle_until = time.monotonic() + settle_s
+            if settle_until is not None and time.monotonic() >= settle_until:
+                break
+    finally:
+        reader.close()
+    return found
+
+
+def key_prefix(prefix: str) -> object:
+    encoded = prefix.encode()
+    return lambda record: record.key is not None and record.key.startswith(encoded)

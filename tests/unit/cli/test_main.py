@@ -1,0 +1,44 @@
+"""The console script's handling of bad arguments: one line on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.cli.main import main
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["no-such-command"],
+        ["hits", "--limit", "many"],
+        ["hits", "--no-such-flag"],
+        ["generate"],  # --count is required
+        ["generate", "--count", "0"],
+        ["generate", "--count", "5", "--rate", "-1"],
+        ["worker", "--web-port", "70000"],
+        ["send"],
+    ],
+)
+def test_bad_argument_is_one_line_and_exit_code_2(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("screening: error: ")
+    assert "\n" not in err
+
+
+def test_missing_file_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["send", "/nonexistent/declarations.jsonl"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "screening: /nonexistent/declarations.jsonl: No such file or directory"
+
+
+def test_unreachable_broker_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["topics", "ensure", "--bootstrap", "127.0.0.1:1"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("screening: cannot reach Kafka at 127.0.0.1:1")
+    assert "\n" not in err
