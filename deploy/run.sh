@@ -25,6 +25,10 @@ trap cleanup EXIT INT TERM
 
 deploy/kafka/kafka.sh start
 "$bin/screening" topics ensure
+# Reference data and rules are compacted topics: loading them again changes nothing.
+"$bin/screening" aeo load deploy/sample-data/aeo.csv
+"$bin/screening" watchlist load deploy/sample-data/watchlist.csv
+"$bin/screening" rules publish rules
 
 echo "starting the worker (log: $run_dir/worker.log)"
 "$bin/screening" worker --web-port "$web_port" >"$run_dir/worker.log" 2>&1 &
@@ -37,7 +41,7 @@ done
 
 echo "feeding sample declarations at $feed_rate/s (log: $run_dir/feed.log)"
 "$bin/screening" generate --count 1000000 --rate "$feed_rate" --risky-share 0.15 \
-  --malformed-share 0.02 --no-progress >"$run_dir/feed.log" 2>&1 &
+  --malformed-share 0.02 --publish-aeo --no-progress >"$run_dir/feed.log" 2>&1 &
 pids+=($!)
 
 cat <<INFO

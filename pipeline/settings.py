@@ -44,6 +44,27 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="Declarations larger than this are rejected TOO_LARGE."
     )
+    rules_dir: Path = Field(
+        Path("rules"), description="Rule folder used until a rule set is published to Kafka."
+    )
+    rfi_threshold: float = Field(30.0, description="Score from which the outcome is RFI.")
+    hrcm_threshold: float = Field(60.0, description="Score from which the outcome is HRCM.")
+    aeo_score_reduction: float = Field(
+        20.0, ge=0, description="Points off for a verified security AEO consignor or consignee."
+    )
+    random_selection_share: float = Field(
+        0.0, ge=0, le=1, description="Share of declarations selected for RFI at random."
+    )
+    mra_partners: str = Field(
+        "NO,CH,JP,MD,US,CN,GB",
+        description="Countries whose AEO programmes are recognised (mutual recognition).",
+    )
+    watchlist_fuzzy_threshold: float = Field(
+        92.0, gt=0, le=100, description="Name similarity (0-100) from which a near match counts."
+    )
+    reference_wait_s: float = Field(
+        300.0, gt=0, description="Longest wait at start for rules and reference data to load."
+    )
     web_port: int = Field(6066, ge=0, le=65535, description="Worker HTTP port (/metrics).")
     web_host: str = Field("127.0.0.1", description="Worker HTTP bind address.")
     data_dir: Path = Field(Path(".data/worker"), description="Worker state (table stores).")
@@ -51,6 +72,9 @@ class Settings(BaseSettings):
     librdkafka_log_level: int = Field(
         2, ge=0, le=7, description="librdkafka's own log level (syslog: 2 critical, 7 debug)."
     )
+
+    def mra_partner_list(self) -> list[str]:
+        return [c.strip().upper() for c in self.mra_partners.split(",") if c.strip()]
 
     def bootstrap_list(self) -> list[str]:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]

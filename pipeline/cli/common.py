@@ -9,7 +9,8 @@ from rich.console import Console
 
 from pipeline.settings import Settings
 
-console = Console(stderr=True)
+# Messages are whole lines even when stderr is not a terminal (no wrapping at 80 columns).
+console = Console(stderr=True, soft_wrap=True)
 
 BootstrapOption = Annotated[
     str | None,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import tempfile
 import time
+from pathlib import Path
 
+import msgspec
 import typer
 from confluent_kafka import Producer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,6 +16,7 @@ from pipeline import topics
 from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.errors import DeliveryFailed
 from pipeline.kafka.producer import produce_waiting, producer_config
+from pipeline.reference.csv_load import AEO_HEADER, Row, read_aeo_csv
 
 
 def generate(
@@ -31,6 +36,11 @@ def generate(
     bootstrap: BootstrapOption = None,
     topic: str = typer.Option(topics.DECLARATIONS, help="Topic to publish to."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    publish_aeo: bool = typer.Option(
+        False,
+        "--publish-aeo",
+        help="First publish the AEO records of the generated companies to the AEO registry.",
+    ),
 ) -> None:
     """Publish realistic synthetic declarations: several goods items, real HS codes and
     UN/LOCODEs, ISO 6346 container numbers, amendments, invalidations, risky and malformed."""
@@ -41,6 +51,9 @@ def generate(
         GeneratorConfig(seed=seed, risky_share=risky_share, malformed_share=malformed_share)
     )
     producer = Producer(producer_config(settings))
+    if publish_aeo:
+        published = _publish_aeo_records(producer, generator.aeo_records())
+        console.print(f"published {published} AEO records of the generated companies")
     started = time.monotonic()
     with Progress(
         TextColumn("generate"),
@@ -69,3 +82,21 @@ def generate(
         raise DeliveryFailed(f"{remaining} of {count} messages were not acknowledged")
     elapsed = time.monotonic() - started
     console.print(f"published {count} messages to {topic} in {elapsed:.1f} s")
+
+
+def _publish_aeo_records(producer: Producer, rows: list[dict[str, str | None]]) -> int:
+    """The generator's registry rows go through the same CSV reader as `screening aeo load`."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "aeo.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=AEO_HEADER)
+            writer.writeheader()
+            writer.writerows(rows)
+        records = [row.record for row in read_aeo_csv(path) if isinstance(row, Row)]
+    for record in records:
+        produce_waiting(
+            producer, topics.AEO_REGISTRY, msgspec.json.encode(record), record.operator_id.encode()
+        )
+    if producer.flush(60):
+        raise DeliveryFailed("the AEO records were not all acknowledged")
+    return len(records)

@@ -7,7 +7,7 @@ import sys
 import click
 import typer
 
-from pipeline.cli import generate, hits, send, topics, worker
+from pipeline.cli import generate, hits, reference, rules, send, topics, worker
 from pipeline.errors import ScreeningError
 
 app = typer.Typer(
@@ -19,6 +19,9 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(topics.app, name="topics")
+app.add_typer(reference.aeo_app, name="aeo")
+app.add_typer(reference.watchlist_app, name="watchlist")
+app.add_typer(rules.app, name="rules")
 app.command("worker")(worker.worker)
 app.command("send")(send.send)
 app.command("hits")(hits.hits)

@@ -68,6 +68,16 @@ class BatchResult:
     superseded: int = 0
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A decoded and evaluated batch, ready for version bookkeeping."""
+
+    ruleset_version: str
+    assessable: list[tuple[InputRecord, Declaration, Evaluation]] = field(default_factory=list)
+    rejections: list[OutputRecord] = field(default_factory=list)
+    rejection_codes: Counter[str] = field(default_factory=Counter)
+
+
 class Screener:
     def __init__(
         self,
@@ -83,26 +93,46 @@ class Screener:
         self.clock = clock
 
     def screen(self, records: Sequence[InputRecord], ledger: Ledger) -> BatchResult:
-        result = BatchResult()
+        return self.finish(self.prepare(records), ledger)
+
+    def prepare(self, records: Sequence[InputRecord]) -> Prepared:
+        """Decode and evaluate: pure, so the worker runs it in a thread off the event loop."""
+        evaluator = self.evaluator  # one rule set for the whole batch, even if it is swapped
+        prepared = Prepared(ruleset_version=evaluator.ruleset_version)
         decoded: list[tuple[InputRecord, Declaration]] = []
         for record in records:
             outcome = decode_declaration(record.value, self.max_message_bytes)
             if isinstance(outcome, Declaration):
                 outcome = _check_key(record, outcome)
             if isinstance(outcome, DecodeFailure):
-                result.outputs.append(self._rejection(record, outcome))
-                result.rejections[outcome.code] += 1
+                prepared.rejections.append(self._rejection(record, outcome))
+                prepared.rejection_codes[outcome.code] += 1
             else:
                 decoded.append((record, outcome))
-
         to_evaluate = [d for _, d in decoded if d.message_type != "INVALIDATION"]
-        evaluations = iter(self.evaluator.evaluate(to_evaluate)) if to_evaluate else iter(())
-        assessed_at = self.clock()
+        evaluations = iter(evaluator.evaluate(to_evaluate)) if to_evaluate else iter(())
         for record, declaration in decoded:
             evaluation = (
                 Evaluation() if declaration.message_type == "INVALIDATION" else next(evaluations)
             )
-            self._assess(record, declaration, evaluation, assessed_at, ledger, result)
+            prepared.assessable.append((record, declaration, evaluation))
+        return prepared
+
+    def finish(self, prepared: Prepared, ledger: Ledger) -> BatchResult:
+        """Version bookkeeping and outputs, in order; runs where the ledger lives."""
+        result = BatchResult(outputs=list(prepared.rejections))
+        result.rejections.update(prepared.rejection_codes)
+        assessed_at = self.clock()
+        for record, declaration, evaluation in prepared.assessable:
+            self._assess(
+                record,
+                declaration,
+                evaluation,
+                assessed_at,
+                ledger,
+                result,
+                prepared.ruleset_version,
+            )
         return result
 
     def _assess(
@@ -113,6 +143,7 @@ class Screener:
         assessed_at: datetime,
         ledger: Ledger,
         result: BatchResult,
+        ruleset_version: str,
     ) -> None:
         key = declaration.declaration_id.encode()
         admission, state = admit(ledger.get(declaration.declaration_id), declaration.version)
@@ -129,7 +160,7 @@ class Screener:
             matches=evaluation.matches,
             shadow_matches=evaluation.shadow_matches,
             parties=evaluation.parties,
-            ruleset_version=self.evaluator.ruleset_version,
+            ruleset_version=ruleset_version,
             submitted_at=declaration.submitted_at,
             assessed_at=assessed_at,
             superseded_versions=admission.superseded_versions,

@@ -8,11 +8,7 @@ no offset is committed past a declaration whose assessment is not stored.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
-import time
-from typing import Any, NoReturn
+from typing import Any
 
 import faust
 from prometheus_client import generate_latest
@@ -20,15 +16,14 @@ from prometheus_client import generate_latest
 from pipeline import metrics, topics
 from pipeline.kafka.producer import OutputProducer
 from pipeline.screening.batch import InputRecord, Screener
-from pipeline.screening.builtin import BuiltinChecks
+from pipeline.screening.outcome import Thresholds
 from pipeline.settings import Settings
+from pipeline.worker.batches import BatchHandler
 from pipeline.worker.ledger import TableLedger
+from pipeline.worker.startup import EvaluatorCache, start_reference, start_rules
 
 VERSIONS_TABLE = "declaration-versions"
-# EX_SOFTWARE: a supervisor (systemd, Kubernetes) restarts the worker, which screens the
-# uncommitted batch again.
-EXIT_BATCH_FAILED = 70
-log = logging.getLogger(__name__)
+
 _METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
@@ -64,9 +59,17 @@ def create_app(settings: Settings) -> faust.App:
         key_type=str,
         # Without a Faust model the table's changelog is JSON, keys and values.
     )
-    screener = Screener(BuiltinChecks(), max_message_bytes=settings.max_message_bytes)
-    ledger = TableLedger(versions)
-    producer = OutputProducer(settings)
+    reference, _reference_mirrors = start_reference(settings)
+    rules, _rules_mirror = start_rules(settings)
+    evaluators = EvaluatorCache(settings, reference)
+    screener = Screener(
+        evaluators.for_ruleset(rules.current),
+        max_message_bytes=settings.max_message_bytes,
+        thresholds=Thresholds(rfi=settings.rfi_threshold, hrcm=settings.hrcm_threshold),
+    )
+    batches = BatchHandler(
+        screener, TableLedger(versions), OutputProducer(settings), rules, evaluators
+    )
 
     @app.agent(declarations, name="screen", concurrency=1)
     async def screen(stream: faust.StreamT[bytes]) -> None:
@@ -74,7 +77,6 @@ def create_app(settings: Settings) -> faust.App:
         async for events in stream.take_events(  # type: ignore[attr-defined]
             settings.batch_max, within=settings.batch_within_s
         ):
-            started = time.perf_counter()
             records = [
                 InputRecord(
                     e.message.key,
@@ -85,15 +87,7 @@ def create_app(settings: Settings) -> faust.App:
                 )
                 for e in events
             ]
-            try:
-                result = screener.screen(records, ledger)
-                producer.produce(result.outputs)
-                await _delivered(producer)
-            except Exception:
-                # Faust acknowledges a batch's events when its generator is closed, whatever
-                # the reason; stopping here, before that, is what keeps them uncommitted.
-                _fail_stop("screening a batch failed; stopping so that it is screened again")
-            metrics.record_batch(len(records), result, time.perf_counter() - started, time.time())
+            await batches.handle(records)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
@@ -101,23 +95,3 @@ def create_app(settings: Settings) -> faust.App:
         return web.bytes(generate_latest(metrics.REGISTRY), content_type=_METRICS_CONTENT_TYPE)
 
     return app
-
-
-async def _delivered(producer: OutputProducer) -> None:
-    """Wait until Kafka holds every output of the batch, even if the worker is stopping.
-
-    Cancellation (a shutdown or a rebalance) must not interrupt the wait: the batch's events
-    are acknowledged as soon as the agent leaves its loop, and their offsets then committed.
-    """
-    flushing = asyncio.ensure_future(producer.flush())
-    try:
-        await asyncio.shield(flushing)
-    except asyncio.CancelledError:
-        await flushing
-        raise
-
-
-def _fail_stop(message: str) -> NoReturn:
-    log.critical(message, exc_info=True)
-    logging.shutdown()
-    os._exit(EXIT_BATCH_FAILED)

@@ -7,48 +7,29 @@ from typing import Any
 
 import orjson
 
+from pipeline.rules.cases import BASE_DECLARATION, merge
+
 
 def filing(declaration_id: str, version: int = 1, hs_code: str = "940360") -> dict[str, Any]:
-    return {
-        "declaration_id": declaration_id,
-        "version": version,
-        "message_type": "FILING" if version == 1 else "AMENDMENT",
-        "submitted_at": f"2026-11-27T10:00:{version:02d}.000Z",
-        "declarant": {"name": "NORDIC FORWARDING AS", "ids": [{"scheme": "EORI", "value": "NO1"}]},
-        "consignor": {"name": "NINGBO HOMEWARE CO., LTD.", "address": {"country": "CN"}},
-        "consignee": {"name": "MOEBEL MUELLER GMBH", "address": {"country": "DE"}},
-        "transport": {
-            "mode": "SEA",
-            "loading_location": "CNNGB",
-            "discharge_location": "DEHAM",
-            "routing_countries": ["CN", "SG", "DE"],
-            "estimated_loading_at": "2026-11-29T10:00:00Z",
+    """A clean sea filing (the one rule cases start from), with the given id and HS code."""
+    document = merge(
+        BASE_DECLARATION,
+        {
+            "declaration_id": declaration_id,
+            "version": version,
+            "message_type": "FILING" if version == 1 else "AMENDMENT",
+            "goods": [{"hs_code": hs_code}],
         },
-        "transport_document": {"type": "MBL", "number": "MEDU1234567"},
-        "equipment": [{"container_id": "MSCU6639870", "seals": ["ML-123456"]}],
-        "goods": [
-            {
-                "seq": 1,
-                "hs_code": hs_code,
-                "description": "wooden bedroom furniture",
-                "packages": 40,
-                "package_type": "PK",
-                "gross_mass_kg": 1200.0,
-                "origin_country": "CN",
-                "un_number": None,
-                "container_ids": ["MSCU6639870"],
-                "value": {"amount": 18000.0, "currency": "USD"},
-            }
-        ],
-        "totals": {"packages": 40, "gross_mass_kg": 1200.0},
-    }
+    )
+    document["submitted_at"] = f"2026-11-20T08:00:{version:02d}.000Z"
+    return dict(document)
 
 
 def amendment(document: dict[str, Any], version: int, hs_code: str) -> dict[str, Any]:
     amended = copy.deepcopy(document)
     amended["version"] = version
     amended["message_type"] = "AMENDMENT"
-    amended["submitted_at"] = f"2026-11-27T11:00:{version:02d}.000Z"
+    amended["submitted_at"] = f"2026-11-20T09:00:{version:02d}.000Z"
     amended["goods"][0]["hs_code"] = hs_code
     return amended
 
@@ -58,7 +39,7 @@ def invalidation(declaration_id: str, version: int) -> dict[str, Any]:
         "declaration_id": declaration_id,
         "version": version,
         "message_type": "INVALIDATION",
-        "submitted_at": f"2026-11-27T12:00:{version:02d}.000Z",
+        "submitted_at": f"2026-11-20T10:00:{version:02d}.000Z",
     }
 
 

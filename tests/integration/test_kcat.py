@@ -67,4 +67,6 @@ def test_kcat_declarations_in_hits_out(settings: Settings, worker: object, run_i
     assert set(hits) == {f"{run_id}-K2"}
     hit = hits[f"{run_id}-K2"]
     assert hit["outcome"] == "HRCM"
-    assert hit["matches"][0]["evidence"] == {"goods[0].hs_code": "930190"}
+    arms = next(m for m in hit["matches"] if m["rule_id"] == "HS-ARMS-93")
+    assert arms["evidence"]["goods[0].hs_code"] == "930190"
+    assert "930190" in arms["reason"]

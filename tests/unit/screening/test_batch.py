@@ -21,8 +21,8 @@ from pipeline import topics
 from pipeline.contract.models import Assessment, Hit, Rejection
 from pipeline.contract.schemas import load_schema
 from pipeline.screening.batch import BatchResult, InputRecord, OutputRecord, Screener
-from pipeline.screening.builtin import RULESET_VERSION, BuiltinChecks
 from pipeline.screening.versions import VersionState
+from tests.unit.screening.builtin_checks import RULESET_VERSION, BuiltinChecks
 
 NOW = datetime(2026, 11, 27, 15, 5, 0, 250_000, tzinfo=UTC)
 NOW_TEXT = "2026-11-27T15:05:00.250000Z"  # RFC 3339, UTC, microseconds

@@ -1,8 +1,8 @@
-"""A small built-in check set, used when no rule directory is configured.
+"""A small evaluator in plain Python, standing in for the rule engine in screening tests.
 
-It evaluates a handful of the indicators of the domain (arms and explosives by HS code, wrong
-container check digits, totals that disagree with the items) per declaration in Python. The
-rule engine under ``rules/`` replaces it; the message formats are the same.
+It checks a handful of indicators (arms and explosives by HS code, wrong container check
+digits, totals that disagree with the items), so that the batch logic (versions, hits,
+tombstones, dead letters) is tested apart from the rules.
 """
 
 from __future__ import annotations

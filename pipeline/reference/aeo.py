@@ -1,0 +1,131 @@
+"""The AEO registry: which parties are Authorised Economic Operators, and of what kind.
+
+Records come from the home programme (``mra_partner`` null) and from partner programmes
+recognised under a mutual recognition agreement. A party is looked up by every identifier it
+files, whatever the scheme it files it under: the number is the credential, and filers often
+label it wrongly (an AEO certificate number given as an EORI). The record's own ``scheme``
+says what kind of number it is. Each identifier costs one dict look-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from pipeline.contract.models import AeoRecord, Party, PartyRole, PartyStatus
+from pipeline.reference.normalise import normalise_id
+
+AeoStatus = Literal["ACTIVE", "SUSPENDED", "REVOKED", "EXPIRED", "UNVERIFIED", "NONE"]
+
+# The EU's mutual recognition partners: Norway, Switzerland, Japan, Moldova, the United States,
+# China and the United Kingdom.
+DEFAULT_MRA_PARTNERS: frozenset[str] = frozenset({"NO", "CH", "JP", "MD", "US", "CN", "GB"})
+
+# Home types that cover security and safety; a partner's programme is a security programme
+# (that is all mutual recognition covers) unless it says it is customs simplification only.
+_HOME_SECURITY_TYPES = frozenset({"AEOS", "AEOF"})
+_CUSTOMS_ONLY_TYPE = "AEOC"
+
+# When a party's identifiers hit several records: a current certificate outranks a lapsed or
+# withdrawn one that the same company may still have on file.
+_PRECEDENCE: dict[str, int] = {"ACTIVE": 3, "SUSPENDED": 2, "REVOKED": 1, "EXPIRED": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class AeoFinding:
+    """What the registry says about one party."""
+
+    operator_id: str | None
+    aeo_type: str | None
+    status: AeoStatus
+    source: str | None  # REGISTRY, or MRA:<partner country>
+    security: bool  # an active security AEO recognised here
+    claimed: bool  # the party filed an identifier with scheme AEO
+
+
+NO_FINDING = AeoFinding(None, None, "NONE", None, security=False, claimed=False)
+
+
+class AeoRegistry:
+    """AEO records by operator id, kept up to date with ``put`` and ``delete``."""
+
+    def __init__(self, mra_partners: Iterable[str] = DEFAULT_MRA_PARTNERS) -> None:
+        self.mra_partners = frozenset(mra_partners)
+        self._records: dict[str, AeoRecord] = {}
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __contains__(self, operator_id: object) -> bool:
+        return isinstance(operator_id, str) and normalise_id(operator_id) in self._records
+
+    def put(self, record: AeoRecord) -> None:
+        """Add a record, or replace the one with the same operator id."""
+        self._records[normalise_id(record.operator_id)] = record
+
+    def delete(self, operator_id: str) -> None:
+        """Remove a record; an unknown id is ignored, as a repeated tombstone must be."""
+        self._records.pop(normalise_id(operator_id), None)
+
+    def get(self, operator_id: str) -> AeoRecord | None:
+        return self._records.get(normalise_id(operator_id))
+
+    def lookup(self, party: Party, on: date) -> AeoFinding:
+        """The party's AEO standing on a date (the declaration's), from all its identifiers."""
+        claimed = [i.value for i in party.ids if i.scheme == "AEO"]
+        best: tuple[tuple[int, int], AeoFinding] | None = None
+        for party_id in party.ids:
+            record = self._records.get(normalise_id(party_id.value))
+            if record is None:
+                continue
+            finding = self._finding(record, on, claimed=bool(claimed))
+            rank = (int(finding.security), _PRECEDENCE[finding.status])
+            if best is None or rank > best[0]:
+                best = (rank, finding)
+        if best is not None:
+            return best[1]
+        if claimed:
+            # An AEO number that no programme knows: the claim cannot be verified.
+            return AeoFinding(claimed[0], None, "UNVERIFIED", None, security=False, claimed=True)
+        return NO_FINDING
+
+    def _finding(self, record: AeoRecord, on: date, claimed: bool) -> AeoFinding:
+        status = _status_on(record, on)
+        partner = record.mra_partner
+        if partner is None:
+            source = "REGISTRY"
+            security_type = record.aeo_type in _HOME_SECURITY_TYPES
+        else:
+            source = f"MRA:{partner}"
+            security_type = partner in self.mra_partners and record.aeo_type != _CUSTOMS_ONLY_TYPE
+        return AeoFinding(
+            operator_id=record.operator_id,
+            aeo_type=record.aeo_type,
+            status=status,
+            source=source,
+            security=status == "ACTIVE" and security_type,
+            claimed=claimed,
+        )
+
+
+def _status_on(record: AeoRecord, on: date) -> AeoStatus:
+    if record.status != "ACTIVE":
+        return record.status
+    if record.valid_from is not None and on < record.valid_from:
+        return "EXPIRED"
+    if record.valid_to is not None and on > record.valid_to:
+        return "EXPIRED"
+    return "ACTIVE"
+
+
+def to_party_status(role: PartyRole, finding: AeoFinding) -> PartyStatus:
+    """The Assessment's ``parties`` item for one party role."""
+    return PartyStatus(
+        role=role,
+        operator_id=finding.operator_id,
+        aeo_type=finding.aeo_type,
+        status=finding.status,
+        source=finding.source,
+    )

@@ -1,0 +1,1 @@
+"""Risk rules as data: loading, the condition language, compilation to Polars, evaluation."""

@@ -1,0 +1,286 @@
+"""Compile a rule set to Polars expressions once; evaluate it over a batch of frames.
+
+Every rule becomes one boolean column over the declaration frame. An ``any_…``/``all_…`` node
+becomes a boolean column over its item frame, aggregated per declaration in one group-by for
+all rules together and joined back. Evidence is read only for the declarations and items that
+matched, so its cost follows the matches, not the batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from pipeline.rules.conditions import (
+    NULL_PASSES,
+    AllOf,
+    AnyOf,
+    FieldTest,
+    Node,
+    Not,
+    Quantified,
+    Test,
+)
+from pipeline.rules.fields import FIELDS, PARTY_FIELD_PATHS, Field, Kind, Scope
+from pipeline.rules.frames import ITEM, NORMALISED, PATH, ROW, SUBMITTED_DATE, Frames
+from pipeline.rules.model import Rule, RuleSet
+from pipeline.rules.reasons import reason_fields
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    rule: Rule
+    evidence: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Quantifier:
+    column: str
+    scope: Scope
+    every: bool
+    expr: pl.Expr
+    evidence_fields: tuple[str, ...]  # fields tested inside, outside any `not`
+
+
+@dataclass(slots=True)
+class _CompiledRule:
+    rule: Rule
+    column: str
+    expr: pl.Expr
+    evidence_fields: tuple[str, ...]  # declaration fields
+    evidence_quantifiers: tuple[str, ...]  # quantifier columns
+
+
+@dataclass(slots=True)
+class _Compiler:
+    lists: Mapping[str, frozenset[str]]
+    quantifiers: list[_Quantifier] = field(default_factory=list)
+
+    def rule(self, index: int, rule: Rule) -> _CompiledRule:
+        fields: list[str] = []
+        quantifiers: list[str] = []
+        expr = self.node(rule.when, fields, quantifiers)
+        # Fields named in the reason are evidence too: the officer reads them in the reason.
+        for name in reason_fields(rule.reason):
+            if name in FIELDS[Scope.DECLARATION]:
+                fields.append(name)
+            for column in quantifiers:
+                q = self.quantifiers[int(column[1:])]
+                if name in FIELDS[q.scope] and name not in q.evidence_fields:
+                    q.evidence_fields = (*q.evidence_fields, name)
+        if rule.valid_from is not None:
+            expr = expr & pl.col(SUBMITTED_DATE).ge(rule.valid_from)
+        if rule.valid_to is not None:
+            expr = expr & pl.col(SUBMITTED_DATE).le(rule.valid_to)
+        return _CompiledRule(
+            rule, f"r{index}", expr, tuple(dict.fromkeys(fields)), tuple(quantifiers)
+        )
+
+    def node(self, node: Node, fields: list[str] | None, quantifiers: list[str] | None) -> pl.Expr:
+        """``fields``/``quantifiers`` collect evidence sources; None under a `not`."""
+        if isinstance(node, FieldTest):
+            if fields is not None:
+                fields.append(node.field.name)
+            return _and([self.test(t) for t in node.tests])
+        if isinstance(node, AllOf):
+            return pl.all_horizontal([self.node(i, fields, quantifiers) for i in node.items])
+        if isinstance(node, AnyOf):
+            return pl.any_horizontal([self.node(i, fields, quantifiers) for i in node.items])
+        if isinstance(node, Not):
+            return ~self.node(node.item, None, None)
+        if isinstance(node, Quantified):
+            inner_fields: list[str] = []
+            inner = self.node(node.item, inner_fields, [])
+            column = f"q{len(self.quantifiers)}"
+            self.quantifiers.append(
+                _Quantifier(
+                    column, node.scope, node.every, inner, tuple(dict.fromkeys(inner_fields))
+                )
+            )
+            if quantifiers is not None:
+                quantifiers.append(column)
+            return pl.col(column)
+        raise TypeError(node)
+
+    def test(self, test: Test) -> pl.Expr:
+        expr = self._test(test)
+        return expr.fill_null(test.op in NULL_PASSES)
+
+    def _test(self, test: Test) -> pl.Expr:
+        f, op, value = test.field, test.op, test.value
+        raw = pl.col(f.name)
+        text = pl.col(f.name + NORMALISED) if f.kind in (Kind.TEXT, Kind.TEXT_LIST) else raw
+        if op == "exists":
+            present = raw.is_not_null()
+            if f.kind is Kind.TEXT:
+                present = present & text.ne("")
+            elif f.kind is Kind.TEXT_LIST:
+                present = present & raw.list.len().gt(0)
+            return present if value else ~present
+        if op == "equals":
+            return text.eq(value)
+        if op == "not_equals":
+            return text.ne(value)
+        if op in ("in", "not_in", "in_list", "not_in_list"):
+            values = sorted(self.lists[value]) if op.endswith("_list") else list(value)
+            # Whole-number columns are compared as floats, as the rule's values are.
+            column = text.cast(pl.Float64) if f.kind is Kind.NUMBER else text
+            inside = column.is_in(pl.Series(values, dtype=_dtype(f)))
+            return ~inside if op.startswith("not") else inside
+        if op in ("prefix", "prefix_in_list"):
+            prefixes = sorted(self.lists[value]) if op == "prefix_in_list" else list(value)
+            return _or([text.str.starts_with(p) for p in prefixes])
+        if op == "contains":
+            return text.str.contains(value, literal=True)
+        if op == "matches":
+            return raw.str.contains(value)
+        if op == "lt":
+            return raw.lt(value)
+        if op == "le":
+            return raw.le(value)
+        if op == "gt":
+            return raw.gt(value)
+        if op == "ge":
+            return raw.ge(value)
+        if op == "between":
+            return raw.is_between(value[0], value[1], closed="both")
+        if op in ("includes_any", "includes_any_in_list"):
+            values = sorted(self.lists[value]) if op.endswith("_list") else list(value)
+            return text.list.eval(pl.element().is_in(pl.Series(values))).list.any()
+        raise ValueError(f"unknown operator {op}")
+
+
+def _dtype(f: Field) -> type[pl.DataType]:
+    if f.kind is Kind.NUMBER:
+        return pl.Float64
+    if f.kind is Kind.BOOL:
+        return pl.Boolean
+    return pl.String
+
+
+def _and(exprs: list[pl.Expr]) -> pl.Expr:
+    return exprs[0] if len(exprs) == 1 else pl.all_horizontal(exprs)
+
+
+def _or(exprs: list[pl.Expr]) -> pl.Expr:
+    return exprs[0] if len(exprs) == 1 else pl.any_horizontal(exprs)
+
+
+class CompiledRuleSet:
+    """A rule set turned into Polars expressions; immutable and shareable between threads."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        compiler = _Compiler(ruleset.lists)
+        self._rules = [compiler.rule(i, r) for i, r in enumerate(ruleset.rules)]
+        self._quantifiers = compiler.quantifiers
+        self._by_scope: dict[Scope, list[_Quantifier]] = defaultdict(list)
+        for q in self._quantifiers:
+            self._by_scope[q.scope].append(q)
+
+    @property
+    def version(self) -> str:
+        return self.ruleset.version
+
+    def evaluate(self, frames: Frames) -> list[list[RuleMatch]]:
+        """The matches of every rule for every declaration row, in rule id order."""
+        n_rows = frames.declarations.height
+        results: list[list[RuleMatch]] = [[] for _ in range(n_rows)]
+        if not self._rules or n_rows == 0:
+            return results
+        declarations = frames.declarations
+        item_flags: dict[Scope, pl.DataFrame] = {}
+        for scope, quantifiers in self._by_scope.items():
+            items = frames.of(scope)
+            flags = items.select(ROW, ITEM, *[q.expr.alias(q.column) for q in quantifiers])
+            item_flags[scope] = flags
+            per_row = flags.group_by(ROW).agg(
+                [pl.col(q.column).all() if q.every else pl.col(q.column).any() for q in quantifiers]
+            )
+            declarations = declarations.join(per_row, on=ROW, how="left").with_columns(
+                [pl.col(q.column).fill_null(q.every) for q in quantifiers]
+            )
+        matched = (
+            declarations.select(ROW, *[r.expr.alias(r.column) for r in self._rules])
+            .unpivot(index=ROW, variable_name="rule", value_name="hit")
+            .filter(pl.col("hit"))
+            .select(ROW, "rule")
+        )
+        if matched.height == 0:
+            return results
+        pairs = list(zip(matched[ROW].to_list(), matched["rule"].to_list(), strict=True))
+        rows = sorted({row for row, _ in pairs})
+        evidence = _EvidenceReader(frames, item_flags, rows)
+        by_column = {r.column: r for r in self._rules}
+        for row, column in pairs:
+            compiled = by_column[column]
+            results[row].append(RuleMatch(compiled.rule, evidence.of(row, compiled, self)))
+        for matches in results:
+            matches.sort(key=lambda m: m.rule.id)
+        return results
+
+    def quantifier(self, column: str) -> _Quantifier:
+        return self._quantifiers[int(column[1:])]
+
+
+class _EvidenceReader:
+    """Field values of the matched declarations and of their matching items."""
+
+    def __init__(
+        self, frames: Frames, item_flags: Mapping[Scope, pl.DataFrame], rows: Sequence[int]
+    ) -> None:
+        wanted = pl.col(ROW).is_in(rows)
+        self._declarations = {
+            r[ROW]: r for r in frames.declarations.filter(wanted).iter_rows(named=True)
+        }
+        self._items: dict[Scope, dict[int, list[dict[str, Any]]]] = {}
+        for scope, flags in item_flags.items():
+            joined = (
+                frames.of(scope)
+                .filter(wanted)
+                .join(flags.filter(wanted), on=[ROW, ITEM], how="left")
+            )
+            grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+            for item in joined.iter_rows(named=True):
+                grouped[item[ROW]].append(item)
+            self._items[scope] = grouped
+
+    def of(self, row: int, compiled: _CompiledRule, ruleset: CompiledRuleSet) -> dict[str, Any]:
+        evidence: dict[str, Any] = {}
+        declaration = self._declarations[row]
+        for name in compiled.evidence_fields:
+            _put(evidence, name, declaration.get(name))
+        for column in compiled.evidence_quantifiers:
+            q = ruleset.quantifier(column)
+            for item in self._items[q.scope].get(row, ()):
+                if not item.get(column):
+                    continue
+                prefix = _item_path(q.scope, item)
+                for name in q.evidence_fields:
+                    _put(evidence, f"{prefix}.{_party_field_path(q.scope, name)}", item.get(name))
+        return evidence
+
+
+def _item_path(scope: Scope, item: Mapping[str, Any]) -> str:
+    if scope is Scope.GOODS:
+        return f"goods[{item[ITEM]}]"
+    if scope is Scope.CONTAINER:
+        return f"equipment[{item[ITEM]}]"
+    return str(item[PATH])
+
+
+def _party_field_path(scope: Scope, name: str) -> str:
+    return PARTY_FIELD_PATHS.get(name, name) if scope is Scope.PARTY else name
+
+
+def _put(evidence: dict[str, Any], path: str, value: Any) -> None:
+    if value is None or value == "" or value == []:
+        return
+    if isinstance(value, datetime):
+        value = value.isoformat().replace("+00:00", "Z")
+    evidence[path] = value

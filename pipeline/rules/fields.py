@@ -1,0 +1,152 @@
+"""The fields and facts a condition may test, per scope, with their kinds.
+
+One catalogue serves the loader (unknown fields are refused), the frame builder (which columns
+to make) and the evidence (each field's path in the declaration).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Scope(Enum):
+    DECLARATION = "declaration"
+    GOODS = "goods"
+    PARTY = "party"
+    CONTAINER = "container"
+
+
+class Kind(Enum):
+    TEXT = "text"
+    NUMBER = "number"
+    BOOL = "bool"
+    TEXT_LIST = "text list"
+    TIME = "time"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    kind: Kind
+
+
+def _fields(kind: Kind, *names: str) -> dict[str, Field]:
+    return {name: Field(name, kind) for name in names}
+
+
+FIELDS: dict[Scope, dict[str, Field]] = {
+    Scope.DECLARATION: {
+        **_fields(
+            Kind.TEXT,
+            "declaration_id",
+            "message_type",
+            "transport.mode",
+            "transport.conveyance_ref",
+            "transport.loading_location",
+            "transport.discharge_location",
+            "transport_document.type",
+            "transport_document.number",
+            "loading_country",
+            "discharge_country",
+        ),
+        **_fields(
+            Kind.NUMBER,
+            "version",
+            "totals.packages",
+            "totals.gross_mass_kg",
+            "hours_before_loading",
+            "goods_count",
+            "goods_mass_kg",
+            "goods_packages",
+            "mass_discrepancy",
+            "packages_discrepancy",
+            "container_count",
+        ),
+        **_fields(Kind.TEXT_LIST, "transport.routing_countries"),
+        **_fields(
+            Kind.TIME,
+            "submitted_at",
+            "transport.estimated_loading_at",
+            "transport.estimated_arrival_at",
+        ),
+    },
+    Scope.GOODS: {
+        **_fields(
+            Kind.TEXT,
+            "hs_code",
+            "hs_chapter",
+            "hs_heading",
+            "description",
+            "package_type",
+            "origin_country",
+            "un_number",
+            "value_currency",
+        ),
+        **_fields(
+            Kind.NUMBER, "seq", "packages", "gross_mass_kg", "value_amount", "mass_per_package_kg"
+        ),
+    },
+    Scope.PARTY: {
+        **_fields(
+            Kind.TEXT,
+            "role",
+            "name",
+            "street",
+            "city",
+            "postcode",
+            "country",
+            "aeo_status",
+            "aeo_type",
+            "watchlist_action",
+            "watchlist_list",
+            "watchlist_entry",
+            "watchlist_match",
+        ),
+        **_fields(Kind.BOOL, "po_box", "aeo_claimed", "aeo_security"),
+        **_fields(Kind.NUMBER, "watchlist_score"),
+    },
+    Scope.CONTAINER: {
+        **_fields(Kind.TEXT, "container_id"),
+        **_fields(Kind.BOOL, "check_digit_valid"),
+        **_fields(Kind.NUMBER, "seal_count"),
+    },
+}
+
+# Whole numbers: kept as integers so that evidence shows 40, not 40.0.
+INTEGER_FIELDS = frozenset(
+    {
+        "version",
+        "totals.packages",
+        "goods_count",
+        "goods_packages",
+        "container_count",
+        "seq",
+        "packages",
+        "seal_count",
+    }
+)
+
+# Party facts that come from reference data rather than from the declaration.
+REFERENCE_PARTY_FACTS = (
+    "aeo_status",
+    "aeo_type",
+    "aeo_security",
+    "watchlist_action",
+    "watchlist_list",
+    "watchlist_entry",
+    "watchlist_match",
+    "watchlist_score",
+)
+
+# Where each party field lives in the declaration, for evidence paths.
+PARTY_FIELD_PATHS = {
+    "name": "name",
+    "street": "address.street",
+    "city": "address.city",
+    "postcode": "address.postcode",
+    "country": "address.country",
+    "po_box": "address.po_box",
+}
+
+PARTY_ROLES = ("declarant", "consignor", "consignee", "carrier", "notify_party")

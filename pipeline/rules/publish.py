@@ -1,0 +1,47 @@
+"""The rule set on ``customs.rules.v1``: one record per rule (keyed by its id), one per named
+list, and last a manifest naming the rule set version and every rule's version.
+
+Workers switch only when a manifest arrives and every record it names is there, so a half-
+published set is never used. Rules of an earlier set that are gone get tombstones (retired).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from pipeline.rules.model import RuleSet
+
+MANIFEST_KEY = "ruleset:manifest"
+LIST_KEY_PREFIX = "list:"
+
+
+def manifest(ruleset: RuleSet) -> dict[str, Any]:
+    return {
+        "ruleset_version": ruleset.version,
+        "rules": {rule.id: rule.version for rule in ruleset.rules},
+        "lists": sorted(ruleset.list_entries),
+        "published_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+
+
+def ruleset_records(
+    ruleset: RuleSet, keys_on_topic: Iterable[str]
+) -> list[tuple[str, bytes | None]]:
+    """Records that make the topic hold exactly ``ruleset``, manifest last."""
+    records: list[tuple[str, bytes | None]] = []
+    wanted: set[str] = {MANIFEST_KEY}
+    for rule in ruleset.rules:
+        records.append((rule.id, orjson.dumps(dict(rule.document))))
+        wanted.add(rule.id)
+    for name, entries in sorted(ruleset.list_entries.items()):
+        key = LIST_KEY_PREFIX + name
+        records.append((key, orjson.dumps({"name": name, "entries": list(entries)})))
+        wanted.add(key)
+    for key in sorted(set(keys_on_topic) - wanted):
+        records.append((key, None))
+    records.append((MANIFEST_KEY, orjson.dumps(manifest(ruleset))))
+    return records

@@ -1,0 +1,124 @@
+"""The rule set a worker screens with, kept current from ``customs.rules.v1``.
+
+Records are collected as they come; when a manifest arrives whose rules and lists are all
+present, the set is checked and compiled off the event loop, and swapped in. The agent reads
+``current`` once per batch, so a switch happens between two batches. A set that fails its
+checks is refused with a log line, and the running one stays.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from pipeline.rules.compiler import CompiledRuleSet
+from pipeline.rules.loader import RuleSetInvalid, build_ruleset
+from pipeline.rules.publish import LIST_KEY_PREFIX, MANIFEST_KEY
+
+log = logging.getLogger(__name__)
+
+
+class PublishedRules:
+    """Applies rules-topic records; calls ``on_compiled`` with each new complete set."""
+
+    def __init__(self, on_compiled: Callable[[CompiledRuleSet], None]) -> None:
+        self._on_compiled = on_compiled
+        self._documents: dict[str, dict[str, Any]] = {}
+        self._lists: dict[str, tuple[str, ...]] = {}
+        self._manifest: dict[str, Any] | None = None
+        self._active_version: str | None = None
+        self._lock = threading.Lock()
+        self.refused: list[str] = []
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None:
+            return
+        name = key.decode("utf-8", "replace")
+        document = orjson.loads(value) if value is not None else None
+        with self._lock:
+            if name == MANIFEST_KEY:
+                self._manifest = document
+            elif name.startswith(LIST_KEY_PREFIX):
+                list_name = name[len(LIST_KEY_PREFIX) :]
+                if document is None:
+                    self._lists.pop(list_name, None)
+                else:
+                    self._lists[list_name] = tuple(document["entries"])
+            elif document is None:
+                self._documents.pop(name, None)
+            else:
+                self._documents[name] = document
+            self._try_activate()
+
+    def activate_latest(self) -> None:
+        with self._lock:
+            self._try_activate()
+
+    def _try_activate(self) -> None:
+        manifest = self._manifest
+        if manifest is None or manifest.get("ruleset_version") == self._active_version:
+            return
+        wanted: dict[str, int] = manifest.get("rules", {})
+        documents = [self._documents.get(rule_id) for rule_id in wanted]
+        if any(
+            d is None or d.get("version") != wanted[rule_id]
+            for rule_id, d in zip(wanted, documents, strict=True)
+        ):
+            return  # not all of this set has arrived yet
+        lists = {
+            name: self._lists[name] for name in manifest.get("lists", []) if name in self._lists
+        }
+        if len(lists) != len(manifest.get("lists", [])):
+            return
+        version = manifest["ruleset_version"]
+        try:
+            ruleset = build_ruleset(
+                [(f"{MANIFEST_KEY}:{d['id']}", d, None) for d in documents if d is not None],
+                lists,
+            )
+            if ruleset.version != version:
+                raise RuleSetInvalid([])
+            compiled = CompiledRuleSet(ruleset)
+        except RuleSetInvalid as exc:
+            reason = str(exc) if exc.problems else "its content does not match its version"
+            log.error("published rule set %s refused; the running set stays: %s", version, reason)
+            self.refused.append(version)
+            self._active_version = version  # do not try the same broken set again
+            return
+        self._active_version = version
+        self._on_compiled(compiled)
+
+
+class RuleSetHolder:
+    """The compiled rule set in use; replaced atomically, read once per batch."""
+
+    def __init__(self) -> None:
+        self._current: CompiledRuleSet | None = None
+        self.switches = 0
+
+    @property
+    def ready(self) -> bool:
+        return self._current is not None
+
+    @property
+    def current(self) -> CompiledRuleSet:
+        if self._current is None:
+            raise RuntimeError("no rule set loaded yet")
+        return self._current
+
+    def replace(self, compiled: CompiledRuleSet) -> None:
+        previous = self._current
+        if previous is not None and compiled.version == previous.version:
+            return
+        log.info(
+            "rule set %s (%d rules) in use, replacing %s",
+            compiled.version,
+            len(compiled.ruleset),
+            previous.version if previous else "none",
+        )
+        self._current = compiled
+        self.switches += previous is not None

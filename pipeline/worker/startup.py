@@ -1,0 +1,74 @@
+"""What a worker loads before it screens anything: the rule set (and, beside it, reference
+data), each kept current by a mirror of its compacted topic."""
+
+from __future__ import annotations
+
+import logging
+
+from pipeline import topics
+from pipeline.reference.aeo import AeoRegistry
+from pipeline.reference.mirror import TopicMirror
+from pipeline.reference.parties import ReferenceData
+from pipeline.reference.watchlist import Watchlist
+from pipeline.rules.compiler import CompiledRuleSet
+from pipeline.rules.evaluator import EvaluationSettings, PartyLookup, RuleEvaluator
+from pipeline.rules.loader import load_ruleset
+from pipeline.rules.source import PublishedRules, RuleSetHolder
+from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def start_rules(settings: Settings) -> tuple[RuleSetHolder, TopicMirror]:
+    """The published rule set if there is one, else the rule folder; then live updates."""
+    holder = RuleSetHolder()
+    published = PublishedRules(holder.replace)
+    mirror = TopicMirror(settings, topics.RULES, published.apply).start()
+    mirror.wait(settings.reference_wait_s)
+    if holder.ready:
+        log.info("screening with the published rule set %s", holder.current.version)
+    else:
+        holder.replace(CompiledRuleSet(load_ruleset(settings.rules_dir)))
+        log.info(
+            "no rule set published yet: screening with %s (%s)",
+            settings.rules_dir,
+            holder.current.version,
+        )
+    return holder, mirror
+
+
+class EvaluatorCache:
+    """One RuleEvaluator per rule set version, built when the version first appears."""
+
+    def __init__(self, settings: Settings, parties: PartyLookup | None = None) -> None:
+        self._settings = EvaluationSettings(
+            aeo_score_reduction=settings.aeo_score_reduction,
+            random_selection_share=settings.random_selection_share,
+        )
+        self._parties = parties
+        self._evaluator: RuleEvaluator | None = None
+
+    def for_ruleset(self, compiled: CompiledRuleSet) -> RuleEvaluator:
+        if self._evaluator is None or self._evaluator.compiled is not compiled:
+            self._evaluator = RuleEvaluator(compiled, self._parties, self._settings)
+        return self._evaluator
+
+
+def start_reference(settings: Settings) -> tuple[ReferenceData, list[TopicMirror]]:
+    """The AEO registry and the watch lists, complete before the first batch, then live."""
+    reference = ReferenceData(
+        AeoRegistry(settings.mra_partner_list()),
+        Watchlist(fuzzy_threshold=settings.watchlist_fuzzy_threshold),
+    )
+    mirrors = [
+        TopicMirror(settings, topics.AEO_REGISTRY, reference.apply_aeo).start(),
+        TopicMirror(settings, topics.WATCHLIST, reference.apply_watchlist).start(),
+    ]
+    for mirror in mirrors:
+        mirror.wait(settings.reference_wait_s)
+    log.info(
+        "reference data loaded: %d AEO records, %d watch-list entries",
+        len(reference.registry),
+        len(reference.watchlist),
+    )
+    return reference, mirrors
