@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     )
     replication_factor: int = Field(1, ge=1, description="Replication of created topics.")
 
+    consumer_offset_reset: str = Field(
+        "earliest",
+        pattern="^(earliest|latest)$",
+        description="Where a new consumer group starts reading declarations.",
+    )
     batch_max: int = Field(
         1000, ge=1, le=100_000, description="Most declarations screened together in one batch."
     )
@@ -65,7 +70,7 @@ class Settings(BaseSettings):
     reference_wait_s: float = Field(
         300.0, gt=0, description="Longest wait at start for rules and reference data to load."
     )
-    web_port: int = Field(6066, ge=0, le=65535, description="Worker HTTP port (/metrics).")
+    web_port: int = Field(6066, ge=1, le=65535, description="Worker HTTP port (/metrics).")
     web_host: str = Field("127.0.0.1", description="Worker HTTP bind address.")
     data_dir: Path = Field(Path(".data/worker"), description="Worker state (table stores).")
     log_level: str = Field("info", description="debug, info, warning or error.")

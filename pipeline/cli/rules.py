@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from pathlib import Path
 
 import typer
 from confluent_kafka import Producer
+from rich.console import Console
 from rich.table import Table
 
 from pipeline import topics
@@ -29,6 +29,8 @@ app = typer.Typer(help="Check, publish and backtest the risk rules.", no_args_is
 
 DirArgument = typer.Argument(Path("rules"), help="The rule folder.", show_default=True)
 _BACKTEST_BATCH = 1000
+# The backtest's report is its result: it goes to standard output.
+report = Console(soft_wrap=True)
 
 
 class RuleCasesFailed(ScreeningError):
@@ -133,9 +135,8 @@ def backtest(
         table.add_row(
             rule.id, str(rule.version), rule.mode, rule.action, str(hits), f"{hits / total:.2%}"
         )
-    console.print(table)
+    report.print(table)
     summary = ", ".join(f"{o} {n} ({n / total:.1%})" for o, n in outcomes.most_common())
-    console.print(f"{len(declarations)} declarations screened: {summary}")
+    report.print(f"{len(declarations)} declarations screened: {summary}")
     if rejected:
-        console.print(f"{sum(rejected.values())} lines rejected: {dict(rejected)}")
-    sys.stdout.flush()
+        report.print(f"{sum(rejected.values())} lines rejected: {dict(rejected)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import typer
@@ -13,7 +14,7 @@ from pipeline.kafka.admin import ensure_topics
 def worker(
     bootstrap: BootstrapOption = None,
     web_port: int | None = typer.Option(
-        None, min=0, max=65535, help="HTTP port for /metrics; default SCREENING_WEB_PORT (6066)."
+        None, min=1, max=65535, help="HTTP port for /metrics; default SCREENING_WEB_PORT (6066)."
     ),
     batch_max: int | None = typer.Option(
         None, min=1, max=100_000, help="Most declarations per batch; default 1000."
@@ -38,6 +39,12 @@ def worker(
         data_dir=data_dir,
         app_id=app_id,
         log_level=log_level,
+    )
+    # Faust sets up logging when its worker starts; what comes before (reference data and
+    # rules loading) is logged through this.
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
     )
     if ensure:
         ensure_topics(settings)

@@ -36,7 +36,7 @@ def create_app(settings: Settings) -> faust.App:
         value_serializer="raw",
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
-        consumer_auto_offset_reset="earliest",
+        consumer_auto_offset_reset=settings.consumer_offset_reset,
         web_enabled=True,
         web_port=settings.web_port,
         web_bind=settings.web_host,

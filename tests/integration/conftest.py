@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,15 @@ def settings(bootstrap: str) -> Settings:
 @pytest.fixture(scope="session")
 def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One real worker process for the session; yields the path of its log."""
-    workdir = tmp_path_factory.mktemp("worker")
+    with start_worker(settings, tmp_path_factory.mktemp("worker")) as log_path:
+        yield log_path
+
+
+@contextmanager
+def start_worker(
+    settings: Settings, workdir: Path, offset_reset: str = "earliest"
+) -> Iterator[Path]:
+    """A `screening worker` process of its own consumer group, ready to screen."""
     log_path = workdir / "worker.log"
     env = {
         **os.environ,
@@ -78,6 +87,8 @@ def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "SCREENING_WEB_PORT": str(_free_port()),
         "SCREENING_DATA_DIR": str(workdir / "state"),
         "SCREENING_BATCH_WITHIN_S": "0.02",
+        "SCREENING_CONSUMER_OFFSET_RESET": offset_reset,
+        "SCREENING_RANDOM_SELECTION_SHARE": "0",
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
