@@ -74,6 +74,7 @@ def test_published_rules_apply_without_restart_and_nothing_is_lost(
 ) -> None:
     try:
         first = _publish(settings, _rule_folder(tmp_path, 1))
+        _wait_until_in_use(settings, producer, run_id, first)
         sent: list[str] = []
         stop = threading.Event()
         switched_at: list[float] = []
@@ -81,7 +82,7 @@ def test_published_rules_apply_without_restart_and_nothing_is_lost(
         def feed() -> None:
             index = 0
             while not stop.is_set():
-                document = filing(f"{run_id}-{index:05d}")
+                document = filing(f"{run_id}-F{index:05d}")
                 document["goods"][0]["description"] = "oak chairs HOT-RELOAD-MARKER"
                 key, value = encode(document)
                 producer.produce(topics.DECLARATIONS, value, key)
@@ -103,7 +104,11 @@ def test_published_rules_apply_without_restart_and_nothing_is_lost(
         assert producer.flush(30) == 0
 
         records = collect(
-            settings, topics.ASSESSMENTS, key_prefix(run_id), expected=len(sent), timeout_s=90
+            settings,
+            topics.ASSESSMENTS,
+            key_prefix(f"{run_id}-F"),
+            expected=len(sent),
+            timeout_s=90,
         )
         assessments = [orjson.loads(r.value) for r in records]
         per_id = Counter(a["declaration_id"] for a in assessments)
@@ -129,3 +134,20 @@ def test_published_rules_apply_without_restart_and_nothing_is_lost(
         assert {a["ruleset_version"] for a in late} == {second}
     finally:
         _publish(settings, ROOT / "rules")
+
+
+def _wait_until_in_use(settings: Settings, producer: Producer, run_id: str, version: str) -> None:
+    """Probe with declarations of their own until the worker screens with ``version``."""
+    deadline = time.monotonic() + 30
+    probe = 0
+    while time.monotonic() < deadline:
+        key, value = encode(filing(f"{run_id}-PROBE{probe}"))
+        producer.produce(topics.DECLARATIONS, value, key)
+        assert producer.flush(30) == 0
+        found = collect(
+            settings, topics.ASSESSMENTS, key_prefix(f"{run_id}-PROBE{probe}"), 1, settle_s=0
+        )
+        if found and orjson.loads(found[0].value)["ruleset_version"] == version:
+            return
+        probe += 1
+    pytest.fail(f"the worker did not switch to {version} within 30 s")

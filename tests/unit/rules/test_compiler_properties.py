@@ -154,8 +154,13 @@ DATES = [date(2026, 11, 1), date(2026, 11, 20), date(2026, 11, 21), date(2027, 1
 # --- declarations ------------------------------------------------------------------------------
 
 
+def either(*strategies: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """One of the strategies, drawn evenly (`one_of` favours the simplest)."""
+    return st.sampled_from(strategies).flatmap(lambda strategy: strategy)
+
+
 def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.none(), strategy)
+    return either(st.none(), strategy)
 
 
 @st.composite
@@ -338,17 +343,16 @@ def variants(text: str) -> st.SearchStrategy[str]:
 
 
 def substrings(text: str) -> st.SearchStrategy[str]:
-    """A piece of the text with at least one visible character."""
-    return (
-        st.tuples(st.integers(0, len(text) - 1), st.integers(1, len(text)))
-        .map(lambda span: text[span[0] : span[0] + span[1]])
-        .filter(lambda piece: piece.strip() != "")
-    )
+    """A piece of the text with at least one visible character, any piece as likely."""
+    n = len(text)
+    pieces = sorted({text[i:j] for i in range(n) for j in range(i + 1, n + 1)} - {""})
+    return st.sampled_from([p for p in pieces if p.strip()] or [text])
 
 
 def prefixes(text: str) -> st.SearchStrategy[str]:
     """The start of the text as filed, with at least one visible character."""
-    return st.integers(1, len(text)).map(lambda k: text[:k]).filter(lambda p: p.strip() != "")
+    starts = [text[:k] for k in range(1, len(text) + 1) if text[:k].strip()]
+    return st.sampled_from(starts or [text])
 
 
 def escape(piece: str) -> str:
@@ -358,9 +362,7 @@ def escape(piece: str) -> str:
 def maybe_both(found: list[Any], fixed: list[Any]) -> st.SearchStrategy[Any]:
     """Half the time a value the batch holds, half the time one of a fixed pool."""
     return (
-        st.one_of(st.sampled_from(found), st.sampled_from(fixed))
-        if found
-        else (st.sampled_from(fixed))
+        either(st.sampled_from(found), st.sampled_from(fixed)) if found else st.sampled_from(fixed)
     )
 
 
@@ -401,7 +403,7 @@ class RuleMaker:
             st.sampled_from(["", "(?i)"]),
             st.sampled_from(["{}", "^{}", "{}$", "^{}$"]),
         ).map(build)
-        return st.one_of(made, made, made, st.sampled_from(FIXED_REGEXES))
+        return either(made, made, made, st.sampled_from(FIXED_REGEXES))
 
     def operand(self, kind: Kind, op: str, name: str) -> st.SearchStrategy[Any]:
         if op == "exists":
@@ -428,7 +430,7 @@ class RuleMaker:
             return text.flatmap(substrings)
         if op == "prefix":
             prefix = text.flatmap(prefixes).flatmap(variants)
-            return st.one_of(prefix, st.lists(prefix, min_size=1, max_size=2))
+            return either(prefix, st.lists(prefix, min_size=1, max_size=2))
         if op == "matches":
             return self.regex(name)
         raise AssertionError(op)
@@ -437,14 +439,16 @@ class RuleMaker:
         def for_field(name: str) -> st.SearchStrategy[dict[str, Any]]:
             kind = FIELDS[scope][name].kind
             ops = sorted(OPS_BY_KIND[kind])
-            chosen = st.lists(st.sampled_from(ops), min_size=1, max_size=2, unique=True)
-            tests = chosen.flatmap(
+            one = st.sampled_from(ops).flatmap(
+                lambda op: self.operand(kind, op, name).map(lambda value: {op: value})
+            )
+            two = st.lists(st.sampled_from(ops), min_size=2, max_size=2, unique=True).flatmap(
                 lambda names: st.fixed_dictionaries(
                     {op: self.operand(kind, op, name) for op in names}
                 )
             )
-            short = self.operand(kind, "equals", name) if "equals" in ops else tests
-            return st.one_of(tests, tests, short).map(lambda t: {name: t})
+            short = self.operand(kind, "equals", name) if "equals" in ops else one
+            return either(one, one, one, two, short).map(lambda test: {name: test})
 
         return st.sampled_from(sorted(FIELDS[scope])).flatmap(for_field)
 
