@@ -151,7 +151,9 @@ class _Compiler:
             return raw.is_between(value[0], value[1], closed="both")
         if op in ("includes_any", "includes_any_in_list"):
             values = sorted(self.lists[value]) if op.endswith("_list") else list(value)
-            return text.list.eval(pl.element().is_in(pl.Series(values))).list.any()
+            # Inside list.eval a bare Series is ambiguous to Polars: say it is one collection.
+            wanted = pl.lit(pl.Series(values, dtype=pl.String)).implode()
+            return text.list.eval(pl.element().is_in(wanted)).list.any()
         raise ValueError(f"unknown operator {op}")
 
 

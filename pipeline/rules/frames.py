@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -118,7 +118,8 @@ def _declaration_row(row: int, d: Declaration) -> dict[str, Any]:
     t, doc, totals = d.transport, d.transport_document, d.totals
     record: dict[str, Any] = {
         ROW: row,
-        SUBMITTED_DATE: d.submitted_at.date(),
+        # Validity windows are dates in UTC, whatever offset the filer wrote.
+        SUBMITTED_DATE: d.submitted_at.astimezone(UTC).date(),
         "version": d.version,
         "submitted_at": d.submitted_at,
         "totals.packages": totals.packages if totals else None,

@@ -118,7 +118,7 @@ def container_number_valid(number: str) -> bool:
     if not CONTAINER_NUMBER.fullmatch(compact):
         return False
     total = sum(
-        (LETTER_VALUES[c] if c.isalpha() else int(c)) * 2**i for i, c in enumerate(compact[:10])
+        (LETTER_VALUES[c] if c.isalpha() else int(c)) << i for i, c in enumerate(compact[:10])
     )
     return total % 11 % 10 == int(compact[10])
 
@@ -129,7 +129,7 @@ def container_number_valid(number: str) -> bool:
 def subject_of(declaration: Declaration, facts: Facts | None = None) -> Subject:
     facts = facts or {}
     return Subject(
-        submitted_on=declaration.submitted_at.date(),
+        submitted_on=declaration.submitted_at.astimezone(UTC).date(),
         values=_declaration_values(declaration),
         items={
             Scope.GOODS: _goods(declaration),
@@ -334,9 +334,9 @@ def passes(test: OperatorTest, value: Any, lists: Mapping[str, frozenset[str]]) 
 
 def _text_passes(op: str, operand: Any, text: str, lists: Mapping[str, frozenset[str]]) -> bool:
     if op == "equals":
-        return text == operand
+        return bool(text == operand)
     if op == "not_equals":
-        return text != operand
+        return bool(text != operand)
     if op == "in":
         return text in operand
     if op == "not_in":
