@@ -60,19 +60,23 @@ class _CompiledRule:
 class _Compiler:
     lists: Mapping[str, frozenset[str]]
     quantifiers: list[_Quantifier] = field(default_factory=list)
+    # Every field some rule reads, per scope: the only columns the frames need.
+    used: dict[Scope, set[str]] = field(default_factory=lambda: {s: set() for s in Scope})
 
     def rule(self, index: int, rule: Rule) -> _CompiledRule:
         fields: list[str] = []
         quantifiers: list[str] = []
-        expr = self.node(rule.when, fields, quantifiers)
+        expr = self.node(rule.when, fields, quantifiers, Scope.DECLARATION)
         # Fields named in the reason are evidence too: the officer reads them in the reason.
         for name in reason_fields(rule.reason):
             if name in FIELDS[Scope.DECLARATION]:
                 fields.append(name)
+                self.used[Scope.DECLARATION].add(name)
             for column in quantifiers:
                 q = self.quantifiers[int(column[1:])]
                 if name in FIELDS[q.scope] and name not in q.evidence_fields:
                     q.evidence_fields = (*q.evidence_fields, name)
+                    self.used[q.scope].add(name)
         if rule.valid_from is not None:
             expr = expr & pl.col(SUBMITTED_DATE).ge(rule.valid_from)
         if rule.valid_to is not None:
@@ -81,21 +85,28 @@ class _Compiler:
             rule, f"r{index}", expr, tuple(dict.fromkeys(fields)), tuple(quantifiers)
         )
 
-    def node(self, node: Node, fields: list[str] | None, quantifiers: list[str] | None) -> pl.Expr:
+    def node(
+        self,
+        node: Node,
+        fields: list[str] | None,
+        quantifiers: list[str] | None,
+        scope: Scope,
+    ) -> pl.Expr:
         """``fields``/``quantifiers`` collect evidence sources; None under a `not`."""
         if isinstance(node, FieldTest):
+            self.used[scope].add(node.field.name)
             if fields is not None:
                 fields.append(node.field.name)
             return _and([self.test(t) for t in node.tests])
         if isinstance(node, AllOf):
-            return pl.all_horizontal([self.node(i, fields, quantifiers) for i in node.items])
+            return pl.all_horizontal([self.node(i, fields, quantifiers, scope) for i in node.items])
         if isinstance(node, AnyOf):
-            return pl.any_horizontal([self.node(i, fields, quantifiers) for i in node.items])
+            return pl.any_horizontal([self.node(i, fields, quantifiers, scope) for i in node.items])
         if isinstance(node, Not):
-            return ~self.node(node.item, None, None)
+            return ~self.node(node.item, None, None, scope)
         if isinstance(node, Quantified):
             inner_fields: list[str] = []
-            inner = self.node(node.item, inner_fields, [])
+            inner = self.node(node.item, inner_fields, [], node.scope)
             column = f"q{len(self.quantifiers)}"
             self.quantifiers.append(
                 _Quantifier(
@@ -181,6 +192,9 @@ class CompiledRuleSet:
         compiler = _Compiler(ruleset.lists)
         self._rules = [compiler.rule(i, r) for i, r in enumerate(ruleset.rules)]
         self._quantifiers = compiler.quantifiers
+        self.fields: Mapping[Scope, frozenset[str]] = {
+            scope: frozenset(names) for scope, names in compiler.used.items()
+        }
         self._by_scope: dict[Scope, list[_Quantifier]] = defaultdict(list)
         for q in self._quantifiers:
             self._by_scope[q.scope].append(q)

@@ -72,7 +72,7 @@ class RuleEvaluator:
                 relief.add(row)
             return found
 
-        frames = build_frames(declarations, facts)
+        frames = build_frames(declarations, facts, self.compiled.fields)
         per_row = self.compiled.evaluate(frames)
         evaluations = []
         for row, (declaration, matches) in enumerate(zip(declarations, per_row, strict=True)):

@@ -59,8 +59,11 @@ def no_reference_facts(declaration: Declaration, role: str, party: Party) -> Map
 
 
 def build_frames(
-    declarations: Sequence[Declaration], party_facts: PartyFacts = no_reference_facts
+    declarations: Sequence[Declaration],
+    party_facts: PartyFacts = no_reference_facts,
+    fields: Mapping[Scope, frozenset[str]] | None = None,
 ) -> Frames:
+    """Frames for a batch; with ``fields``, only those columns (what a rule set reads)."""
     rows: list[dict[str, Any]] = []
     goods: list[dict[str, Any]] = []
     parties: list[dict[str, Any]] = []
@@ -70,19 +73,40 @@ def build_frames(
         goods.extend(_goods_rows(row, declaration))
         parties.extend(_party_rows(row, declaration, party_facts))
         containers.extend(_container_rows(row, declaration))
+
+    def wanted(scope: Scope) -> frozenset[str]:
+        return fields[scope] if fields is not None else frozenset(FIELDS[scope])
+
     return Frames(
-        _frame(rows, Scope.DECLARATION, {SUBMITTED_DATE: pl.Date}),
-        _frame(goods, Scope.GOODS, {ITEM: pl.Int64}),
-        _frame(parties, Scope.PARTY, {ITEM: pl.Int64, PATH: pl.String}),
-        _frame(containers, Scope.CONTAINER, {ITEM: pl.Int64}),
+        _frame(rows, Scope.DECLARATION, {SUBMITTED_DATE: pl.Date}, wanted(Scope.DECLARATION)),
+        _frame(goods, Scope.GOODS, {ITEM: pl.Int64}, wanted(Scope.GOODS)),
+        _frame(parties, Scope.PARTY, {ITEM: pl.Int64, PATH: pl.String}, wanted(Scope.PARTY)),
+        _frame(containers, Scope.CONTAINER, {ITEM: pl.Int64}, wanted(Scope.CONTAINER)),
     )
 
 
-def _schema(scope: Scope, extra: Mapping[str, pl.DataType | type[pl.DataType]]) -> dict[str, Any]:
-    schema: dict[str, Any] = {ROW: pl.Int64, **extra}
+def _frame(
+    records: list[dict[str, Any]],
+    scope: Scope,
+    extra: Mapping[str, pl.DataType | type[pl.DataType]],
+    wanted: frozenset[str],
+) -> pl.DataFrame:
+    """Columns of the wanted fields; text also normalised, beside it, as rules compare it."""
+    columns: dict[str, list[Any]] = {}
+    schema: dict[str, Any] = {}
+    for name, dtype in {ROW: pl.Int64, **extra}.items():
+        columns[name] = [record.get(name) for record in records]
+        schema[name] = dtype
     for name, field in FIELDS[scope].items():
+        if name not in wanted:
+            continue
+        values = [record.get(name) for record in records]
+        columns[name] = values
         if field.kind is Kind.TEXT:
             schema[name] = pl.String
+            columns[name + NORMALISED] = [
+                normalise_text(v) if v is not None else None for v in values
+            ]
             schema[name + NORMALISED] = pl.String
         elif field.kind is Kind.NUMBER:
             schema[name] = pl.Int64 if name in INTEGER_FIELDS else pl.Float64
@@ -90,28 +114,17 @@ def _schema(scope: Scope, extra: Mapping[str, pl.DataType | type[pl.DataType]]) 
             schema[name] = pl.Boolean
         elif field.kind is Kind.TEXT_LIST:
             schema[name] = pl.List(pl.String)
+            columns[name + NORMALISED] = [
+                [normalise_text(c) for c in v] if v is not None else None for v in values
+            ]
             schema[name + NORMALISED] = pl.List(pl.String)
         elif field.kind is Kind.TIME:
             schema[name] = pl.Datetime("us", "UTC")
-    return schema
-
-
-def _frame(
-    records: list[dict[str, Any]],
-    scope: Scope,
-    extra: Mapping[str, pl.DataType | type[pl.DataType]],
-) -> pl.DataFrame:
-    schema = _schema(scope, extra)
-    columns: dict[str, list[Any]] = {name: [] for name in schema}
-    for record in records:
-        for name, values in columns.items():
-            values.append(record.get(name))
     return pl.DataFrame(columns, schema=schema)
 
 
 def _text(record: dict[str, Any], name: str, value: str | None) -> None:
     record[name] = value
-    record[name + NORMALISED] = normalise_text(value) if value is not None else None
 
 
 def _declaration_row(row: int, d: Declaration) -> dict[str, Any]:
@@ -239,11 +252,7 @@ def _party_rows(row: int, d: Declaration, party_facts: PartyFacts) -> list[dict[
         _text(record, "country", address.country if address else None)
         facts = party_facts(d, role, party)
         for name in REFERENCE_PARTY_FACTS:
-            value = facts.get(name)
-            if FIELDS[Scope.PARTY][name].kind is Kind.TEXT:
-                _text(record, name, value)
-            else:
-                record[name] = value
+            record[name] = facts.get(name)
         records.append(record)
     return records
 
