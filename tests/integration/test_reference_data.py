@@ -48,6 +48,24 @@ def _assess(
     return dict(orjson.loads(found[0].value))
 
 
+def _assess_until(
+    settings: Settings,
+    producer: Producer,
+    prefix: str,
+    done: Any,
+    **parties: Any,
+) -> dict[str, Any]:
+    """Screen fresh declarations until one shows the change (mirrors apply within moments)."""
+    deadline = time.monotonic() + 30
+    attempt = 0
+    while True:
+        assessment = _assess(settings, producer, f"{prefix}{attempt}", **parties)
+        if done(assessment) or time.monotonic() > deadline:
+            return assessment
+        attempt += 1
+        time.sleep(0.5)
+
+
 def _party(assessment: dict[str, Any], role: str) -> dict[str, Any]:
     return next(p for p in assessment["parties"] if p["role"] == role)
 
@@ -66,9 +84,14 @@ def test_aeo_status_follows_the_registry_while_the_worker_runs(
     )
     assert "loaded 1, skipped 0" in _screening(settings, "aeo", "load", str(csv))
     claimant = {"ids": [{"scheme": "AEO", "value": operator}]}
-    time.sleep(2)  # the mirror applies records within moments
 
-    active = _assess(settings, producer, f"{run_id}-A1", consignee=claimant)
+    active = _assess_until(
+        settings,
+        producer,
+        f"{run_id}-A1-",
+        lambda a: _party(a, "consignee")["status"] == "ACTIVE",
+        consignee=claimant,
+    )
     assert _party(active, "consignee") == {
         "role": "consignee",
         "operator_id": operator,
@@ -81,14 +104,24 @@ def test_aeo_status_follows_the_registry_while_the_worker_runs(
         AEO_HEADER + f"{operator},AEO,MUSTER {run_id} GMBH,DE,AEOF,SUSPENDED,2020-01-01,,\n"
     )
     _screening(settings, "aeo", "load", str(csv))
-    time.sleep(3)
-    suspended = _assess(settings, producer, f"{run_id}-A2", consignee=claimant)
+    suspended = _assess_until(
+        settings,
+        producer,
+        f"{run_id}-A2-",
+        lambda a: _party(a, "consignee")["status"] != "ACTIVE",
+        consignee=claimant,
+    )
     assert _party(suspended, "consignee")["status"] == "SUSPENDED"
     assert "AEO-SUSPENDED-REVOKED" in {m["rule_id"] for m in suspended["matches"]}
 
     assert "deleted 1" in _screening(settings, "aeo", "delete", operator)
-    time.sleep(3)
-    deleted = _assess(settings, producer, f"{run_id}-A3", consignee=claimant)
+    deleted = _assess_until(
+        settings,
+        producer,
+        f"{run_id}-A3-",
+        lambda a: _party(a, "consignee")["status"] != "SUSPENDED",
+        consignee=claimant,
+    )
     assert _party(deleted, "consignee")["status"] == "UNVERIFIED"
 
 
@@ -104,12 +137,12 @@ def test_watch_list_matches_by_id_alias_and_misspelled_name(
         + f"{run_id}-E3,BALTIC {token} PETROCHEMICAL SUPPLY,,RU,,OFAC,RFI,sectoral\n"
     )
     assert "loaded 3, skipped 0" in _screening(settings, "watchlist", "load", str(csv))
-    time.sleep(2)
 
-    by_id = _assess(
+    by_id = _assess_until(
         settings,
         producer,
-        f"{run_id}-W1",
+        f"{run_id}-W1-",
+        lambda a: a["outcome"] == "DNL",
         consignee={"ids": [{"scheme": "TIN", "value": f"TX{token}"}]},
     )
     assert by_id["outcome"] == "DNL"
