@@ -15,7 +15,7 @@ from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.contract.models import Declaration
 from pipeline.errors import DeliveryFailed, InputFileError, ScreeningError
 from pipeline.kafka.producer import produce_waiting, producer_config
-from pipeline.kafka.reader import TopicReader
+from pipeline.kafka.reader import read_compacted
 from pipeline.rules.cases import run_cases
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
@@ -66,20 +66,7 @@ def publish(directory: Path = DirArgument, bootstrap: BootstrapOption = None) ->
     """Validate the rules, then publish them to running workers (they switch within seconds)."""
     settings = load_settings(bootstrap)
     ruleset = checked_ruleset(directory)
-    reader = TopicReader(settings, topics.RULES)
-    keys: set[str] = set()
-    try:
-        while not reader.caught_up:
-            for record in reader.poll(1.0):
-                if record.key is None:
-                    continue
-                key = record.key.decode("utf-8", "replace")
-                if record.value is None:
-                    keys.discard(key)
-                else:
-                    keys.add(key)
-    finally:
-        reader.close()
+    keys = [key.decode("utf-8", "replace") for key in read_compacted(settings, topics.RULES)]
     producer = Producer(producer_config(settings))
     records = ruleset_records(ruleset, keys)
     for key, value in records:

@@ -72,3 +72,21 @@ class TopicReader:
 
     def close(self) -> None:
         self._consumer.close()
+
+
+def read_compacted(settings: Settings, topic: str) -> dict[bytes, bytes]:
+    """What a compacted topic holds now: the last value of every key, tombstones applied."""
+    reader = TopicReader(settings, topic)
+    live: dict[bytes, bytes] = {}
+    try:
+        while not reader.caught_up:
+            for record in reader.poll(1.0):
+                if record.key is None:
+                    continue
+                if record.value is None:
+                    live.pop(record.key, None)
+                else:
+                    live[record.key] = record.value
+    finally:
+        reader.close()
+    return live

@@ -17,6 +17,7 @@ import orjson
 from pipeline.contract.models import Declaration, Party, PartyStatus
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import NoReferenceData, RuleEvaluator
+from pipeline.rules.loader import json_ready
 from pipeline.rules.model import Rule, RuleSet
 
 BASE_DECLARATION: dict[str, Any] = {
@@ -116,7 +117,7 @@ class CaseFacts:
 
 def case_declaration(case: Mapping[str, Any]) -> tuple[Declaration, Mapping[str, Any]]:
     fragment = {k: v for k, v in case.items() if k != "facts"}
-    document = merge(BASE_DECLARATION, _json_ready(fragment))
+    document = merge(BASE_DECLARATION, json_ready(fragment))
     declaration = msgspec.json.decode(orjson.dumps(document), type=Declaration)
     return declaration, case.get("facts") or {}
 
@@ -146,13 +147,3 @@ def run_cases(ruleset: RuleSet) -> list[CaseFailure]:
                         CaseFailure(rule, kind, index, f"expected the rule to {expected}")
                     )
     return failures
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_ready(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value

@@ -123,10 +123,6 @@ def _frame(
     return pl.DataFrame(columns, schema=schema)
 
 
-def _text(record: dict[str, Any], name: str, value: str | None) -> None:
-    record[name] = value
-
-
 def _declaration_row(row: int, d: Declaration) -> dict[str, Any]:
     t, doc, totals = d.transport, d.transport_document, d.totals
     record: dict[str, Any] = {
@@ -139,25 +135,18 @@ def _declaration_row(row: int, d: Declaration) -> dict[str, Any]:
         "totals.gross_mass_kg": totals.gross_mass_kg if totals else None,
         "container_count": len(d.equipment),
     }
-    _text(record, "declaration_id", d.declaration_id)
-    _text(record, "message_type", d.message_type)
-    _text(record, "transport.mode", t.mode if t else None)
-    _text(record, "transport.conveyance_ref", t.conveyance_ref if t else None)
-    _text(record, "transport.loading_location", t.loading_location if t else None)
-    _text(record, "transport.discharge_location", t.discharge_location if t else None)
-    _text(record, "loading_country", t.loading_location[:2] if t and t.loading_location else None)
-    _text(
-        record,
-        "discharge_country",
-        t.discharge_location[:2] if t and t.discharge_location else None,
-    )
-    _text(record, "transport_document.type", doc.type if doc else None)
-    _text(record, "transport_document.number", doc.number if doc else None)
+    record["declaration_id"] = d.declaration_id
+    record["message_type"] = d.message_type
+    record["transport.mode"] = t.mode if t else None
+    record["transport.conveyance_ref"] = t.conveyance_ref if t else None
+    record["transport.loading_location"] = t.loading_location if t else None
+    record["transport.discharge_location"] = t.discharge_location if t else None
+    record["loading_country"] = t.loading_location[:2] if t and t.loading_location else None
+    record["discharge_country"] = t.discharge_location[:2] if t and t.discharge_location else None
+    record["transport_document.type"] = doc.type if doc else None
+    record["transport_document.number"] = doc.number if doc else None
     routing = list(t.routing_countries) if t else []
     record["transport.routing_countries"] = routing or None
-    record["transport.routing_countries" + NORMALISED] = [
-        normalise_text(c) for c in routing
-    ] or None
     loading = t.estimated_loading_at if t else None
     record["transport.estimated_loading_at"] = loading
     record["transport.estimated_arrival_at"] = t.estimated_arrival_at if t else None
@@ -206,14 +195,14 @@ def _goods_rows(row: int, d: Declaration) -> list[dict[str, Any]]:
                 else None
             ),
         }
-        _text(record, "hs_code", g.hs_code)
-        _text(record, "hs_chapter", g.hs_code[:2] if g.hs_code else None)
-        _text(record, "hs_heading", g.hs_code[:4] if g.hs_code else None)
-        _text(record, "description", g.description)
-        _text(record, "package_type", g.package_type)
-        _text(record, "origin_country", g.origin_country)
-        _text(record, "un_number", g.un_number)
-        _text(record, "value_currency", g.value.currency if g.value else None)
+        record["hs_code"] = g.hs_code
+        record["hs_chapter"] = g.hs_code[:2] if g.hs_code else None
+        record["hs_heading"] = g.hs_code[:4] if g.hs_code else None
+        record["description"] = g.description
+        record["package_type"] = g.package_type
+        record["origin_country"] = g.origin_country
+        record["un_number"] = g.un_number
+        record["value_currency"] = g.value.currency if g.value else None
         records.append(record)
     return records
 
@@ -244,12 +233,12 @@ def _party_rows(row: int, d: Declaration, party_facts: PartyFacts) -> list[dict[
             "po_box": address.po_box if address else None,
             "aeo_claimed": any(i.scheme == "AEO" for i in party.ids),
         }
-        _text(record, "role", role)
-        _text(record, "name", party.name)
-        _text(record, "street", address.street if address else None)
-        _text(record, "city", address.city if address else None)
-        _text(record, "postcode", address.postcode if address else None)
-        _text(record, "country", address.country if address else None)
+        record["role"] = role
+        record["name"] = party.name
+        record["street"] = address.street if address else None
+        record["city"] = address.city if address else None
+        record["postcode"] = address.postcode if address else None
+        record["country"] = address.country if address else None
         facts = party_facts(d, role, party)
         for name in REFERENCE_PARTY_FACTS:
             record[name] = facts.get(name)
@@ -274,6 +263,6 @@ def _container_rows(row: int, d: Declaration) -> list[dict[str, Any]]:
             "check_digit_valid": check_digit_valid(unit.container_id),
             "seal_count": len(unit.seals),
         }
-        _text(record, "container_id", unit.container_id)
+        record["container_id"] = unit.container_id
         records.append(record)
     return records

@@ -209,7 +209,7 @@ def _rule(
         valid_from=valid_from,
         valid_to=valid_to,
         cases=cases,
-        document=_json_ready(document),
+        document=json_ready(document),
         source=source,
     )
 
@@ -272,11 +272,12 @@ def _load_lists(folder: Path, problems: list[Problem]) -> dict[str, tuple[str, .
     return lists
 
 
-def _json_ready(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """YAML data as JSON data: dates become ISO text."""
     if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, date):
         return value.isoformat()
     return value

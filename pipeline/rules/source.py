@@ -54,10 +54,6 @@ class PublishedRules:
                 self._documents[name] = document
             self._try_activate()
 
-    def activate_latest(self) -> None:
-        with self._lock:
-            self._try_activate()
-
     def _try_activate(self) -> None:
         manifest = self._manifest
         if manifest is None or manifest.get("ruleset_version") == self._active_version:
@@ -98,7 +94,6 @@ class RuleSetHolder:
 
     def __init__(self) -> None:
         self._current: CompiledRuleSet | None = None
-        self.switches = 0
 
     @property
     def ready(self) -> bool:
@@ -121,4 +116,3 @@ class RuleSetHolder:
             previous.version if previous else "none",
         )
         self._current = compiled
-        self.switches += previous is not None

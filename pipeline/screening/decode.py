@@ -79,6 +79,8 @@ def _too_deep() -> DecodeFailure:
 
 
 def _is_utf8(raw: bytes) -> bool:
+    if raw.isascii():
+        return True
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:

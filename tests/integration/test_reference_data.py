@@ -15,6 +15,7 @@ import pytest
 from confluent_kafka import Producer
 
 from pipeline import topics
+from pipeline.kafka.reader import read_compacted
 from pipeline.settings import Settings
 from tests.integration.conftest import ROOT, collect, key_prefix, publish
 from tests.integration.factories import encode, filing
@@ -190,22 +191,7 @@ def _loaded_counts(log: Path) -> tuple[int, int]:
 
 
 def _live_counts(settings: Settings) -> tuple[int, int]:
-    from pipeline.kafka.reader import TopicReader
-
-    counts = []
-    for topic in (topics.AEO_REGISTRY, topics.WATCHLIST):
-        live: set[bytes] = set()
-        reader = TopicReader(settings, topic)
-        try:
-            while not reader.caught_up:
-                for record in reader.poll(1.0):
-                    if record.key is None:
-                        continue
-                    if record.value is None:
-                        live.discard(record.key)
-                    else:
-                        live.add(record.key)
-        finally:
-            reader.close()
-        counts.append(len(live))
-    return counts[0], counts[1]
+    return (
+        len(read_compacted(settings, topics.AEO_REGISTRY)),
+        len(read_compacted(settings, topics.WATCHLIST)),
+    )
