@@ -23,9 +23,12 @@ unit: setup ## Unit tests only (no broker)
 integration: setup ## Integration tests only (starts its own broker)
 	$(BIN)/pytest tests/integration
 
+faults: setup ## Fault tests only: kill -9, broker restart, lost worker, poison (own brokers)
+	$(BIN)/pytest tests/integration -m faults
+
 lint: setup ## ruff, ruff format --check, mypy
-	$(BIN)/ruff check pipeline tests
-	$(BIN)/ruff format --check pipeline tests
+	$(BIN)/ruff check pipeline tests load_tests
+	$(BIN)/ruff format --check pipeline tests load_tests
 	$(BIN)/mypy
 
 setup: $(INSTALLED) system-deps kafka-fetch ## Virtualenv, Python packages, Kafka jars, kcat
@@ -36,7 +39,19 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-system-deps: ## Debian packages the tests use (kcat), when missing and apt-get is usable
+bench: setup ## Benchmark the pipeline against its baselines (writes load_tests/results/)
+	$(BIN)/python -m load_tests.bench
+
+bench-smoke: setup ## The benchmark, small: a few thousand declarations, results in a temp folder
+	$(BIN)/pytest tests/load_tests
+
+soak: setup ## 10 minutes at half the benchmark's rate: worker memory and lag over time
+	$(BIN)/python -m load_tests.soak
+
+dashboards: setup ## Regenerate the Grafana dashboards (deploy/grafana/dashboards) from code
+	$(BIN)/python -m pipeline.ops.dashboards
+
+system-deps: ## Debian packages the tests use (kcat, prometheus), when missing and apt-get is usable
 	@deploy/system-deps.sh
 
 kafka-fetch: ## Fetch the Kafka broker jars from Maven Central
@@ -51,4 +66,4 @@ stop: ## Stop the local Kafka broker
 clean: stop ## Stop Kafka and remove its data and the worker state
 	rm -rf .data
 
-.PHONY: help run test unit integration lint setup system-deps kafka-fetch kafka-start stop clean
+.PHONY: help run test unit integration faults lint bench bench-smoke soak dashboards setup system-deps kafka-fetch kafka-start stop clean

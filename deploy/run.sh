@@ -17,7 +17,7 @@ pids=()
 cleanup() {
   trap - EXIT INT TERM
   echo
-  echo "stopping the worker and the sample feed (the broker keeps running: make stop)"
+  echo "stopping the worker, the sample feed and Prometheus (the broker keeps running: make stop)"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
@@ -39,6 +39,30 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+# Prometheus with the project's scrape config and alert rules, where it is installed.
+prometheus_port="${PROMETHEUS_PORT:-9090}"
+prometheus_line="not installed (Debian package prometheus), skipped"
+if command -v prometheus >/dev/null; then
+  prometheus_dir="$root/.data/prometheus"
+  config="$root/deploy/prometheus/prometheus.yml"
+  if [[ $web_port != 6066 ]]; then
+    # The config scrapes the default port: a copy that scrapes this worker's.
+    mkdir -p "$prometheus_dir/config"
+    cp "$root"/deploy/prometheus/*.yml "$prometheus_dir/config/"
+    sed -i "s/127.0.0.1:6066/127.0.0.1:$web_port/" "$prometheus_dir/config/prometheus.yml"
+    config="$prometheus_dir/config/prometheus.yml"
+  fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$prometheus_port") 2>/dev/null; then
+    prometheus_line="port $prometheus_port is taken, not started (PROMETHEUS_PORT chooses another)"
+  else
+    echo "starting Prometheus (log: $run_dir/prometheus.log)"
+    prometheus --config.file="$config" --storage.tsdb.path="$prometheus_dir/data" \
+      --web.listen-address="127.0.0.1:$prometheus_port" >"$run_dir/prometheus.log" 2>&1 &
+    pids+=($!)
+    prometheus_line="http://127.0.0.1:$prometheus_port (alerts: /alerts)"
+  fi
+fi
+
 echo "feeding sample declarations at $feed_rate/s (log: $run_dir/feed.log)"
 "$bin/screening" generate --count 1000000 --rate "$feed_rate" --risky-share 0.15 \
   --malformed-share 0.02 --publish-aeo --no-progress >"$run_dir/feed.log" 2>&1 &
@@ -47,8 +71,9 @@ pids+=($!)
 cat <<INFO
 
   metrics:      http://127.0.0.1:$web_port/metrics
+  prometheus:   $prometheus_line
   assessments:  customs.assessments.v1   dead letters: customs.declarations.dlq.v1
-  Ctrl-C stops the worker and the feed.
+  Ctrl-C stops the worker, the feed and Prometheus.
 
 INFO
 "$bin/screening" hits --follow

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the tests and `make run` use, when they are missing:
-# kcat (a Kafka client written elsewhere, used by the integration tests).
+# kcat (a Kafka client written elsewhere, used by the integration tests) and prometheus
+# (brings promtool: the alert rules' tests, and the Prometheus that `make run` starts);
+# openssl makes the throwaway certificates of the TLS test.
 set -euo pipefail
 
 missing=()
 command -v kcat >/dev/null || missing+=(kcat)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v openssl >/dev/null || missing+=(openssl)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then

@@ -33,7 +33,7 @@ from pipeline.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _publish(settings: Settings, aeo: int, watchlist: int) -> None:
+def publish_reference_data(settings: Settings, aeo: int, watchlist: int) -> None:
     rng = random.Random(3)
     producer = Producer(producer_config(settings))
     started = time.perf_counter()
@@ -114,7 +114,7 @@ def main() -> None:
     settings = Settings(kafka_bootstrap=args.bootstrap)
     ensure_topics(settings)
     if not args.skip_publish:
-        _publish(settings, args.aeo, args.watchlist)
+        publish_reference_data(settings, args.aeo, args.watchlist)
     _time_to_ready(settings)
 
 

@@ -19,3 +19,8 @@ class DeliveryFailed(ScreeningError):
 
 class InputFileError(ScreeningError):
     """An input file cannot be read: the message names the file and line."""
+
+
+class KafkaAccessRefused(KafkaUnavailable):
+    """Kafka refused the credentials or the TLS handshake: check the SCREENING_KAFKA_SASL_*
+    and SCREENING_KAFKA_SSL_CAFILE settings."""

@@ -1,12 +1,54 @@
-"""Every metric the worker exports, declared once, in base units, updated once per batch."""
+"""Every metric the worker exports, declared once, in base units, updated once per batch.
+
+Labels take bounded values only: outcomes, rejection codes, rule ids, partitions, datasets.
+Never a declaration id or a party.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import bisect
+import platform
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from importlib import metadata
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
 
 from pipeline.screening.batch import BatchResult
 
+# `_created` series double every counter's output and no dashboard or alert reads them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+# Around the service objective (p99 within 1 s of the filing reaching Kafka), and far enough
+# out to show a backlog being worked off.
+LATENCY_BUCKETS = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+    120.0,
+    300.0,
+    600.0,
+)
+LATENCY_SOURCES = ("submitted_at", "kafka_timestamp")
 
 DECLARATIONS_CONSUMED = Counter(
     "screening_declarations_consumed_total",
@@ -26,11 +68,26 @@ REJECTIONS = Counter(
     registry=REGISTRY,
 )
 HITS = Counter(
-    "screening_hits_total", "Targeting hits published (open referrals).", registry=REGISTRY
+    "screening_hits_total",
+    "Targeting hits published (open referrals), by outcome.",
+    ["outcome"],
+    registry=REGISTRY,
 )
 HIT_TOMBSTONES = Counter(
     "screening_hit_tombstones_total",
     "Referrals closed on the hits topic by a later version or an invalidation.",
+    registry=REGISTRY,
+)
+RULE_MATCHES = Counter(
+    "screening_rule_matches_total",
+    "Matches of active rules in assessed declarations, by rule and the rule's action.",
+    ["rule_id", "action"],
+    registry=REGISTRY,
+)
+SHADOW_MATCHES = Counter(
+    "screening_shadow_matches_total",
+    "Matches of shadow-mode rules (recorded, never acted on), by rule.",
+    ["rule_id"],
     registry=REGISTRY,
 )
 BATCH_SIZE = Histogram(
@@ -50,18 +107,131 @@ LAST_PROCESSED = Gauge(
     "Unix time at which the last batch was completed.",
     registry=REGISTRY,
 )
+CONSUMER_LAG_MESSAGES = Gauge(
+    "screening_consumer_lag_messages",
+    "Declarations in this worker's partitions not screened yet.",
+    ["partition"],
+    registry=REGISTRY,
+)
+CONSUMER_LAG_SECONDS = Gauge(
+    "screening_consumer_lag_seconds",
+    "Age of the oldest declaration not screened yet, per partition of this worker.",
+    ["partition"],
+    registry=REGISTRY,
+)
 
 
-def record_batch(consumed: int, result: BatchResult, seconds: float, now: float) -> None:
+class BatchHistogram(Collector):
+    """A labelled histogram fed a batch of observations at a time.
+
+    prometheus-client's Histogram takes one observation per call (with a lock each time);
+    end-to-end latency has one observation per declaration, so it is counted here in bulk.
+    """
+
+    def __init__(self, name: str, documentation: str, label: str, buckets: Sequence[float]) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._label = label
+        self._bounds = list(buckets)
+        self._counts: dict[str, list[int]] = {}
+        self._sums: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def observe_many(self, label_value: str, values: Iterable[float]) -> None:
+        counts = [0] * (len(self._bounds) + 1)
+        total = 0.0
+        bounds = self._bounds
+        for value in values:
+            counts[bisect.bisect_left(bounds, value)] += 1
+            total += value
+        with self._lock:
+            held = self._counts.setdefault(label_value, [0] * len(counts))
+            for i, n in enumerate(counts):
+                held[i] += n
+            self._sums[label_value] = self._sums.get(label_value, 0.0) + total
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        family = HistogramMetricFamily(self._name, self._documentation, labels=[self._label])
+        with self._lock:
+            snapshot = {k: (list(v), self._sums[k]) for k, v in self._counts.items()}
+        for label_value, (counts, total) in sorted(snapshot.items()):
+            cumulative, buckets = 0, []
+            for bound, n in zip([*map(_bound_text, self._bounds), "+Inf"], counts, strict=True):
+                cumulative += n
+                buckets.append((bound, float(cumulative)))
+            family.add_metric([label_value], buckets, total)
+        yield family
+
+    def describe(self) -> Iterator[HistogramMetricFamily]:
+        yield HistogramMetricFamily(self._name, self._documentation, labels=[self._label])
+
+
+def _bound_text(bound: float) -> str:
+    return repr(float(bound))
+
+
+END_TO_END_LATENCY = BatchHistogram(
+    "screening_end_to_end_latency_seconds",
+    "From a declaration's submitted_at, or its Kafka record timestamp, to its assessment "
+    "being acknowledged by Kafka.",
+    "source",
+    LATENCY_BUCKETS,
+)
+REGISTRY.register(END_TO_END_LATENCY)
+
+
+_state_collector: Collector | None = None
+
+
+def register_state(collector: Collector) -> None:
+    """Export what the worker holds (rule set, reference data); replaces an earlier one."""
+    global _state_collector
+    if _state_collector is not None:
+        REGISTRY.unregister(_state_collector)
+    REGISTRY.register(collector)
+    _state_collector = collector
+
+
+def _build_info() -> None:
+    build = Gauge(
+        "screening_build_info",
+        "The worker's version and the versions it runs on.",
+        ["version", "python", "faust"],
+        registry=REGISTRY,
+    )
+    build.labels(
+        metadata.version("customs-screening"),
+        platform.python_version(),
+        metadata.version("faust-streaming"),
+    ).set(1)
+
+
+_build_info()
+
+
+def record_batch(
+    consumed: int,
+    result: BatchResult,
+    seconds: float,
+    now: float,
+    latencies: dict[str, list[float]],
+) -> None:
     DECLARATIONS_CONSUMED.inc(consumed)
     for outcome, count in result.outcomes.items():
         ASSESSMENTS.labels(outcome).inc(count)
     for code, count in result.rejections.items():
         REJECTIONS.labels(code).inc(count)
-    if result.hits:
-        HITS.inc(result.hits)
+    for outcome, count in result.hits_by_outcome.items():
+        HITS.labels(outcome).inc(count)
     if result.tombstones:
         HIT_TOMBSTONES.inc(result.tombstones)
+    for (rule_id, action), count in result.rule_matches.items():
+        RULE_MATCHES.labels(rule_id, action).inc(count)
+    for rule_id, count in result.shadow_matches.items():
+        SHADOW_MATCHES.labels(rule_id).inc(count)
     BATCH_SIZE.observe(consumed)
     BATCH_SECONDS.observe(seconds)
     LAST_PROCESSED.set(now)
+    for source, values in latencies.items():
+        if values:
+            END_TO_END_LATENCY.observe_many(source, values)

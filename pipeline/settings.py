@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     reference_wait_s: float = Field(
         300.0, gt=0, description="Longest wait at start for rules and reference data to load."
     )
+    session_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="How long the group waits for a silent worker before its partitions move.",
+    )
+    heartbeat_interval_s: float = Field(
+        3.0, gt=0, description="Heartbeats to the group coordinator; a third of the timeout."
+    )
+    metrics_enabled: bool = Field(
+        True, description="Update and export metrics (off only to measure what they cost)."
+    )
     web_port: int = Field(6066, ge=1, le=65535, description="Worker HTTP port (/metrics).")
     web_host: str = Field("127.0.0.1", description="Worker HTTP bind address.")
     data_dir: Path = Field(Path(".data/worker"), description="Worker state (table stores).")

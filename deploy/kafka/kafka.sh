@@ -9,6 +9,11 @@
 #
 # Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_DATA_DIR (.data/kafka),
 # KAFKA_HEAP (512m). Everything it writes lives in git-ignored folders.
+# For secured listeners: KAFKA_EXTRA_CONFIG names a properties file appended to the generated
+# server.properties (a key given there replaces the generated one, e.g. `listeners`), and
+# KAFKA_SCRAM_USERS lists SCRAM credentials created when the storage is first formatted, one
+# StorageTool --add-scram value per line, e.g. SCRAM-SHA-512=[name=pipeline,password=...].
+# The PLAINTEXT listener on KAFKA_PORT stays: the start check and the tools use it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,6 +81,17 @@ message.max.bytes=4194304
 log.retention.hours=168
 log.segment.bytes=134217728
 PROPS
+  if [[ -n "${KAFKA_EXTRA_CONFIG:-}" ]]; then
+    # Java properties: a key that appears again later wins, so these override the above.
+    { echo "# from $KAFKA_EXTRA_CONFIG"; cat "$KAFKA_EXTRA_CONFIG"; } >>"$props"
+  fi
+}
+
+scram_args() {
+  local user
+  while IFS= read -r user; do
+    if [[ -n "$user" ]]; then printf '%s\0%s\0' --add-scram "$user"; fi
+  done <<<"${KAFKA_SCRAM_USERS:-}"
 }
 
 start() {
@@ -87,7 +103,9 @@ start() {
   write_props
   if [[ ! -f "$data/log/meta.properties" ]]; then
     log "formatting KRaft storage in $data/log"
-    run_java kafka.tools.StorageTool format --standalone \
+    local extra=()
+    mapfile -d '' -t extra < <(scram_args)
+    run_java kafka.tools.StorageTool format --standalone "${extra[@]}" \
       -t "$(cat "$data/cluster.id" 2>/dev/null || uuid_gen)" -c "$props" >"$data/logs/format.log" 2>&1 \
       || { log "format failed:"; cat "$data/logs/format.log" >&2; exit 1; }
   fi

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from pipeline.kafka.security import check_security
 from pipeline.settings import Settings
 
 # Messages are whole lines even when stderr is not a terminal (no wrapping at 80 columns).
@@ -28,4 +29,6 @@ def load_settings(bootstrap: str | None = None, **overrides: object) -> Settings
     update = {k: v for k, v in overrides.items() if v is not None}
     if bootstrap:
         update["kafka_bootstrap"] = bootstrap
-    return settings.model_copy(update=update) if update else settings
+    settings = settings.model_copy(update=update) if update else settings
+    check_security(settings)
+    return settings

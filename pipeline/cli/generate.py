@@ -16,6 +16,7 @@ from pipeline import topics
 from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.errors import DeliveryFailed
 from pipeline.kafka.producer import produce_waiting, producer_config
+from pipeline.kafka.security import check_access
 from pipeline.reference.csv_load import AEO_HEADER, Row, read_aeo_csv
 
 
@@ -50,6 +51,7 @@ def generate(
     generator = DeclarationGenerator(
         GeneratorConfig(seed=seed, risky_share=risky_share, malformed_share=malformed_share)
     )
+    check_access(settings)
     producer = Producer(producer_config(settings))
     if publish_aeo:
         published = _publish_aeo_records(producer, generator.aeo_records())

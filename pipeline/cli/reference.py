@@ -21,6 +21,7 @@ from pipeline import topics
 from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.errors import ConfigurationError, DeliveryFailed, InputFileError
 from pipeline.kafka.producer import produce_waiting, producer_config
+from pipeline.kafka.security import check_access
 from pipeline.reference.csv_load import RowError, RowResult, read_aeo_csv, read_watchlist_csv
 
 aeo_app = typer.Typer(help="Publish the AEO registry.", no_args_is_help=True)
@@ -63,9 +64,11 @@ class Publisher:
     def sender(self, topic: str) -> Send:
         def send(key: bytes, value: bytes | None) -> None:
             if self._producer is None:
+                settings = load_settings(self._bootstrap)
+                check_access(settings)
                 self._producer = Producer(
                     {
-                        **producer_config(load_settings(self._bootstrap)),
+                        **producer_config(settings),
                         "on_delivery": self._on_delivery,
                     }
                 )

@@ -12,6 +12,7 @@ from pipeline import topics
 from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.errors import DeliveryFailed, InputFileError
 from pipeline.kafka.producer import produce_waiting, producer_config
+from pipeline.kafka.security import check_access
 
 
 def send(
@@ -26,6 +27,7 @@ def send(
         lines = file.read_bytes().splitlines()
     except OSError as exc:
         raise InputFileError(f"{file}: {exc.strerror}") from exc
+    check_access(settings)
     producer = Producer(producer_config(settings))
     sent = unkeyed = 0
     for line in lines:

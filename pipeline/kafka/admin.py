@@ -14,6 +14,7 @@ from confluent_kafka.admin import (
 )
 
 from pipeline.errors import KafkaUnavailable
+from pipeline.kafka.security import check_access
 from pipeline.settings import Settings
 from pipeline.topics import TOPICS, TopicSpec
 
@@ -40,6 +41,7 @@ def existing_partitions(admin: AdminClient, bootstrap: str = "") -> dict[str, in
 
 
 def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = TOPICS) -> list[TopicReport]:
+    check_access(settings)
     admin = admin_client(settings)
     existing = existing_partitions(admin, settings.kafka_bootstrap)
     reports: list[TopicReport] = []

@@ -30,11 +30,20 @@ def producer_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def produce_waiting(producer: Producer, topic: str, value: bytes | None, key: bytes | None) -> None:
+def produce_waiting(
+    producer: Producer,
+    topic: str,
+    value: bytes | None,
+    key: bytes | None,
+    partition: int | None = None,
+) -> None:
     """Produce one record; when the local queue is full, serve delivery reports and retry."""
     while True:
         try:
-            producer.produce(topic, value, key)
+            if partition is None:
+                producer.produce(topic, value, key)
+            else:
+                producer.produce(topic, value, key, partition=partition)
             return
         except BufferError:
             producer.poll(0.05)
@@ -60,7 +69,9 @@ class OutputProducer:
 
     def produce(self, records: Iterable[OutputRecord]) -> None:
         for record in records:
-            produce_waiting(self._producer, record.topic, record.value, record.key)
+            produce_waiting(
+                self._producer, record.topic, record.value, record.key, record.partition
+            )
 
     async def flush(self) -> None:
         remaining = await asyncio.to_thread(self._producer.flush, _FLUSH_TIMEOUT_S)

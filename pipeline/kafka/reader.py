@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from pipeline.errors import KafkaUnavailable
+from pipeline.kafka.security import check_access
 from pipeline.settings import Settings
 
 _METADATA_TIMEOUT_S = 15.0
@@ -29,6 +30,7 @@ class TopicReader:
 
     def __init__(self, settings: Settings, topic: str) -> None:
         self.topic = topic
+        check_access(settings)
         self._consumer = Consumer(
             {
                 **settings.librdkafka_config(),

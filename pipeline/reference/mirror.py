@@ -35,6 +35,7 @@ class TopicMirror:
         self._on_caught_up = on_caught_up
         self.caught_up = threading.Event()
         self.records = 0
+        self.newest_timestamp_ms: int | None = None  # of the newest record read
         self.failed: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"mirror:{topic}", daemon=True)
@@ -75,6 +76,10 @@ class TopicMirror:
                             "%s: record at offset %d not applied", self.topic, record.offset
                         )
                     self.records += 1
+                    if self.newest_timestamp_ms is None or record.timestamp_ms > (
+                        self.newest_timestamp_ms
+                    ):
+                        self.newest_timestamp_ms = record.timestamp_ms
                 if reader.caught_up and not self.caught_up.is_set():
                     if self._on_caught_up is not None:
                         self._on_caught_up()

@@ -102,7 +102,13 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Format characters (zero-width spaces and joiners, bidirectional controls) are invisible:
+    # left in, they would split "AC\u200bME" into two words and slip past the watch list.
+    bare = "".join(
+        ch
+        for ch in decomposed
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
     return bare.casefold().translate(_FOLD)
 
 

@@ -141,7 +141,7 @@ class _Compiler:
             values = sorted(self.lists[value]) if op.endswith("_list") else list(value)
             # Whole-number columns are compared as floats, as the rule's values are.
             column = text.cast(pl.Float64) if f.kind is Kind.NUMBER else text
-            inside = column.is_in(pl.Series(values, dtype=_dtype(f)))
+            inside = column.is_in(pl.Series(values, dtype=_dtype(f)).implode())
             return ~inside if op.startswith("not") else inside
         if op in ("prefix", "prefix_in_list"):
             prefixes = sorted(self.lists[value]) if op == "prefix_in_list" else list(value)
@@ -256,10 +256,11 @@ class _EvidenceReader:
         }
         self._items: dict[Scope, dict[int, list[dict[str, Any]]]] = {}
         for scope, flags in item_flags.items():
-            joined = (
-                frames.of(scope)
-                .filter(wanted)
-                .join(flags.filter(wanted), on=[ROW, ITEM], how="left")
+            # Only items that satisfy some condition give evidence: most items satisfy none.
+            flagged = [pl.col(c).fill_null(False) for c in flags.columns if c not in (ROW, ITEM)]
+            flags = flags.filter(wanted & pl.any_horizontal(flagged))
+            joined = frames.of(scope).join(
+                flags, on=[ROW, ITEM], how="inner", maintain_order="left"
             )
             grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for item in joined.iter_rows(named=True):

@@ -7,6 +7,7 @@ that loads is a rule that compiles. Nothing in a rule is ever evaluated as code.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -107,7 +108,10 @@ Node = FieldTest | AllOf | AnyOf | Not | Quantified
 
 
 def normalise_text(value: str) -> str:
-    """How text is compared: upper case, no surrounding spaces, runs of spaces folded."""
+    """How text is compared: upper case, no surrounding spaces, runs of spaces folded, and no
+    invisible format characters (zero-width, bidirectional controls) to hide a word behind."""
+    if not value.isascii():
+        value = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
     return " ".join(value.split()).upper()
 
 

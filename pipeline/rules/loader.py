@@ -126,6 +126,10 @@ def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Mapping[str, Any], 
         return None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        expansion = _alias_expansion(node)
+        if expansion is not None:
+            problems.append(Problem(str(path), *expansion))
+            return None
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -137,6 +141,54 @@ def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Mapping[str, Any], 
         problems.append(Problem(str(path), 1, "a rule file holds one mapping (id, version, ...)"))
         return None
     return document, node
+
+
+# Anchors and aliases may share a fragment, but a file whose aliases expand into more nodes
+# than this (a "billion laughs") would take the loader hours and gigabytes: it is refused.
+MAX_EXPANDED_NODES = 100_000
+
+
+class _AliasLoop(Exception):
+    pass
+
+
+def _alias_expansion(root: yaml.Node | None) -> tuple[int, str] | None:
+    """The line and reason if aliases make the document huge or make it contain itself."""
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    sizes: dict[int, int] = {}
+    for key, value in root.value:
+        try:
+            size = _expanded_size(value, sizes, set())
+        except _AliasLoop:
+            return key.start_mark.line + 1, f"`{key.value}` contains itself through a YAML alias"
+        if size > MAX_EXPANDED_NODES:
+            return (
+                key.start_mark.line + 1,
+                f"`{key.value}` expands through YAML aliases to more than "
+                f"{MAX_EXPANDED_NODES:,} values",
+            )
+    return None
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """Nodes in ``node`` once every alias is copied out; each shared node is counted once."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    if id(node) in open_nodes:
+        raise _AliasLoop
+    open_nodes.add(id(node))
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, sizes, open_nodes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            size += _expanded_size(key, sizes, open_nodes)
+            size += _expanded_size(value, sizes, open_nodes)
+    open_nodes.discard(id(node))
+    sizes[id(node)] = size
+    return size
 
 
 def _rule(

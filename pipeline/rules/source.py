@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 class PublishedRules:
     """Applies rules-topic records; calls ``on_compiled`` with each new complete set."""
 
-    def __init__(self, on_compiled: Callable[[CompiledRuleSet], None]) -> None:
+    def __init__(self, on_compiled: Callable[[CompiledRuleSet, float | None], None]) -> None:
         self._on_compiled = on_compiled
         self._documents: dict[str, dict[str, Any]] = {}
         self._lists: dict[str, tuple[str, ...]] = {}
@@ -86,7 +88,14 @@ class PublishedRules:
             self._active_version = version  # do not try the same broken set again
             return
         self._active_version = version
-        self._on_compiled(compiled)
+        self._on_compiled(compiled, _published_at(manifest))
+
+
+def _published_at(manifest: dict[str, Any]) -> float | None:
+    try:
+        return datetime.fromisoformat(manifest["published_at"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class RuleSetHolder:
@@ -94,6 +103,10 @@ class RuleSetHolder:
 
     def __init__(self) -> None:
         self._current: CompiledRuleSet | None = None
+        # Unix times, for the metrics: when the set in use was published (None for a set read
+        # from a folder) and when this worker took it up.
+        self.published_at: float | None = None
+        self.activated_at: float | None = None
 
     @property
     def ready(self) -> bool:
@@ -105,7 +118,7 @@ class RuleSetHolder:
             raise RuntimeError("no rule set loaded yet")
         return self._current
 
-    def replace(self, compiled: CompiledRuleSet) -> None:
+    def replace(self, compiled: CompiledRuleSet, published_at: float | None = None) -> None:
         previous = self._current
         if previous is not None and compiled.version == previous.version:
             return
@@ -116,3 +129,5 @@ class RuleSetHolder:
             previous.version if previous else "none",
         )
         self._current = compiled
+        self.published_at = published_at
+        self.activated_at = time.time()

@@ -41,6 +41,7 @@ class InputRecord:
     topic: str
     partition: int
     offset: int
+    timestamp_ms: int | None = None  # the Kafka record's timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class OutputRecord:
     topic: str
     key: bytes | None
     value: bytes | None  # None is a tombstone
+    partition: int | None = None  # None: the producer's partitioner picks it from the key
 
 
 class Ledger(Protocol):
@@ -66,6 +68,10 @@ class BatchResult:
     hits: int = 0
     tombstones: int = 0
     superseded: int = 0
+    hits_by_outcome: Counter[str] = field(default_factory=Counter)
+    rule_matches: Counter[tuple[str, str]] = field(default_factory=Counter)
+    shadow_matches: Counter[str] = field(default_factory=Counter)
+    submitted_at_s: list[float] = field(default_factory=list)  # Unix time, per assessment
 
 
 @dataclass(slots=True)
@@ -169,6 +175,11 @@ class Screener:
         )
         result.outputs.append(OutputRecord(topics.ASSESSMENTS, key, _ENCODER.encode(assessment)))
         result.outcomes[outcome] += 1
+        result.submitted_at_s.append(declaration.submitted_at.timestamp())
+        for match in evaluation.matches:
+            result.rule_matches[(match.rule_id, match.action)] += 1
+        for match in evaluation.shadow_matches:
+            result.shadow_matches[match.rule_id] += 1
 
         if admission.superseded_by is not None:
             # A newer version was assessed first: keep this one for audit, raise no hit.
@@ -180,6 +191,7 @@ class Screener:
             hit = _hit(assessment)
             result.outputs.append(OutputRecord(topics.HITS, key, _ENCODER.encode(hit)))
             result.hits += 1
+            result.hits_by_outcome[outcome] += 1
             state = VersionState(state.versions, declaration.version)
         elif action == "tombstone":
             result.outputs.append(OutputRecord(topics.HITS, key, None))

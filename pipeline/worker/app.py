@@ -8,29 +8,46 @@ no offset is committed past a declaration whose assessment is not stored.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from typing import Any
 
 import faust
+from faust.types import TransportT
 from prometheus_client import generate_latest
 
 from pipeline import metrics, topics
 from pipeline.kafka.producer import OutputProducer
+from pipeline.kafka.security import broker_credentials
 from pipeline.screening.batch import InputRecord, Screener
 from pipeline.screening.outcome import Thresholds
 from pipeline.settings import Settings
 from pipeline.worker.batches import BatchHandler
+from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger
 from pipeline.worker.startup import EvaluatorCache, start_reference, start_rules
+from pipeline.worker.state_metrics import WorkerStateCollector
+from pipeline.worker.transport import RecordBatchMessage, batching_transport
 
 VERSIONS_TABLE = "declaration-versions"
+LAG_INTERVAL_S = 5.0
 
 _METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
+class ScreeningApp(faust.App):
+    """A Faust app whose consumer delivers declarations one fetched partition batch at a time."""
+
+    def _new_transport(self) -> TransportT:
+        transport = batching_transport(frozenset({topics.DECLARATIONS}))
+        return transport(self.conf.broker_consumer, self)
+
+
 def create_app(settings: Settings) -> faust.App:
-    app = faust.App(
+    app = ScreeningApp(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap_list()],
+        broker_credentials=broker_credentials(settings),
         store="memory://",
         key_serializer="raw",
         value_serializer="raw",
@@ -44,6 +61,13 @@ def create_app(settings: Settings) -> faust.App:
         # Outputs are produced by our own confluent-kafka producer; Faust's producer only
         # writes the version table's changelog.
         producer_compression_type="lz4",
+        # Each event is a partition's fetched records; up to one per partition make a batch of
+        # about batch_max declarations, and a short queue bounds memory when the agent is behind.
+        broker_max_poll_records=max(1, settings.batch_max // settings.partitions),
+        stream_buffer_maxsize=4 * settings.partitions,
+        # Faust's 60 s default would leave a crashed worker's partitions idle for a minute.
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
     )
     declarations = app.topic(
         topics.DECLARATIONS,
@@ -59,35 +83,49 @@ def create_app(settings: Settings) -> faust.App:
         key_type=str,
         # Without a Faust model the table's changelog is JSON, keys and values.
     )
-    reference, _reference_mirrors = start_reference(settings)
+    reference, (aeo_mirror, watchlist_mirror) = start_reference(settings)
     rules, _rules_mirror = start_rules(settings)
+    # Millions of reference objects live as long as the worker: the cyclic garbage collector
+    # need not walk them again on every full collection.
+    gc.freeze()
     evaluators = EvaluatorCache(settings, reference)
     screener = Screener(
         evaluators.for_ruleset(rules.current),
         max_message_bytes=settings.max_message_bytes,
         thresholds=Thresholds(rfi=settings.rfi_threshold, hrcm=settings.hrcm_threshold),
     )
+    lag = LagMonitor(settings, topics.DECLARATIONS) if settings.metrics_enabled else None
     batches = BatchHandler(
-        screener, TableLedger(versions), OutputProducer(settings), rules, evaluators
+        screener, TableLedger(versions), OutputProducer(settings), rules, evaluators, lag
     )
+    if settings.metrics_enabled:
+        metrics.register_state(WorkerStateCollector(rules, reference, aeo_mirror, watchlist_mirror))
 
     @app.agent(declarations, name="screen", concurrency=1)
     async def screen(stream: faust.StreamT[bytes]) -> None:
         # take_events is missing from Faust's StreamT stubs; Stream implements it.
         async for events in stream.take_events(  # type: ignore[attr-defined]
-            settings.batch_max, within=settings.batch_within_s
+            4 * settings.partitions, within=settings.batch_within_s
         ):
+            fetched: list[RecordBatchMessage] = [e.message for e in events]
             records = [
-                InputRecord(
-                    e.message.key,
-                    e.message.value,
-                    e.message.topic,
-                    e.message.partition,
-                    e.message.offset,
-                )
-                for e in events
+                InputRecord(r.key, r.value, r.topic, r.partition, r.offset, r.timestamp)
+                for message in fetched
+                for r in message.records
             ]
             await batches.handle(records)
+            for message in fetched:
+                message.screened = True
+
+    if lag is not None:
+        monitor = lag
+
+        @app.timer(interval=LAG_INTERVAL_S)  # type: ignore[untyped-decorator]
+        async def measure_lag() -> None:
+            partitions = {
+                tp.partition for tp in app.consumer.assignment() if tp.topic == topics.DECLARATIONS
+            }
+            await asyncio.to_thread(monitor.update_metrics, partitions)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:

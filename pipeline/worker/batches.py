@@ -18,7 +18,9 @@ from typing import NoReturn
 from pipeline import metrics
 from pipeline.kafka.producer import OutputProducer
 from pipeline.rules.source import RuleSetHolder
-from pipeline.screening.batch import BatchResult, InputRecord, Ledger, Screener
+from pipeline.screening.batch import BatchResult, InputRecord, Screener
+from pipeline.worker.lag import LagMonitor
+from pipeline.worker.ledger import TableLedger
 from pipeline.worker.startup import EvaluatorCache
 
 # EX_SOFTWARE: a supervisor (systemd, Kubernetes) restarts the worker, which screens the
@@ -31,16 +33,18 @@ class BatchHandler:
     def __init__(
         self,
         screener: Screener,
-        ledger: Ledger,
+        ledger: TableLedger,
         producer: OutputProducer,
         rules: RuleSetHolder,
         evaluators: EvaluatorCache,
+        lag: LagMonitor | None = None,
     ) -> None:
         self._screener = screener
         self._ledger = ledger
         self._producer = producer
         self._rules = rules
         self._evaluators = evaluators
+        self._lag = lag  # None when metrics are off
 
     async def handle(self, records: Sequence[InputRecord]) -> None:
         started = time.perf_counter()
@@ -52,7 +56,18 @@ class BatchHandler:
             raise
         except Exception:
             _fail_stop("screening a batch failed; stopping so that it is screened again")
-        metrics.record_batch(len(records), result, time.perf_counter() - started, time.time())
+        if self._lag is not None:
+            self._lag.screened(records)
+            now = time.time()
+            latencies = {
+                "kafka_timestamp": [
+                    now - r.timestamp_ms / 1000 for r in records if r.timestamp_ms is not None
+                ],
+                "submitted_at": [now - submitted for submitted in result.submitted_at_s],
+            }
+            metrics.record_batch(
+                len(records), result, time.perf_counter() - started, now, latencies
+            )
 
     async def _screen(self, records: Sequence[InputRecord]) -> BatchResult:
         # A rule set published meanwhile applies from this batch on.
@@ -61,6 +76,7 @@ class BatchHandler:
         prepared = await asyncio.to_thread(self._screener.prepare, records)
         result = self._screener.finish(prepared, self._ledger)
         self._producer.produce(result.outputs)
+        self._producer.produce(self._ledger.drain())
         await self._producer.flush()
         return result
 

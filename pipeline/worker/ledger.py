@@ -1,19 +1,27 @@
-"""Version state kept in a Faust table, written per record to the record's own partition.
+"""Version state kept in a Faust table whose changelog the worker writes itself.
 
-Faust derives a table key's changelog partition from the *current* event, which in a batch is
-the last one taken; a batch spans partitions, so each write names its partition explicitly.
+Each write goes to the changelog partition of the declaration record it came from (Faust would
+take the partition of the batch's last event). The changelog records are produced by the
+worker's own producer together with the batch's outputs, and acknowledged with them before the
+batch's offsets can be committed: one producer round trip per batch instead of Faust's
+per-record sends. On a restart or a rebalance Faust rebuilds the table from that changelog.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from pipeline.screening.batch import OutputRecord
 from pipeline.screening.versions import VersionState
 
 
 class TableLedger:
     def __init__(self, table: Any) -> None:
         self._table = table
+        self._changelog = table.changelog_topic.get_topic_name()
+        self._pending: list[OutputRecord] = []
 
     def get(self, declaration_id: str) -> VersionState | None:
         raw = self._table.data.get(declaration_id)
@@ -22,4 +30,14 @@ class TableLedger:
     def put(self, declaration_id: str, partition: int, state: VersionState) -> None:
         value = state.to_json()
         self._table.data[declaration_id] = value
-        self._table.send_changelog(partition, declaration_id, value)
+        # The table's serialisers are JSON for keys and values, which is what Faust reads back.
+        self._pending.append(
+            OutputRecord(
+                self._changelog, orjson.dumps(declaration_id), orjson.dumps(value), partition
+            )
+        )
+
+    def drain(self) -> list[OutputRecord]:
+        """The changelog records written since the last call, to be produced with the batch."""
+        pending, self._pending = self._pending, []
+        return pending

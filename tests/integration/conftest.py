@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -73,22 +74,48 @@ def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield log_path
 
 
-@contextmanager
-def start_worker(
-    settings: Settings, workdir: Path, offset_reset: str = "earliest"
-) -> Iterator[Path]:
-    """A `screening worker` process of its own consumer group, ready to screen."""
-    log_path = workdir / "worker.log"
+@dataclass
+class WorkerProcess:
+    """A running `screening worker`: its process, its log and its HTTP port."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    web_port: int
+
+    def stop(self) -> None:
+        """SIGTERM, as a supervisor stops it; SIGKILL if it has not exited within 30 s."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def spawn_worker(
+    settings: Settings,
+    workdir: Path,
+    offset_reset: str = "earliest",
+    app_id: str | None = None,
+    log_name: str = "worker.log",
+    extra_env: dict[str, str] | None = None,
+) -> WorkerProcess:
+    """Start a `screening worker` and wait until it is ready. Workers given the same
+    ``app_id`` share one consumer group; by default each gets a group of its own."""
+    log_path = workdir / log_name
+    web_port = _free_port()
     env = {
         **os.environ,
         "SCREENING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "SCREENING_PARTITIONS": str(TEST_PARTITIONS),
-        "SCREENING_APP_ID": f"screening-test-{uuid.uuid4().hex[:8]}",
-        "SCREENING_WEB_PORT": str(_free_port()),
+        "SCREENING_APP_ID": app_id or f"screening-test-{uuid.uuid4().hex[:8]}",
+        "SCREENING_WEB_PORT": str(web_port),
         "SCREENING_DATA_DIR": str(workdir / "state"),
         "SCREENING_BATCH_WITHIN_S": "0.02",
         "SCREENING_CONSUMER_OFFSET_RESET": offset_reset,
         "SCREENING_RANDOM_SELECTION_SHARE": "0",
+        **(extra_env or {}),
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -98,16 +125,25 @@ def start_worker(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    worker = WorkerProcess(process, log_path, web_port)
     try:
         _wait_ready(process, log_path)
-        yield log_path
+    except BaseException:
+        worker.stop()
+        raise
+    return worker
+
+
+@contextmanager
+def start_worker(
+    settings: Settings, workdir: Path, offset_reset: str = "earliest"
+) -> Iterator[Path]:
+    """A `screening worker` process of its own consumer group, ready to screen."""
+    worker = spawn_worker(settings, workdir, offset_reset)
+    try:
+        yield worker.log_path
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        worker.stop()
 
 
 def _wait_ready(process: subprocess.Popen[bytes], log_path: Path) -> None:

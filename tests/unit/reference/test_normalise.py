@@ -93,3 +93,17 @@ def test_fold_strips_marks_and_casefolds() -> None:
 )
 def test_identifiers_ignore_case_spaces_and_punctuation(value: str, expected: str) -> None:
     assert normalise_id(value) == expected
+
+
+@pytest.mark.parametrize(
+    "disguised",
+    [
+        "Ro\u200bsoboron\u200dexport",  # zero-width space and joiner inside words
+        "\u202eRosoboronexport\u202c",  # right-to-left override around the name
+        "Rosoboron\ufeffexport",  # zero-width no-break space
+        "Rosoboron\u2060export",  # word joiner
+    ],
+)
+def test_invisible_characters_do_not_change_the_key(disguised: str) -> None:
+    assert normalise_name(disguised) == normalise_name("ROSOBORONEXPORT")
+    assert normalise_id(f"RU{disguised[:3]}-77") == normalise_id(f"RU{disguised[:3]}77")

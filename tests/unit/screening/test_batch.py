@@ -23,26 +23,12 @@ from pipeline.contract.schemas import load_schema
 from pipeline.screening.batch import BatchResult, InputRecord, OutputRecord, Screener
 from pipeline.screening.versions import VersionState
 from tests.unit.screening.builtin_checks import RULESET_VERSION, BuiltinChecks
+from tests.unit.screening.ledgers import DictLedger
 
 NOW = datetime(2026, 11, 27, 15, 5, 0, 250_000, tzinfo=UTC)
 NOW_TEXT = "2026-11-27T15:05:00.250000Z"  # RFC 3339, UTC, microseconds
 MAX_BYTES = 64 * 1024
 ARMS = "930690"
-
-
-class DictLedger:
-    """The worker's version table, as a dict; records the partition each id was written from."""
-
-    def __init__(self) -> None:
-        self.states: dict[str, VersionState] = {}
-        self.partitions: dict[str, int] = {}
-
-    def get(self, declaration_id: str) -> VersionState | None:
-        return self.states.get(declaration_id)
-
-    def put(self, declaration_id: str, partition: int, state: VersionState) -> None:
-        self.states[declaration_id] = state
-        self.partitions[declaration_id] = partition
 
 
 @pytest.fixture

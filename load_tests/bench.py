@@ -1,0 +1,308 @@
+"""The benchmark: the pipeline side by side with its baselines, one broker, the same input.
+
+    .venv/bin/python -m load_tests.bench [--declarations 200000] [--latency-seconds 60]
+
+Starts a broker of its own (free ports, data under --work-dir), creates the topics with 12
+partitions, fills the declarations topic once (fixed seed, 5 % risky), and runs every variant
+over that input with a consumer group of its own: passthrough, naive_faust, quixstreams,
+pipeline (default rules, 1,000,000 AEO records, 100,000 watch-list entries), metrics_off,
+latency (the open-loop generator at half the pipeline's rate, with the latency probe) and
+pipeline_1000_rules. Writes bench.json, bench.md and bench.png to --results.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from rich.console import Console
+
+from load_tests.args import OneLineParser, positive_float, positive_int
+from load_tests.broker import bench_broker, free_port
+from load_tests.loadgen import run_with_probe
+from load_tests.machine import machine, versions
+from load_tests.quix_env import quix_python, quix_version
+from load_tests.reference_startup import publish_reference_data
+from load_tests.report import write_chart, write_markdown
+from load_tests.results import evaluate_targets
+from load_tests.synthetic_rules import write_rule_folder
+from load_tests.topic_stats import create_output_topic, end_offsets, use_log_append_time
+from load_tests.variants import VariantResult, VariantSpec, run_variant, stop_process
+from pipeline import topics
+from pipeline.kafka.producer import produce_waiting, producer_config
+from pipeline.kafka.reader import read_compacted
+from pipeline.rules.loader import load_ruleset
+from pipeline.rules.publish import ruleset_records
+from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
+from pipeline.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTITIONS = 12
+INPUT_SEED = 42
+LATENCY_SEED = 4242
+_READY_TIMEOUT_S = 300.0
+console = Console(stderr=True)
+
+
+def _parser() -> OneLineParser:
+    parser = OneLineParser(prog="bench", description=__doc__)
+    parser.add_argument("--declarations", type=positive_int, default=200_000)
+    parser.add_argument("--latency-seconds", type=positive_float, default=60.0)
+    parser.add_argument("--aeo", type=positive_int, default=1_000_000)
+    parser.add_argument("--watchlist", type=positive_int, default=100_000)
+    parser.add_argument("--rules", type=positive_int, default=1000, help="for pipeline_1000_rules")
+    parser.add_argument("--results", type=Path, default=ROOT / "load_tests" / "results")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / ".data" / "bench")
+    parser.add_argument(
+        "--variant-timeout", type=positive_float, default=300.0, help="seconds before failing"
+    )
+    parser.add_argument(
+        "--measure-cap",
+        type=positive_float,
+        default=60.0,
+        help="seconds of output after which a variant is stopped and its rate taken as is",
+    )
+    return parser
+
+
+def _run(command: list[str], env: dict[str, str]) -> None:
+    subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, check=True, timeout=600)
+
+
+def fill_input(settings: Settings, count: int) -> dict[str, Any]:
+    """The one input of every variant: ``count`` generated declarations, fixed seed."""
+    generator = DeclarationGenerator(GeneratorConfig(seed=INPUT_SEED, risky_share=0.05))
+    producer = Producer(producer_config(settings))
+    risky = 0
+    started = time.monotonic()
+    for message in generator.messages(count):
+        risky += message.risky
+        while True:
+            try:
+                producer.produce(topics.DECLARATIONS, message.value, message.key)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    if producer.flush(120):
+        raise RuntimeError("the input was not fully written")
+    return {"risky_share": round(risky / count, 4), "fill_s": round(time.monotonic() - started, 1)}
+
+
+class Bench:
+    """One run: the broker's settings, the work folder, and the results as they come."""
+
+    def __init__(self, settings: Settings, args: Any, quix: Path) -> None:
+        self.settings = settings
+        self.args = args
+        self.quix = quix
+        self.work: Path = args.work_dir
+        self.results: dict[str, Any] = {"variants": {}}
+
+    def _env(self) -> dict[str, str]:
+        return {
+            "SCREENING_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "SCREENING_PARTITIONS": str(PARTITIONS),
+        }
+
+    def measure(self, spec: VariantSpec) -> VariantResult:
+        console.print(f"[bold]{spec.name}[/bold] ...")
+        result = run_variant(
+            self.settings,
+            spec,
+            self.args.declarations,
+            self.work / f"{spec.name}.log",
+            self.args.variant_timeout,
+            self.args.measure_cap,
+        )
+        rate = f"{result.per_s:,.0f}/s" if result.per_s else "-"
+        console.print(f"  {spec.name}: {rate} ({result.status}, {result.window.count:,} outputs)")
+        self.results["variants"][spec.name] = result.as_json()
+        self.results[f"{spec.name}_per_s"] = round(result.per_s, 1) if result.per_s else None
+        return result
+
+    def baseline(self, name: str, command: list[str]) -> None:
+        output = f"bench.{name}.v1"
+        create_output_topic(self.settings, output, PARTITIONS)
+        group = f"bench-{name}-{uuid.uuid4().hex[:6]}"
+        common = ["--bootstrap", self.settings.kafka_bootstrap, "--group", group]
+        common += ["--input", topics.DECLARATIONS, "--output", output]
+        self.measure(VariantSpec(name, command + common, [output]))
+
+    def pipeline_spec(self, name: str, extra: dict[str, str] | None = None) -> VariantSpec:
+        env = {
+            **self._env(),
+            "SCREENING_APP_ID": f"bench-{name}-{uuid.uuid4().hex[:6]}",
+            "SCREENING_WEB_PORT": str(free_port()),
+            "SCREENING_DATA_DIR": str(self.work / name / "state"),
+            **(extra or {}),
+        }
+        command = [sys.executable, "-m", "pipeline", "worker"]
+        return VariantSpec(name, command, [topics.ASSESSMENTS, topics.DLQ], env)
+
+    def publish_rules(self, folder: Path) -> None:
+        publish_ruleset(self.settings, folder)
+
+    def latency(self) -> None:
+        """Half the pipeline's measured rate, open loop, into a worker that is ready and idle."""
+        pipeline_rate = self.results.get("pipeline_per_s")
+        if not pipeline_rate:
+            self.results["variants"]["latency"] = {"status": "failed: no pipeline rate"}
+            return
+        rate = round(pipeline_rate * 0.5, 1)
+        console.print(f"[bold]latency[/bold] at {rate:,.0f}/s for {self.args.latency_seconds} s")
+        spec = self.pipeline_spec("latency")
+        start_group_at_end(self.settings, spec.env["SCREENING_APP_ID"])
+        log_path = self.work / "latency.log"
+        with log_path.open("wb") as log:
+            worker = subprocess.Popen(
+                spec.command, cwd=ROOT, env={**os.environ, **spec.env}, stdout=log, stderr=log
+            )
+        try:
+            wait_ready(worker, log_path)
+            found = run_with_probe(
+                self.settings, rate, self.args.latency_seconds, LATENCY_SEED, progress=True
+            )
+        except (RuntimeError, TimeoutError) as exc:
+            self.results["variants"]["latency"] = {"status": f"failed: {exc}"}
+            return
+        finally:
+            stop_process(worker)
+        status = "complete" if found["unanswered"] == 0 else f"{found['unanswered']} unanswered"
+        self.results["variants"]["latency"] = {"status": status, **found}
+        self.results["latency_rate_per_s"] = rate
+        for key in ("p50_ms", "p99_ms", "p999_ms", "max_ms"):
+            self.results[key] = found[key]
+        console.print(
+            f"  p50 {found['p50_ms']} ms, p99 {found['p99_ms']} ms, p99.9 {found['p999_ms']} ms,"
+            f" max {found['max_ms']} ms ({status})"
+        )
+
+
+def publish_ruleset(settings: Settings, folder: Path) -> None:
+    """As `screening rules publish`, without running the cases: the generated rules of the
+    large set carry placeholder cases only."""
+    keys = [k.decode() for k in read_compacted(settings, topics.RULES)]
+    records = ruleset_records(load_ruleset(folder), keys)
+    producer = Producer(producer_config(settings))
+    for key, value in records:
+        produce_waiting(producer, topics.RULES, value, key.encode())
+    if producer.flush(60):
+        raise RuntimeError("the rule set was not fully written")
+    console.print(f"  published {folder.name}: {len(records)} records")
+
+
+def start_group_at_end(settings: Settings, group: str) -> None:
+    """Commit the input's end offsets for a new group, so that its worker reads only what is
+    sent from now on (reset to latest could skip what arrives before its assignment)."""
+    ends = end_offsets(settings, topics.DECLARATIONS)
+    admin = AdminClient(settings.librdkafka_config())
+    request = ConsumerGroupTopicPartitions(
+        group, [TopicPartition(topics.DECLARATIONS, p, o) for p, o in ends.items()]
+    )
+    for future in admin.alter_consumer_group_offsets([request]).values():
+        future.result(timeout=30)
+
+
+def wait_ready(worker: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"worker exited with {worker.returncode} (see {log_path.name})")
+        if b"[^Worker]: Ready" in log_path.read_bytes():
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"worker not ready in {_READY_TIMEOUT_S:.0f} s")
+
+
+def _step(name: str, action: Callable[[], Any]) -> Any:
+    started = time.monotonic()
+    console.print(f"[bold]{name}[/bold] ...")
+    found = action()
+    console.print(f"  {name}: {time.monotonic() - started:.1f} s")
+    return found
+
+
+def run(args: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    quix = _step("quixstreams venv", quix_python)
+    with bench_broker(args.work_dir / "kafka") as bootstrap:
+        settings = Settings(kafka_bootstrap=bootstrap, partitions=PARTITIONS)
+        bench = Bench(settings, args, quix)
+        _run([sys.executable, "-m", "pipeline", "topics", "ensure"], bench._env())
+        use_log_append_time(settings, [topics.ASSESSMENTS, topics.DLQ])
+        fill = _step("input", lambda: fill_input(settings, args.declarations))
+        bench.baseline("passthrough", [sys.executable, "-m", "load_tests.baselines.passthrough"])
+        faust_dir = str(args.work_dir / "naive_faust")
+        bench.baseline(
+            "naive_faust",
+            [
+                sys.executable,
+                "-m",
+                "load_tests.baselines.naive_faust",
+                "--data-dir",
+                faust_dir,
+                "--web-port",
+                str(free_port()),
+                "--partitions",
+                str(PARTITIONS),
+            ],
+        )
+        quix_state = str(args.work_dir / "quix-state")
+        bench.baseline(
+            "quixstreams",
+            [str(quix), "-m", "load_tests.baselines.quix_screening", "--state-dir", quix_state],
+        )
+        _step(
+            "reference data",
+            lambda: publish_reference_data(settings, args.aeo, args.watchlist),
+        )
+        bench.publish_rules(ROOT / "rules")
+        pipeline = bench.measure(bench.pipeline_spec("pipeline"))
+        bench.results["worker_rss_mb"] = pipeline.rss_mb
+        bench.measure(bench.pipeline_spec("metrics_off", {"SCREENING_METRICS_ENABLED": "false"}))
+        bench.latency()
+        many = write_rule_folder(ROOT / "rules", args.work_dir / "rules-many", args.rules)
+        bench.publish_rules(many)
+        bench.measure(bench.pipeline_spec("pipeline_1000_rules"))
+    results = bench.results
+    results.update(
+        {
+            "declarations": args.declarations,
+            "partitions": PARTITIONS,
+            "input": fill,
+            "reference_data": {"aeo_records": args.aeo, "watchlist_entries": args.watchlist},
+            "rules_in_large_set": args.rules,
+            "metrics_enabled_setting": "metrics_enabled" in Settings.model_fields,
+            "machine": machine(),
+            "versions": versions(quix_version(quix)),
+            "run_seconds": round(time.monotonic() - started, 1),
+        }
+    )
+    results["targets"] = evaluate_targets(results)
+    return results
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    results = run(args)
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "bench.json").write_bytes(
+        orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    )
+    write_markdown(results, args.results / "bench.md")
+    write_chart(results, args.results / "bench.png")
+    console.print(f"results in {args.results} after {results['run_seconds']} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The open-loop send schedule: message i is due at t0 + i / rate, whatever happened before.
+
+A sender that waits for the system under test (closed loop) sends less when it slows down and
+so hides the delays it causes (coordinated omission). Here the due times never move; a sender
+that cannot keep up is reported as behind instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class OpenLoopSchedule:
+    rate_per_s: float
+    started_at: float
+    # How late the sender was at worst, and how many messages left over `late_after_s` late.
+    worst_lateness_s: float = 0.0
+    late_messages: int = 0
+    late_after_s: float = 0.005
+    _sent: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.rate_per_s <= 0:
+            raise ValueError(f"rate must be positive, got {self.rate_per_s}")
+
+    def due(self, index: int) -> float:
+        return self.started_at + index / self.rate_per_s
+
+    def wait_s(self, index: int, now: float) -> float:
+        """How long to sleep before message ``index`` (0 when it is due or overdue)."""
+        return max(0.0, self.due(index) - now)
+
+    def record_send(self, index: int, now: float) -> None:
+        """Note when message ``index`` actually left, to report a sender that fell behind."""
+        lateness = now - self.due(index)
+        self._sent += 1
+        if lateness > self.worst_lateness_s:
+            self.worst_lateness_s = lateness
+        if lateness > self.late_after_s:
+            self.late_messages += 1
+
+    @property
+    def sent(self) -> int:
+        return self._sent
+
+    @property
+    def late_share(self) -> float:
+        return self.late_messages / self._sent if self._sent else 0.0

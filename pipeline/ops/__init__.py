@@ -1,0 +1,1 @@
+"""Operating the pipeline: Grafana dashboards built from code, and PromQL helpers for checks."""

@@ -1,0 +1,80 @@
+"""Metrics read at scrape time from what the worker holds: the rule set and the reference data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from pipeline.reference.mirror import TopicMirror
+from pipeline.reference.parties import ReferenceData
+from pipeline.rules.source import RuleSetHolder
+
+
+class WorkerStateCollector(Collector):
+    def __init__(
+        self,
+        rules: RuleSetHolder,
+        reference: ReferenceData,
+        aeo_mirror: TopicMirror,
+        watchlist_mirror: TopicMirror,
+    ) -> None:
+        self._rules = rules
+        self._reference = reference
+        self._mirrors = {"aeo": aeo_mirror, "watchlist": watchlist_mirror}
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield from self._ruleset()
+        yield from self._reference_data()
+
+    def _ruleset(self) -> Sequence[GaugeMetricFamily]:
+        info = GaugeMetricFamily(
+            "screening_ruleset_info", "The rule set in use (value 1).", labels=["version"]
+        )
+        rules = GaugeMetricFamily(
+            "screening_ruleset_rules", "Rules in the set in use, by mode.", labels=["mode"]
+        )
+        published = GaugeMetricFamily(
+            "screening_ruleset_published_timestamp_seconds",
+            "When the rule set in use was published (when it was taken up, if read from files).",
+        )
+        if not self._rules.ready:
+            return [info, rules, published]
+        compiled = self._rules.current
+        info.add_metric([compiled.version], 1)
+        shadow = sum(1 for rule in compiled.ruleset.rules if rule.shadow)
+        rules.add_metric(["active"], len(compiled.ruleset.rules) - shadow)
+        rules.add_metric(["shadow"], shadow)
+        when = self._rules.published_at or self._rules.activated_at
+        if when is not None:
+            published.add_metric([], when)
+        return [info, rules, published]
+
+    def _reference_data(self) -> Sequence[GaugeMetricFamily]:
+        records = GaugeMetricFamily(
+            "screening_reference_records",
+            "Reference records held, by dataset.",
+            labels=["dataset"],
+        )
+        updated = GaugeMetricFamily(
+            "screening_reference_updated_timestamp_seconds",
+            "Kafka timestamp of the newest reference record applied, by dataset.",
+            labels=["dataset"],
+        )
+        records.add_metric(["aeo"], len(self._reference.registry))
+        records.add_metric(["watchlist"], len(self._reference.watchlist))
+        for dataset, mirror in self._mirrors.items():
+            if mirror.newest_timestamp_ms is not None:
+                updated.add_metric([dataset], mirror.newest_timestamp_ms / 1000)
+        return [records, updated]
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Described without reading state, so registering never touches the rule holder.
+        yield GaugeMetricFamily("screening_ruleset_info", "", labels=["version"])
+        yield GaugeMetricFamily("screening_ruleset_rules", "", labels=["mode"])
+        yield GaugeMetricFamily("screening_ruleset_published_timestamp_seconds", "")
+        yield GaugeMetricFamily("screening_reference_records", "", labels=["dataset"])
+        yield GaugeMetricFamily(
+            "screening_reference_updated_timestamp_seconds", "", labels=["dataset"]
+        )

@@ -1,0 +1,432 @@
+"""Support for the fault tests: a broker of the test's own, a steady feed of generated
+declarations, and an audit of what the pipeline wrote.
+
+The audit checks the guarantee the pipeline gives (at-least-once, keyed idempotent outputs):
+every valid declaration version sent has an assessment; the compacted view of assessments
+(the last record per key) holds one entry per declaration id, the latest version's; the
+compacted view of hits holds an open referral exactly for the ids whose latest assessment is
+a referral. Duplicates in the raw topics are allowed, and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    Message,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from pipeline import topics
+from pipeline.kafka.admin import ensure_topics
+from pipeline.kafka.producer import produce_waiting, producer_config
+from pipeline.kafka.reader import Record, TopicReader
+from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
+from pipeline.settings import Settings
+from tests.integration.conftest import KAFKA_SCRIPT, TEST_PARTITIONS, WorkerProcess, _free_port
+
+REFERRALS = frozenset({"RFI", "HRCM", "DNL"})
+CONSUMED = "screening_declarations_consumed_total"
+# Worker settings for the fault tests: a killed worker's partitions move after 10 s (the
+# broker accepts 6 s at least, group.min.session.timeout.ms).
+FAST_REBALANCE_ENV = {
+    "SCREENING_SESSION_TIMEOUT_S": "10",
+    "SCREENING_HEARTBEAT_INTERVAL_S": "1",
+}
+
+Message_ = tuple[bytes | None, bytes | None]
+
+
+# --- the broker ------------------------------------------------------------------------------
+
+
+@dataclass
+class Broker:
+    """A single-node Kafka of the test's own, started and stopped by deploy/kafka/kafka.sh."""
+
+    data_dir: Path
+    port: int = field(default_factory=_free_port)
+    controller_port: int = field(default_factory=_free_port)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._run("start", timeout_s=300)
+
+    def stop(self) -> None:
+        """A clean stop: SIGTERM, then the script waits for the controlled shutdown."""
+        self._run("stop", timeout_s=120)
+
+    def _run(self, command: str, timeout_s: float) -> None:
+        env = {
+            **os.environ,
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(self.controller_port),
+            "KAFKA_DATA_DIR": str(self.data_dir),
+        }
+        subprocess.run([str(KAFKA_SCRIPT), command], env=env, check=True, timeout=timeout_s)
+
+
+@contextmanager
+def own_broker(workdir: Path) -> Iterator[tuple[Broker, Settings]]:
+    """A fresh broker with the pipeline's topics; stopped on the way out, whatever happened."""
+    broker = Broker(workdir / "kafka")
+    broker.start()
+    try:
+        settings = Settings(kafka_bootstrap=broker.bootstrap, partitions=TEST_PARTITIONS)
+        ensure_topics(settings)
+        yield broker, settings
+    finally:
+        broker.stop()
+
+
+# --- what is sent ---------------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    """The valid declaration versions sent, and the newest version of each declaration."""
+
+    versions: set[tuple[str, int]] = field(default_factory=set)
+    latest: dict[str, int] = field(default_factory=dict)
+
+    def add(self, declaration_id: str, version: int) -> None:
+        self.versions.add((declaration_id, version))
+        self.latest[declaration_id] = max(version, self.latest.get(declaration_id, 0))
+
+
+def generated_stream(count: int, seed: int, prefix: str) -> tuple[list[Message_], Sent]:
+    """``count`` generated messages (filings, amendments, invalidations; a fifth risky) whose
+    declaration ids start with ``prefix``, and what they amount to."""
+    generator = DeclarationGenerator(
+        GeneratorConfig(seed=seed, risky_share=0.2, amendment_share=0.1, invalidation_share=0.03)
+    )
+    messages: list[Message_] = []
+    sent = Sent()
+    generated_prefix: bytes | None = None
+    for message in generator.messages(count):
+        # Ids are "<generator prefix><9-digit sequence>"; the test's own prefix keeps them apart
+        # from any other run on the same broker.
+        generated_prefix = generated_prefix or message.key[:-9]
+        key = message.key.replace(generated_prefix, prefix.encode(), 1)
+        value = message.value.replace(generated_prefix, prefix.encode(), 1)
+        document = orjson.loads(value)
+        sent.add(document["declaration_id"], document["version"])
+        messages.append((key, value))
+    return messages, sent
+
+
+class SteadyFeed(threading.Thread):
+    """Publishes messages at a steady rate in the background, with the project's idempotent
+    producer settings, so that the flow goes on while the test breaks things."""
+
+    def __init__(self, settings: Settings, messages: Sequence[Message_], rate_per_s: float):
+        super().__init__(name="steady-feed", daemon=True)
+        self._messages = messages
+        self._interval_s = 1.0 / rate_per_s
+        self._producer = Producer(
+            {
+                **producer_config(settings),
+                # Ride through a broker restart: retry for up to five minutes.
+                "message.timeout.ms": 300_000,
+                "on_delivery": self._on_delivery,
+            }
+        )
+        self.published = 0
+        self.delivered = 0
+        self.failures: list[str] = []
+        self.unflushed = -1
+        self._abandoned = threading.Event()
+
+    def _on_delivery(self, error: KafkaError | None, _message: Message) -> None:
+        if error is None:
+            self.delivered += 1
+        else:
+            self.failures.append(error.str())
+
+    def run(self) -> None:
+        started = time.monotonic()
+        for index, (key, value) in enumerate(self._messages):
+            if self._abandoned.is_set():
+                return
+            pause = started + index * self._interval_s - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            produce_waiting(self._producer, topics.DECLARATIONS, value, key)
+            self.published += 1
+            self._producer.poll(0)
+        deadline = time.monotonic() + 300
+        remaining = self._producer.flush(1)
+        while remaining and time.monotonic() < deadline and not self._abandoned.is_set():
+            remaining = self._producer.flush(1)
+        self.unflushed = remaining
+
+    def wait_published(self, count: int, timeout_s: float) -> None:
+        """Until ``count`` messages are published (or all of them, if fewer)."""
+        deadline = time.monotonic() + timeout_s
+        target = min(count, len(self._messages))
+        while self.published < target and self.is_alive():
+            assert time.monotonic() < deadline, f"{self.published} of {target} published"
+            time.sleep(0.05)
+
+    def abandon(self) -> None:
+        """Stop publishing (a test that failed midway), so nothing outlives the test."""
+        self._abandoned.set()
+        self.join(30)
+
+    def finish(self, timeout_s: float = 400.0) -> None:
+        """Wait until every message is published and acknowledged; fail if any was not."""
+        self.join(timeout_s)
+        assert not self.is_alive(), f"feed still running after {timeout_s} s"
+        assert self.failures == [], f"{len(self.failures)} not delivered: {self.failures[:3]}"
+        assert self.unflushed == 0
+        assert self.delivered == len(self._messages)
+
+
+def publish_all(settings: Settings, messages: Sequence[Message_], partition: int = -1) -> None:
+    """Publish and wait for every acknowledgement; ``partition`` -1 lets the key decide."""
+    producer = Producer(producer_config(settings))
+    for key, value in messages:
+        producer.produce(topics.DECLARATIONS, value, key, partition=partition)
+    assert producer.flush(60) == 0
+
+
+# --- the workers -----------------------------------------------------------------------------
+
+
+def kill_hard(worker: WorkerProcess) -> None:
+    """SIGKILL: no shutdown, no commit, no flush; whatever was in flight is lost in the worker."""
+    worker.process.send_signal(signal.SIGKILL)
+    assert worker.process.wait(timeout=30) == -signal.SIGKILL
+
+
+def worker_metric(worker: WorkerProcess, name: str) -> float:
+    """The value of one unlabelled sample from the worker's /metrics, 0 if it has none yet."""
+    url = f"http://127.0.0.1:{worker.web_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and not sample.labels:
+                return float(sample.value)
+    return 0.0
+
+
+def wait_until_consuming(worker: WorkerProcess, timeout_s: float) -> None:
+    """Until the worker has screened at least one declaration (it owns partitions and runs)."""
+    deadline = time.monotonic() + timeout_s
+    while worker_metric(worker, CONSUMED) == 0:
+        assert worker.process.poll() is None, f"worker exited; see {worker.log_path}"
+        assert time.monotonic() < deadline, f"worker screened nothing in {timeout_s} s"
+        time.sleep(0.2)
+
+
+def uncommitted(settings: Settings, group: str) -> int:
+    """Declarations the consumer group has not committed: end offsets minus committed ones."""
+    partitions = [TopicPartition(topics.DECLARATIONS, p) for p in range(TEST_PARTITIONS)]
+    request = ConsumerGroupTopicPartitions(group, partitions)
+    admin = AdminClient(settings.librdkafka_config())
+    (future,) = admin.list_consumer_group_offsets([request]).values()
+    committed = {tp.partition: max(tp.offset, 0) for tp in future.result().topic_partitions}
+    consumer = Consumer({**settings.librdkafka_config(), "group.id": f"faults-{uuid.uuid4()}"})
+    try:
+        ends = {
+            tp.partition: consumer.get_watermark_offsets(tp, timeout=15)[1] for tp in partitions
+        }
+    finally:
+        consumer.close()
+    return sum(ends[p] - committed[p] for p in ends)
+
+
+def wait_for_commits(settings: Settings, group: str, timeout_s: float) -> int:
+    """Until the group has committed everything on the declaration topic, or time runs out;
+    returns what is left. An idle worker commits what it screened within a commit interval
+    (Faust's default 2.8 s); what it leaves uncommitted is screened again after a crash."""
+    deadline = time.monotonic() + timeout_s
+    left = uncommitted(settings, group)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = uncommitted(settings, group)
+    return left
+
+
+# --- what comes out -------------------------------------------------------------------------
+
+
+def _version_of(record: Record) -> tuple[str, int]:
+    assert record.key is not None
+    assert record.value is not None
+    return record.key.decode(), int(orjson.loads(record.value)["version"])
+
+
+def wait_for_assessments(
+    settings: Settings, sent: Sent, prefix: str, timeout_s: float
+) -> set[tuple[str, int]]:
+    """Read assessments as they arrive until every version sent has one, or time runs out;
+    returns the versions assessed, so that the caller's assertion names what is missing."""
+    encoded = prefix.encode()
+    assessed: set[tuple[str, int]] = set()
+    reader = TopicReader(settings, topics.ASSESSMENTS)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline and not sent.versions <= assessed:
+            for record in reader.poll(0.5, max_records=5000):
+                if record.key is not None and record.key.startswith(encoded) and record.value:
+                    assessed.add(_version_of(record))
+    finally:
+        reader.close()
+    return assessed
+
+
+def wait_for_keys(settings: Settings, topic: str, keys: set[bytes], timeout_s: float) -> set[bytes]:
+    """Read ``topic`` until a record has arrived for every key in ``keys``, or time runs out."""
+    seen: set[bytes] = set()
+    reader = TopicReader(settings, topic)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline and not keys <= seen:
+            seen.update(r.key for r in reader.poll(0.5, max_records=5000) if r.key in keys)
+    finally:
+        reader.close()
+    return seen
+
+
+def read_all(settings: Settings, topic: str, prefix: str) -> list[Record]:
+    """Every record of ``topic`` now stored under a key starting with ``prefix``, in order."""
+    encoded = prefix.encode()
+    reader = TopicReader(settings, topic)
+    found: list[Record] = []
+    try:
+        while not reader.caught_up:
+            found.extend(
+                r
+                for r in reader.poll(1.0, max_records=5000)
+                if r.key is not None and r.key.startswith(encoded)
+            )
+    finally:
+        reader.close()
+    return found
+
+
+def compacted(records: Sequence[Record]) -> dict[str, Record]:
+    """What compaction keeps: the last record per key, tombstones removing the key. A key
+    always lands on one partition, so offset order is the order of its records."""
+    live: dict[str, Record] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        assert record.key is not None
+        if record.value is None:
+            live.pop(record.key.decode(), None)
+        else:
+            live[record.key.decode()] = record
+    return live
+
+
+@dataclass
+class Audit:
+    """The figures every fault test reports, and the inconsistencies it found."""
+
+    sent: int  # valid declaration versions sent
+    assessed: int  # of those, how many have at least one assessment
+    missing: int
+    assessment_records: int  # raw records on the assessments topic
+    duplicates: int  # raw assessment records beyond the first per declaration id + version
+    hit_duplicates: int  # raw hit records beyond the first per declaration id + version
+    distinct_ids: int
+    compacted: int  # keys in the compacted view of assessments
+    open_hits: int  # keys in the compacted view of hits
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        figures = asdict(self)
+        figures["problems"] = self.problems[:10]
+        return figures
+
+
+def audit(settings: Settings, sent: Sent, prefix: str) -> Audit:
+    """Read the assessments and hits of this run in full (call it once the workers have
+    stopped, so that the figures are final) and check them against what was sent."""
+    assessments = read_all(settings, topics.ASSESSMENTS, prefix)
+    hits = read_all(settings, topics.HITS, prefix)
+    return judge(sent, assessments, hits)
+
+
+def judge(sent: Sent, assessments: Sequence[Record], hits: Sequence[Record]) -> Audit:
+    """The audit's checks and figures, from the records of the assessments and hits topics."""
+    per_version = Counter(_version_of(r) for r in assessments if r.value is not None)
+    hit_versions = Counter(_version_of(r) for r in hits if r.value is not None)
+    live = compacted(assessments)
+    open_hits = compacted(hits)
+    problems: list[str] = [
+        f"assessed but never sent: {v}" for v in set(per_version) - sent.versions
+    ]
+
+    latest_outcomes: dict[str, str] = {}
+    for declaration_id, latest in sent.latest.items():
+        record = live.get(declaration_id)
+        if record is None:
+            problems.append(f"{declaration_id}: no assessment in the compacted view")
+            continue
+        assert record.value is not None
+        assessment = orjson.loads(record.value)
+        latest_outcomes[declaration_id] = assessment["outcome"]
+        if assessment["version"] != latest:
+            problems.append(
+                f"{declaration_id}: compacted assessment is version {assessment['version']}, "
+                f"the latest sent is {latest}"
+            )
+    for declaration_id, outcome in latest_outcomes.items():
+        hit = open_hits.get(declaration_id)
+        if outcome in REFERRALS and hit is None:
+            problems.append(f"{declaration_id}: latest assessment is {outcome} but no open hit")
+        elif outcome not in REFERRALS and hit is not None:
+            problems.append(f"{declaration_id}: latest assessment is {outcome} but a hit is open")
+        elif hit is not None and _version_of(hit)[1] != sent.latest[declaration_id]:
+            problems.append(f"{declaration_id}: the open hit is not the latest version's")
+    problems.extend(f"{key}: hit for an id never sent" for key in set(open_hits) - set(sent.latest))
+
+    assessed = len(sent.versions & set(per_version))
+    return Audit(
+        sent=len(sent.versions),
+        assessed=assessed,
+        missing=len(sent.versions) - assessed,
+        assessment_records=len(assessments),
+        duplicates=sum(per_version.values()) - len(per_version),
+        hit_duplicates=sum(hit_versions.values()) - len(hit_versions),
+        distinct_ids=len(sent.latest),
+        compacted=len(set(live) & set(sent.latest)),
+        open_hits=len(open_hits),
+        problems=problems,
+    )
+
+
+def report(name: str, figures: dict[str, Any], results_file: Path, record_property: Any) -> None:
+    """Print the figures, attach them to the test (JUnit XML properties) and append them as
+    one JSON line to ``results_file``."""
+    line = json.dumps({"test": name, **figures}, sort_keys=True)
+    print(line)
+    for key, value in figures.items():
+        record_property(key, value)
+    with results_file.open("a") as out:
+        out.write(line + "\n")

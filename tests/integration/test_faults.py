@@ -1,0 +1,362 @@
+"""Faults on the real broker: the pipeline loses nothing and its compacted views stay right.
+
+Each test starts a broker of its own (so that no other worker screens its declarations, and so
+that it may break the broker), runs real `screening worker` processes, breaks something while
+declarations flow, then stops the workers and audits every output record (see faults.py).
+Each reports sent, assessed, missing, duplicates and the compacted count; the figures go to
+stdout, to the JUnit properties and to fault-results.jsonl in the pytest base temp folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from pipeline import topics
+from tests.integration.conftest import WorkerProcess, spawn_worker
+from tests.integration.factories import encode, filing
+from tests.integration.faults import (
+    CONSUMED,
+    FAST_REBALANCE_ENV,
+    Audit,
+    Sent,
+    SteadyFeed,
+    audit,
+    generated_stream,
+    kill_hard,
+    own_broker,
+    publish_all,
+    read_all,
+    report,
+    wait_for_assessments,
+    wait_for_commits,
+    wait_for_keys,
+    wait_until_consuming,
+    worker_metric,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+
+# Generous: two cores shared with a broker, the feed and other test runs.
+ASSESSED_TIMEOUT_S = 240.0
+CONSUMING_TIMEOUT_S = 120.0
+COMMIT_TIMEOUT_S = 60.0
+
+
+@pytest.fixture
+def results_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.getbasetemp() / "fault-results.jsonl"
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    """Every worker a test starts; those still running are stopped when it ends."""
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.stop()
+
+
+def _check(result: Audit, uncommitted: int) -> None:
+    assert result.missing == 0, result.problems[:10]
+    assert result.compacted == result.distinct_ids
+    assert result.problems == []
+    # Not a loss, but what bounds the duplicates: an idle worker has committed its input.
+    assert uncommitted == 0, f"{uncommitted} declarations screened but never committed"
+
+
+KILL_STREAM = 20_000
+# Where in the stream the kills may come: not before the first batches, not after the feed.
+KILL_RANGE = range(500, 18_000)
+
+
+@pytest.mark.timeout(600)
+def test_kill_minus_nine_five_times_while_declarations_flow(
+    tmp_path: Path,
+    workers: list[WorkerProcess],
+    results_file: Path,
+    record_property: Any,
+) -> None:
+    """Five SIGKILLs of the worker at seeded random moments while 20,000 messages (filings,
+    amendments, invalidations) flow at a steady rate; the worker is restarted each time in the
+    same consumer group with the same data folder, then left to finish."""
+    prefix = f"KILL-{uuid.uuid4().hex[:8]}-"
+    messages, sent = generated_stream(KILL_STREAM, seed=7001, prefix=prefix)
+    moments = random.Random(7001)
+    app_id = f"faults-kill-{uuid.uuid4().hex[:8]}"
+    workdir = tmp_path / "worker"
+    workdir.mkdir()
+    published_at_kill: list[int] = []
+
+    with own_broker(tmp_path) as (_broker, settings):
+
+        def start(incarnation: int) -> WorkerProcess:
+            worker = spawn_worker(
+                settings,
+                workdir,
+                app_id=app_id,
+                log_name=f"worker-{incarnation}.log",
+                extra_env=FAST_REBALANCE_ENV,
+            )
+            workers.append(worker)
+            return worker
+
+        worker = start(0)
+        feed = SteadyFeed(settings, messages, rate_per_s=250)
+        feed.start()
+        try:
+            # Seeded points of the stream, and a moment after each: startup, partition
+            # assignment, table recovery, catching up, or steady flow.
+            for incarnation, point in enumerate(sorted(moments.sample(KILL_RANGE, 5)), 1):
+                feed.wait_published(point, timeout_s=300)
+                time.sleep(moments.uniform(0.0, 2.0))
+                published_at_kill.append(feed.published)
+                kill_hard(worker)
+                worker = start(incarnation)
+            feed.finish()
+        finally:
+            feed.abandon()
+        wait_for_assessments(settings, sent, prefix, ASSESSED_TIMEOUT_S)
+        left = wait_for_commits(settings, app_id, COMMIT_TIMEOUT_S)
+        worker.stop()
+        result = audit(settings, sent, prefix)
+
+    report(
+        "kill_minus_nine",
+        {**result.as_dict(), "published_at_kill": published_at_kill, "uncommitted": left},
+        results_file,
+        record_property,
+    )
+    # The kills hit a flowing stream, not an idle worker after the feed.
+    assert published_at_kill[0] < len(messages)
+    _check(result, left)
+
+
+@pytest.mark.timeout(420)
+def test_broker_restart_while_declarations_flow(
+    tmp_path: Path,
+    workers: list[WorkerProcess],
+    results_file: Path,
+    record_property: Any,
+) -> None:
+    """The broker is stopped (SIGTERM, controlled shutdown) and started again on the same data
+    and ports while declarations flow; the feed and the worker ride through it."""
+    prefix = f"RESTART-{uuid.uuid4().hex[:8]}-"
+    messages, sent = generated_stream(6_000, seed=7002, prefix=prefix)
+    app_id = f"faults-restart-{uuid.uuid4().hex[:8]}"
+    workdir = tmp_path / "worker"
+    workdir.mkdir()
+
+    with own_broker(tmp_path) as (broker, settings):
+        worker = spawn_worker(settings, workdir, app_id=app_id, extra_env=FAST_REBALANCE_ENV)
+        workers.append(worker)
+        feed = SteadyFeed(settings, messages, rate_per_s=300)
+        feed.start()
+        try:
+            wait_until_consuming(worker, CONSUMING_TIMEOUT_S)
+            # A quarter of the stream in, so that the worker has work before and after.
+            feed.wait_published(len(messages) // 4, timeout_s=120)
+            published_at_stop = feed.published
+            broker.stop()
+            broker.start()
+            feed.finish()
+        finally:
+            feed.abandon()
+        wait_for_assessments(settings, sent, prefix, ASSESSED_TIMEOUT_S)
+        assert worker.process.poll() is None, f"the worker died; see {worker.log_path}"
+        left = wait_for_commits(settings, app_id, COMMIT_TIMEOUT_S)
+        worker.stop()
+        result = audit(settings, sent, prefix)
+
+    report(
+        "broker_restart",
+        {**result.as_dict(), "published_at_stop": published_at_stop, "uncommitted": left},
+        results_file,
+        record_property,
+    )
+    assert published_at_stop < len(messages)
+    _check(result, left)
+
+
+@pytest.mark.timeout(420)
+def test_two_workers_one_killed_the_other_takes_over(
+    tmp_path: Path,
+    workers: list[WorkerProcess],
+    results_file: Path,
+    record_property: Any,
+) -> None:
+    """Two workers share one consumer group; once both screen, one is killed (-9) and the
+    other, after the session timeout and a rebalance, screens everything that is left."""
+    prefix = f"GROUP-{uuid.uuid4().hex[:8]}-"
+    messages, sent = generated_stream(6_000, seed=7003, prefix=prefix)
+    app_id = f"faults-group-{uuid.uuid4().hex[:8]}"
+
+    with own_broker(tmp_path) as (_broker, settings):
+        for name in ("doomed", "survivor"):
+            workdir = tmp_path / name
+            workdir.mkdir()
+            workers.append(
+                spawn_worker(settings, workdir, app_id=app_id, extra_env=FAST_REBALANCE_ENV)
+            )
+        doomed, survivor = workers
+        feed = SteadyFeed(settings, messages, rate_per_s=300)
+        feed.start()
+        try:
+            # Both own partitions and screen: the kill takes away live partitions.
+            wait_until_consuming(doomed, CONSUMING_TIMEOUT_S)
+            wait_until_consuming(survivor, CONSUMING_TIMEOUT_S)
+            published_at_kill = feed.published
+            survivor_before = worker_metric(survivor, CONSUMED)
+            kill_hard(doomed)
+            feed.finish()
+        finally:
+            feed.abandon()
+        wait_for_assessments(settings, sent, prefix, ASSESSED_TIMEOUT_S)
+        survivor_after = worker_metric(survivor, CONSUMED)
+        left = wait_for_commits(settings, app_id, COMMIT_TIMEOUT_S)
+        survivor.stop()
+        result = audit(settings, sent, prefix)
+
+    report(
+        "two_workers_one_killed",
+        {
+            **result.as_dict(),
+            "published_at_kill": published_at_kill,
+            "survivor_consumed_before_kill": survivor_before,
+            "survivor_consumed_total": survivor_after,
+            "uncommitted": left,
+        },
+        results_file,
+        record_property,
+    )
+    assert published_at_kill < len(messages)
+    _check(result, left)
+
+
+BATCH_MAX = 5
+MAX_MESSAGE_BYTES = 65_536
+
+# One message of each kind of poison, with the rejection code it must get.
+POISONS: list[tuple[str, bytes | None, str]] = [
+    ("invalid-json", b'{"declaration_id": "X", "version": ', "INVALID_JSON"),
+    ("version-as-text", b'{"declaration_id": "X", "version": "one"}', "SCHEMA"),
+    ("empty", b"", "INVALID_JSON"),
+    ("null", None, "NOT_AN_OBJECT"),
+    ("goods-as-object", None, "SCHEMA"),  # value built from a good filing below
+    ("oversize", None, "TOO_LARGE"),  # a valid filing padded past the size limit
+    ("array", b"[]", "NOT_AN_OBJECT"),
+]
+
+# Where the poison goes ("P" poison, "G" good), in runs of BATCH_MAX: first, middle and last
+# of a run, consecutive at either end and inside, across the end of one run into the next, a
+# whole run, none, alternating. The worker screens one or more fetched runs together (up to one
+# per partition), so the groups of four runs give the same positions in batches of
+# 4 x BATCH_MAX: poison first, poison last, all poison, and none.
+BATCH_PLAN = [
+    ["PGGGG", "GGPGG", "GGGGP", "PPGGG"],
+    ["GPPPG", "GGGPP", "GPGPG", "GGGGP"],
+    ["PPPPP", "PPPPP", "PPPPP", "PPPPP"],
+    ["GGGGG", "PGPGP", "GGGGG", "GGGGG"],
+]
+
+
+def _poison(kind: str, value: bytes | None, declaration_id: str) -> bytes | None:
+    if kind == "goods-as-object":
+        document = filing(declaration_id)
+        document["goods"] = {"hs_code": "940360"}
+        return orjson.dumps(document)
+    if kind == "oversize":
+        document = filing(declaration_id)
+        document["remarks"] = "x" * MAX_MESSAGE_BYTES
+        return orjson.dumps(document)
+    return value
+
+
+@pytest.mark.timeout(300)
+def test_poison_messages_at_every_position_of_a_batch(
+    tmp_path: Path,
+    workers: list[WorkerProcess],
+    results_file: Path,
+    record_property: Any,
+) -> None:
+    """Poison of every kind at every position of a batch (BATCH_PLAN; one partition, all
+    published before the worker starts, so that each fetch is the next run of BATCH_MAX):
+    every poison goes to the dead-letter topic with its code, every good one is assessed."""
+    prefix = f"POISON-{uuid.uuid4().hex[:8]}-"
+    messages: list[tuple[bytes | None, bytes | None]] = []
+    expected_codes: dict[bytes, tuple[str, bytes | None]] = {}
+    sent = Sent()
+    poisons = itertools.cycle(POISONS)
+    plan = "".join(run for group in BATCH_PLAN for run in group)
+    for position, slot in enumerate(plan):
+        declaration_id = f"{prefix}{position}"
+        if slot == "G":
+            # Every third good one is a referral, so that hits are checked too.
+            document = filing(declaration_id, hs_code="930690" if position % 3 == 0 else "940360")
+            messages.append(encode(document))
+            sent.add(declaration_id, 1)
+        else:
+            kind, value, code = next(poisons)
+            key = f"{declaration_id}-{kind}".encode()
+            poison = _poison(kind, value, declaration_id)
+            messages.append((key, poison))
+            expected_codes[key] = (code, poison)
+
+    with own_broker(tmp_path) as (_broker, settings):
+        # One partition keeps the order, so the plan's positions are the batches' positions.
+        publish_all(settings, messages, partition=0)
+        app_id = f"faults-poison-{uuid.uuid4().hex[:8]}"
+        worker = spawn_worker(
+            settings,
+            tmp_path,
+            app_id=app_id,
+            extra_env={
+                "SCREENING_BATCH_MAX": str(BATCH_MAX),
+                "SCREENING_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
+            },
+        )
+        workers.append(worker)
+        wait_for_assessments(settings, sent, prefix, ASSESSED_TIMEOUT_S)
+        wait_for_keys(settings, topics.DLQ, set(expected_codes), ASSESSED_TIMEOUT_S)
+        batches = worker_metric(worker, "screening_batch_size_count")
+        left = wait_for_commits(settings, app_id, COMMIT_TIMEOUT_S)
+        worker.stop()
+        result = audit(settings, sent, prefix)
+        dead = read_all(settings, topics.DLQ, prefix)
+
+    rejections: dict[bytes, list[dict[str, Any]]] = {}
+    for record in dead:
+        assert record.key is not None
+        assert record.value is not None
+        rejections.setdefault(record.key, []).append(orjson.loads(record.value))
+    report(
+        "poison_messages",
+        {
+            **result.as_dict(),
+            "poison_sent": len(expected_codes),
+            "dead_letters": len(dead),
+            "dead_letter_duplicates": len(dead) - len(rejections),
+            "batches": batches,
+            "uncommitted": left,
+        },
+        results_file,
+        record_property,
+    )
+    _check(result, left)
+    assert set(rejections) == set(expected_codes)
+    for key, (code, original) in expected_codes.items():
+        for rejection in rejections[key]:
+            assert rejection["error"]["code"] == code, key
+            assert base64.b64decode(rejection["original"]) == (original or b""), key
+            assert rejection["source"]["topic"] == topics.DECLARATIONS
+    # No poison was assessed, and the audit saw no assessment for an id never sent.
+    assert result.assessment_records - result.duplicates == len(sent.versions)

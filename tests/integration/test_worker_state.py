@@ -1,0 +1,74 @@
+"""Version state survives a restart: a new worker process of the same group rebuilds it from
+the changelog that the previous one wrote, and goes on from there."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from pipeline import topics
+from pipeline.settings import Settings
+from tests.integration.conftest import (
+    TEST_PARTITIONS,
+    collect,
+    key_prefix,
+    publish,
+    spawn_worker,
+)
+from tests.integration.factories import amendment, encode, filing
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_restarted_worker_remembers_versions_and_open_referrals(
+    settings: Settings, producer: Producer, run_id: str, tmp_path: Path
+) -> None:
+    app_id = f"screening-state-{run_id.lower()}"
+    referred = filing(f"{run_id}-REFERRED", hs_code="930690")
+    first = spawn_worker(settings, tmp_path, app_id=app_id, log_name="first.log")
+    try:
+        publish(producer, [encode(referred)])
+        collect(settings, topics.HITS, key_prefix(run_id), expected=1, settle_s=0.5)
+        # Committed, so that the next worker does not screen version 1 again: what it knows of
+        # version 1 can only come from the table's changelog.
+        _wait_committed(settings, app_id)
+    finally:
+        first.stop()
+
+    second = spawn_worker(settings, tmp_path, app_id=app_id, log_name="second.log")
+    try:
+        publish(producer, [encode(amendment(referred, 2, "940360"))])
+        assessments = collect(settings, topics.ASSESSMENTS, key_prefix(run_id), expected=2)
+        hits = collect(settings, topics.HITS, key_prefix(run_id), expected=2)
+    finally:
+        second.stop()
+
+    values = [orjson.loads(r.value) for r in assessments]
+    assert [a["version"] for a in values] == [1, 2]
+    # The second worker knew version 1 (superseded) and its open referral (closed now).
+    assert values[1]["superseded_versions"] == [1]
+    assert values[1]["outcome"] == "ASSESSMENT_COMPLETE"
+    assert [orjson.loads(r.value)["version"] if r.value else None for r in hits] == [1, None]
+
+
+def _wait_committed(settings: Settings, group: str, timeout_s: float = 60.0) -> None:
+    """Until the group's committed offsets reach the end of every declarations partition."""
+    consumer = Consumer({**settings.librdkafka_config(), "group.id": group})
+    partitions = [TopicPartition(topics.DECLARATIONS, p) for p in range(TEST_PARTITIONS)]
+    try:
+        marks = [consumer.get_watermark_offsets(tp, timeout=10) for tp in partitions]
+        # An empty partition has nothing to commit.
+        ends = [high if high > low else -1001 for low, high in marks]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            committed = [tp.offset for tp in consumer.committed(partitions, timeout=10)]
+            if all(c >= end for c, end in zip(committed, ends, strict=True)):
+                return
+            time.sleep(0.5)
+        pytest.fail(f"offsets not committed within {timeout_s} s: {committed} < {ends}")
+    finally:
+        consumer.close()

@@ -1,0 +1,68 @@
+"""The benchmark harness end to end, small: its own broker, every variant, every result key.
+
+The same `python -m load_tests.bench` as `make bench`, with a few thousand declarations, small
+reference data and a short latency phase, so that the benchmark keeps working. It asserts what
+the run produced, not how fast: speed is the benchmark's to report.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIRED = (
+    "passthrough_per_s",
+    "naive_faust_per_s",
+    "quixstreams_per_s",
+    "pipeline_per_s",
+    "pipeline_1000_rules_per_s",
+    "metrics_off_per_s",
+    "latency_rate_per_s",
+    "p50_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
+    "worker_rss_mb",
+    "declarations",
+    "partitions",
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+
+def test_bench_smoke(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "load_tests.bench", "--declarations", "3000"]
+    command += ["--aeo", "5000", "--watchlist", "500", "--rules", "120"]
+    command += ["--latency-seconds", "3", "--measure-cap", "60", "--variant-timeout", "180"]
+    command += ["--results", str(results), "--work-dir", str(tmp_path / "work")]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=840)
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    found = json.loads((results / "bench.json").read_text())
+    for key in REQUIRED:
+        value = found.get(key)
+        assert isinstance(value, int | float), f"{key}: {value}"
+        assert value > 0, f"{key}: {value}"
+    assert found["declarations"] == 3000
+    assert found["partitions"] == 12
+    assert found["machine"]["cores"] >= 1
+    assert all(found["versions"][name] for name in ("python", "faust", "quixstreams", "kafka"))
+    for name in ("passthrough", "naive_faust", "quixstreams", "pipeline", "metrics_off"):
+        variant = found["variants"][name]
+        assert variant["status"] == "complete", (name, variant)
+        assert variant["outputs"] >= 3000, (name, variant)
+    latency = found["variants"]["latency"]
+    assert latency["assessed"] > 0
+    assert found["p50_ms"] <= found["p99_ms"] <= found["p999_ms"] <= found["max_ms"]
+    assert set(found["targets"]) >= {"pipeline_vs_passthrough", "p99_at_half_rate"}
+    assert all(t["met"] in (True, False) for t in found["targets"].values())
+    report = (results / "bench.md").read_text()
+    assert "| pipeline |" in report
+    assert "## Targets" in report
+    assert (results / "bench.png").read_bytes().startswith(b"\x89PNG")
