@@ -100,3 +100,6 @@ def test_metric_labels_carry_no_declaration_ids_or_party_data(
             assert not any(f.lower() in value.lower() for f in forbidden), (name, value)
         # Bounded sets: codes, outcomes, topics, rule ids; never one value per declaration.
         assert len(values) < 200, (name, sorted(values)[:20])
+    # Nor does the log carry payloads: no party name of anything it screened.
+    log_text = worker.read_text(errors="replace").lower()
+    assert not any(name.lower() in log_text for name in forbidden[1:])
