@@ -58,11 +58,13 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         web_bind=settings.web_host,
         datadir=str(settings.data_dir),
-        # Outputs are produced by our own confluent-kafka producer; Faust's producer only
-        # writes the version table's changelog.
+        # Outputs and the version table's changelog go through the worker's own confluent-kafka
+        # producer; Faust's producer carries only Faust's internal topics.
         producer_compression_type="lz4",
-        # Each event is a partition's fetched records; up to one per partition make a batch of
-        # about batch_max declarations, and a short queue bounds memory when the agent is behind.
+        # Each event is one partition's fetched records (batch_max / partitions at most); the
+        # agent takes up to four events per partition at once: a backlog makes batches of a
+        # few thousand, a trickle is screened within batch_within_s, and the short queue bounds
+        # memory when the agent is behind.
         broker_max_poll_records=max(1, settings.batch_max // settings.partitions),
         stream_buffer_maxsize=4 * settings.partitions,
         # Faust's 60 s default would leave a crashed worker's partitions idle for a minute.
