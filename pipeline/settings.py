@@ -41,7 +41,11 @@ class Settings(BaseSettings):
         description="Where a new consumer group starts reading declarations.",
     )
     batch_max: int = Field(
-        1000, ge=1, le=100_000, description="Most declarations screened together in one batch."
+        1000,
+        ge=1,
+        le=100_000,
+        description="Declarations per batch, roughly: each fetch from a partition brings at most "
+        "batch_max / partitions, and a batch takes up to four fetches per partition.",
     )
     batch_within_s: float = Field(
         0.05, gt=0, le=10, description="Longest wait for a batch to fill, in seconds."

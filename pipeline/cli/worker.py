@@ -17,7 +17,10 @@ def worker(
         None, min=1, max=65535, help="HTTP port for /metrics; default SCREENING_WEB_PORT (6066)."
     ),
     batch_max: int | None = typer.Option(
-        None, min=1, max=100_000, help="Most declarations per batch; default 1000."
+        None,
+        min=1,
+        max=100_000,
+        help="Declarations per batch, roughly (a backlog makes up to 4x); default 1000.",
     ),
     data_dir: Path | None = typer.Option(None, help="Worker state folder."),
     app_id: str | None = typer.Option(None, help="Consumer group / Faust app id."),
