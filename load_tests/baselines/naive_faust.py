@@ -17,6 +17,7 @@ from typing import Any
 import faust
 from faust.worker import Worker
 
+from load_tests.baselines.arguments import baseline_parser
 from load_tests.baselines.plain_rules import assessment, load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,11 +48,7 @@ def create_app(args: argparse.Namespace) -> faust.App:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--group", required=True)
-    parser.add_argument("--input", required=True)
-    parser.add_argument("--output", required=True)
+    parser = baseline_parser(__doc__)
     parser.add_argument("--web-port", type=int, required=True)
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--partitions", type=int, default=12)

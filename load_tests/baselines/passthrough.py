@@ -9,7 +9,6 @@ Runs until stopped (SIGTERM or SIGINT).
 
 from __future__ import annotations
 
-import argparse
 import signal
 from datetime import UTC, datetime
 from types import FrameType
@@ -17,15 +16,13 @@ from types import FrameType
 import orjson
 from confluent_kafka import Consumer, Producer
 
+from load_tests.baselines.arguments import baseline_parser
+
 _BATCH = 2000
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--group", required=True)
-    parser.add_argument("--input", required=True)
-    parser.add_argument("--output", required=True)
+    parser = baseline_parser(__doc__)
     args = parser.parse_args()
     stopping = False
 

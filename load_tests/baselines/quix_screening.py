@@ -10,24 +10,20 @@ only: Quix Streams pins confluent-kafka and pydantic below the project's version
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from quixstreams import Application
 
+from load_tests.baselines.arguments import baseline_parser
 from load_tests.baselines.plain_rules import assessment, load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bootstrap", required=True)
-    parser.add_argument("--group", required=True)
-    parser.add_argument("--input", required=True)
-    parser.add_argument("--output", required=True)
+    parser = baseline_parser(__doc__)
     parser.add_argument("--state-dir", required=True)
     args = parser.parse_args()
     rules = load_rules(ROOT / "rules")

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from pipeline.text import without_format_characters
+
 # Letters that NFKD leaves whole but that filers and list compilers write without the mark.
 _FOLD = str.maketrans(
     {
@@ -101,14 +103,8 @@ def fold(text: str) -> str:
     """Casefolded text without diacritics; compatibility forms (full-width, ligatures) undone."""
     if text.isascii():
         return text.casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    # Format characters (zero-width spaces and joiners, bidirectional controls) are invisible:
-    # left in, they would split "AC\u200bME" into two words and slip past the watch list.
-    bare = "".join(
-        ch
-        for ch in decomposed
-        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
-    )
+    decomposed = unicodedata.normalize("NFKD", without_format_characters(text))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return bare.casefold().translate(_FOLD)
 
 

@@ -7,7 +7,6 @@ that loads is a rule that compiles. Nothing in a rule is ever evaluated as code.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.rules.fields import FIELDS, Field, Kind, Scope
+from pipeline.text import without_format_characters
 
 QUANTIFIERS: dict[str, tuple[Scope, bool]] = {
     "any_goods": (Scope.GOODS, False),
@@ -110,9 +110,7 @@ Node = FieldTest | AllOf | AnyOf | Not | Quantified
 def normalise_text(value: str) -> str:
     """How text is compared: upper case, no surrounding spaces, runs of spaces folded, and no
     invisible format characters (zero-width, bidirectional controls) to hide a word behind."""
-    if not value.isascii():
-        value = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
-    return " ".join(value.split()).upper()
+    return " ".join(without_format_characters(value).split()).upper()
 
 
 def parse_condition(data: Any, lists: Mapping[str, frozenset[str]], path: str = "when") -> Node:

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_INVALID, Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from pipeline import metrics
 from pipeline.screening.batch import InputRecord
@@ -89,23 +89,34 @@ class LagMonitor:
         assigned = set(partitions)
         for gone in set(self._next_offsets) - assigned:
             del self._next_offsets[gone]  # another worker moves it on meanwhile
+        marks = {
+            p: self._consumer.get_watermark_offsets(
+                TopicPartition(self._topic, p), timeout=self._timeout_s
+            )
+            for p in sorted(assigned)
+        }
+        next_offsets = self._committed(p for p in marks if p not in self._next_offsets)
+        next_offsets.update((p, o) for p, o in self._next_offsets.items() if p in marks)
         lags = []
-        for partition in sorted(assigned):
-            tp = TopicPartition(self._topic, partition)
-            low, high = self._consumer.get_watermark_offsets(tp, timeout=self._timeout_s)
+        for partition, (low, high) in marks.items():
             history = self._history.setdefault(partition, HighWaterHistory())
             history.record(high, now)
-            next_offset = self._next_offsets.get(partition)
-            if next_offset is None:
-                next_offset = self._committed(tp, low)
+            next_offset = max(low, next_offsets[partition])
             messages = max(0, high - next_offset)
             seconds = history.age(next_offset, now) if messages else 0.0
             lags.append(PartitionLag(partition, messages, seconds))
         return lags
 
-    def _committed(self, tp: TopicPartition, low: int) -> int:
-        (committed,) = self._consumer.committed([tp], timeout=self._timeout_s)
-        return low if committed.offset == OFFSET_INVALID else max(low, committed.offset)
+    def _committed(self, partitions: Iterable[int]) -> dict[int, int]:
+        """The group's committed offsets, in one request; a negative offset (below any low
+        watermark) where nothing is committed yet."""
+        wanted = [TopicPartition(self._topic, p) for p in partitions]
+        if not wanted:
+            return {}
+        return {
+            tp.partition: tp.offset
+            for tp in self._consumer.committed(wanted, timeout=self._timeout_s)
+        }
 
     def update_metrics(self, partitions: Iterable[int]) -> None:
         try:

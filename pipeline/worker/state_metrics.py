@@ -68,13 +68,3 @@ class WorkerStateCollector(Collector):
             if mirror.newest_timestamp_ms is not None:
                 updated.add_metric([dataset], mirror.newest_timestamp_ms / 1000)
         return [records, updated]
-
-    def describe(self) -> Iterator[GaugeMetricFamily]:
-        # Described without reading state, so registering never touches the rule holder.
-        yield GaugeMetricFamily("screening_ruleset_info", "", labels=["version"])
-        yield GaugeMetricFamily("screening_ruleset_rules", "", labels=["mode"])
-        yield GaugeMetricFamily("screening_ruleset_published_timestamp_seconds", "")
-        yield GaugeMetricFamily("screening_reference_records", "", labels=["dataset"])
-        yield GaugeMetricFamily(
-            "screening_reference_updated_timestamp_seconds", "", labels=["dataset"]
-        )

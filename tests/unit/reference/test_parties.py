@@ -16,7 +16,7 @@ from pipeline.reference.watchlist import Watchlist
 OPERATOR = "DEAEOF0000000001"
 
 
-def aeo(status: str = "ACTIVE") -> bytes:
+def aeo(status: str = "ACTIVE", valid_to: date | None = None) -> bytes:
     record = AeoRecord(
         operator_id=OPERATOR,
         scheme="AEO",
@@ -25,7 +25,7 @@ def aeo(status: str = "ACTIVE") -> bytes:
         aeo_type="AEOF",
         status=status,  # type: ignore[arg-type]
         valid_from=date(2020, 1, 1),
-        valid_to=None,
+        valid_to=valid_to,
         mra_partner=None,
     )
     return msgspec.json.encode(record)
@@ -88,19 +88,7 @@ def test_a_new_listing_is_seen_by_the_next_lookup(reference: ReferenceData) -> N
 
 
 def test_the_filing_date_is_part_of_what_is_remembered(reference: ReferenceData) -> None:
-    reference.apply_aeo(OPERATOR.encode(), aeo())
-    expired = AeoRecord(
-        operator_id=OPERATOR,
-        scheme="AEO",
-        name="Hamburg Exporters GmbH",
-        country="DE",
-        aeo_type="AEOF",
-        status="ACTIVE",
-        valid_from=date(2020, 1, 1),
-        valid_to=date(2026, 6, 30),
-        mra_partner=None,
-    )
-    reference.apply_aeo(OPERATOR.encode(), msgspec.json.encode(expired))
+    reference.apply_aeo(OPERATOR.encode(), aeo(valid_to=date(2026, 6, 30)))
     before = reference.lookup(filed("2026-06-30T10:00:00Z"), "consignor", CONSIGNOR)[0]
     after = reference.lookup(filed("2026-07-01T10:00:00Z"), "consignor", CONSIGNOR)[0]
     assert (before["aeo_status"], after["aeo_status"]) == ("ACTIVE", "EXPIRED")
