@@ -130,7 +130,11 @@ start() {
 uuid_gen() {
   # A KRaft cluster id is a base64url-encoded UUID (22 characters).
   local id
-  id="$(python3 -c 'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+  # Never one starting with "-", which the format tool would read as an option (Kafka's own
+  # Uuid.randomUuid skips those too).
+  id="$(python3 -c 'import base64,uuid
+while (i := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(i)')"
   echo "$id" >"$data/cluster.id"
   echo "$id"
 }

