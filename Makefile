@@ -15,7 +15,7 @@ run: setup ## Start Kafka, the worker and a sample feed; show hits until Ctrl-C
 	@deploy/run.sh
 
 test: setup lint ## Lint, type-check, unit and integration tests (starts its own broker)
-	$(BIN)/pytest tests -m "not known_stall"
+	$(BIN)/pytest tests
 
 unit: setup ## Unit tests only (no broker)
 	$(BIN)/pytest tests/unit
@@ -48,6 +48,9 @@ bench-smoke: setup ## The benchmark, small: a few thousand declarations, results
 soak: setup ## 10 minutes at half the benchmark's rate: worker memory and lag over time
 	$(BIN)/python -m load_tests.soak
 
+scale: setup ## Throughput with 1, 2 and 3 workers in one group (writes load_tests/results/scale.*)
+	$(BIN)/python -m load_tests.scale
+
 dashboards: setup ## Regenerate the Grafana dashboards (deploy/grafana/dashboards) from code
 	$(BIN)/python -m pipeline.ops.dashboards
 
@@ -66,4 +69,4 @@ stop: ## Stop the local Kafka broker
 clean: stop ## Stop Kafka and remove its data and the worker state
 	rm -rf .data
 
-.PHONY: help run test unit integration faults lint bench bench-smoke soak dashboards setup system-deps kafka-fetch kafka-start stop clean
+.PHONY: help run test unit integration faults lint bench bench-smoke soak scale dashboards setup system-deps kafka-fetch kafka-start stop clean

@@ -134,6 +134,16 @@ def spawn_worker(
     return worker
 
 
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    """Every worker a test starts with ``spawn_worker``; those still running are stopped when
+    it ends."""
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.stop()
+
+
 @contextmanager
 def start_worker(
     settings: Settings, workdir: Path, offset_reset: str = "earliest"

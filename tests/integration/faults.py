@@ -90,12 +90,14 @@ class Broker:
 
 
 @contextmanager
-def own_broker(workdir: Path) -> Iterator[tuple[Broker, Settings]]:
+def own_broker(
+    workdir: Path, partitions: int = TEST_PARTITIONS
+) -> Iterator[tuple[Broker, Settings]]:
     """A fresh broker with the pipeline's topics; stopped on the way out, whatever happened."""
     broker = Broker(workdir / "kafka")
     broker.start()
     try:
-        settings = Settings(kafka_bootstrap=broker.bootstrap, partitions=TEST_PARTITIONS)
+        settings = Settings(kafka_bootstrap=broker.bootstrap, partitions=partitions)
         ensure_topics(settings)
         yield broker, settings
     finally:
@@ -222,16 +224,29 @@ def kill_hard(worker: WorkerProcess) -> None:
     assert worker.process.wait(timeout=30) == -signal.SIGKILL
 
 
-def worker_metric(worker: WorkerProcess, name: str) -> float:
-    """The value of one unlabelled sample from the worker's /metrics, 0 if it has none yet."""
+def worker_samples(worker: WorkerProcess, name: str) -> list[tuple[dict[str, str], float]]:
+    """The labels and values of every sample called ``name`` on the worker's /metrics."""
     url = f"http://127.0.0.1:{worker.web_port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:
         text = response.read().decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and not sample.labels:
-                return float(sample.value)
-    return 0.0
+    return [
+        (sample.labels, float(sample.value))
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+def worker_metric(worker: WorkerProcess, name: str) -> float:
+    """The value of one unlabelled sample from the worker's /metrics, 0 if it has none yet."""
+    return next((value for labels, value in worker_samples(worker, name) if not labels), 0.0)
+
+
+def assigned_partitions(worker: WorkerProcess) -> frozenset[int]:
+    """The declaration partitions the worker owns, as its lag gauges (one per assigned
+    partition, refreshed every few seconds) show them."""
+    samples = worker_samples(worker, "screening_consumer_lag_messages")
+    return frozenset(int(labels["partition"]) for labels, _ in samples)
 
 
 def wait_until_consuming(worker: WorkerProcess, timeout_s: float) -> None:
@@ -245,7 +260,7 @@ def wait_until_consuming(worker: WorkerProcess, timeout_s: float) -> None:
 
 def uncommitted(settings: Settings, group: str) -> int:
     """Declarations the consumer group has not committed: end offsets minus committed ones."""
-    partitions = [TopicPartition(topics.DECLARATIONS, p) for p in range(TEST_PARTITIONS)]
+    partitions = [TopicPartition(topics.DECLARATIONS, p) for p in range(settings.partitions)]
     request = ConsumerGroupTopicPartitions(group, partitions)
     admin = AdminClient(settings.librdkafka_config())
     (future,) = admin.list_consumer_group_offsets([request]).values()
