@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,7 @@ class Bench:
             "SCREENING_DATA_DIR": str(self.work / name / "state"),
             **(extra or {}),
         }
+        start_group_at_end(self.settings, env["SCREENING_APP_ID"], JOINED_TOPICS)
         command = [sys.executable, "-m", "pipeline", "worker"]
         return VariantSpec(name, command, [topics.ASSESSMENTS, topics.DLQ], env)
 
@@ -200,13 +201,25 @@ def publish_ruleset(settings: Settings, folder: Path) -> None:
     console.print(f"  published {folder.name}: {len(records)} records")
 
 
-def start_group_at_end(settings: Settings, group: str) -> None:
-    """Commit the input's end offsets for a new group, so that its worker reads only what is
-    sent from now on (reset to latest could skip what arrives before its assignment)."""
-    ends = end_offsets(settings, topics.DECLARATIONS)
+# What a worker's group reads besides the declarations: the examination join reads every
+# assessment. A new group of a benchmark starts these at their end, so that a variant joins its
+# own assessments only, not those of the variants before it.
+JOINED_TOPICS = (topics.ASSESSMENTS, topics.EXAMINATION_RESULTS)
+
+
+def start_group_at_end(
+    settings: Settings, group: str, names: Sequence[str] = (topics.DECLARATIONS, *JOINED_TOPICS)
+) -> None:
+    """Commit the end offsets of ``names`` for a new group, so that its worker reads only what
+    is sent from now on (reset to latest could skip what arrives before its assignment)."""
     admin = AdminClient(settings.librdkafka_config())
     request = ConsumerGroupTopicPartitions(
-        group, [TopicPartition(topics.DECLARATIONS, p, o) for p, o in ends.items()]
+        group,
+        [
+            TopicPartition(name, partition, offset)
+            for name in names
+            for partition, offset in end_offsets(settings, name).items()
+        ],
     )
     for future in admin.alter_consumer_group_offsets([request]).values():
         future.result(timeout=30)

@@ -22,6 +22,7 @@ from prometheus_client import (
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from pipeline.feedback.stats import Tally
 from pipeline.screening.batch import BatchResult
 
 # `_created` series double every counter's output and no dashboard or alert reads them.
@@ -119,6 +120,76 @@ CONSUMER_LAG_SECONDS = Gauge(
     ["partition"],
     registry=REGISTRY,
 )
+
+
+# Examination feedback (pipeline/feedback): counted as the worker joins each declaration
+# version's assessment and examination result, once per version whatever is redelivered.
+FEEDBACK_ASSESSMENTS = Counter(
+    "screening_feedback_assessments_total",
+    "Assessments taken into the examination join, by disposition (joined: the first for its "
+    "declaration version; duplicate: that version was already joined).",
+    ["disposition"],
+    registry=REGISTRY,
+)
+EXAMINATION_RESULTS = Counter(
+    "screening_examination_results_total",
+    "Examination results consumed, by disposition: joined, waiting (no assessment of that "
+    "declaration version yet), duplicate, conflict (a different result was already counted), "
+    "malformed, misrouted (not in its declaration's partition).",
+    ["disposition"],
+    registry=REGISTRY,
+)
+EXAMINATIONS_JOINED_LATE = Counter(
+    "screening_examination_results_joined_late_total",
+    "Waiting examination results joined when their assessment arrived.",
+    registry=REGISTRY,
+)
+RULE_REFERRALS = Counter(
+    "screening_rule_referrals_total",
+    "Declaration versions referred (RFI, HRCM, DNL) in which the active rule matched.",
+    ["rule_id"],
+    registry=REGISTRY,
+)
+RULE_EXAMINATIONS = Counter(
+    "screening_rule_examinations_total",
+    "Examinations (SEIZURE, IRREGULARITY, NO_FINDING) of the rule's referrals.",
+    ["rule_id"],
+    registry=REGISTRY,
+)
+RULE_SEIZURES = Counter(
+    "screening_rule_seizures_total",
+    "Examinations of the rule's referrals that ended in a seizure.",
+    ["rule_id"],
+    registry=REGISTRY,
+)
+RULE_IRREGULARITIES = Counter(
+    "screening_rule_irregularities_total",
+    "Examinations of the rule's referrals that found an irregularity.",
+    ["rule_id"],
+    registry=REGISTRY,
+)
+UNREFERRED_EXAMINATIONS = Counter(
+    "screening_unreferred_examinations_total",
+    "Examinations of declaration versions that were assessed and not referred.",
+    registry=REGISTRY,
+)
+UNREFERRED_FINDINGS = Counter(
+    "screening_unreferred_findings_total",
+    "Seizures and irregularities in examinations of declaration versions not referred.",
+    registry=REGISTRY,
+)
+FEEDBACK_ENTRIES_EXPIRED = Counter(
+    "screening_feedback_entries_expired_total",
+    "Examination join entries deleted after the join's horizon (the assessments' retention).",
+    registry=REGISTRY,
+)
+FEEDBACK_DISPOSITIONS = ("joined", "duplicate")
+EXAMINATION_DISPOSITIONS = ("joined", "waiting", "duplicate", "conflict", "malformed", "misrouted")
+# Every disposition is exported from the start, at 0: a dashboard shows "none" as 0.
+for _disposition in FEEDBACK_DISPOSITIONS:
+    FEEDBACK_ASSESSMENTS.labels(_disposition)
+for _disposition in EXAMINATION_DISPOSITIONS:
+    EXAMINATION_RESULTS.labels(_disposition)
 
 
 class BatchHistogram(Collector):
@@ -235,3 +306,35 @@ def record_batch(
     for source, values in latencies.items():
         if values:
             END_TO_END_LATENCY.observe_many(source, values)
+
+
+def record_feedback(tally: Tally, malformed: int) -> None:
+    """What one batch of the examination join added."""
+    events = tally.events
+    for disposition in FEEDBACK_DISPOSITIONS:
+        if events[f"assessment_{disposition}"]:
+            FEEDBACK_ASSESSMENTS.labels(disposition).inc(events[f"assessment_{disposition}"])
+    for disposition in ("joined", "waiting", "duplicate", "conflict"):
+        if events[f"examination_{disposition}"]:
+            EXAMINATION_RESULTS.labels(disposition).inc(events[f"examination_{disposition}"])
+    if malformed:
+        EXAMINATION_RESULTS.labels("malformed").inc(malformed)
+    if events["examination_joined_late"]:
+        EXAMINATIONS_JOINED_LATE.inc(events["examination_joined_late"])
+    for rule_id in tally.referrals:
+        # A referred rule's examination series exist from its first referral, at 0, so that
+        # its precision reads "no examinations yet" instead of missing.
+        for counter in (RULE_EXAMINATIONS, RULE_SEIZURES, RULE_IRREGULARITIES):
+            counter.labels(rule_id)
+    for counter, counts in (
+        (RULE_REFERRALS, tally.referrals),
+        (RULE_EXAMINATIONS, tally.examinations),
+        (RULE_SEIZURES, tally.seizures),
+        (RULE_IRREGULARITIES, tally.irregularities),
+    ):
+        for rule_id, count in counts.items():
+            counter.labels(rule_id).inc(count)
+    if tally.unreferred_examinations:
+        UNREFERRED_EXAMINATIONS.inc(tally.unreferred_examinations)
+    if tally.unreferred_findings:
+        UNREFERRED_FINDINGS.inc(tally.unreferred_findings)

@@ -23,9 +23,11 @@ class Settings(BaseSettings):
         "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
     )
     kafka_sasl_mechanism: str | None = Field(None, description="e.g. SCRAM-SHA-512.")
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: Path | None = None
+    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (secret).")
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="CA certificate (PEM) that signed the brokers' certificates."
+    )
 
     app_id: str = Field(
         "customs-screening", description="Faust application id: the consumer group."
@@ -82,10 +84,18 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = Field(
         3.0, gt=0, description="Heartbeats to the group coordinator; a third of the timeout."
     )
+    stall_timeout_s: float = Field(
+        300.0,
+        gt=0,
+        description="Liveness fails (/livez) when declarations have waited this long on the "
+        "worker's partitions and it has screened nothing for as long.",
+    )
     metrics_enabled: bool = Field(
         True, description="Update and export metrics (off only to measure what they cost)."
     )
-    web_port: int = Field(6066, ge=1, le=65535, description="Worker HTTP port (/metrics).")
+    web_port: int = Field(
+        6066, ge=1, le=65535, description="Worker HTTP port (/metrics, /readyz, /livez)."
+    )
     web_host: str = Field("127.0.0.1", description="Worker HTTP bind address.")
     data_dir: Path = Field(Path(".data/worker"), description="Worker state (table stores).")
     log_level: str = Field("info", description="debug, info, warning or error.")

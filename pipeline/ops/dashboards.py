@@ -624,8 +624,69 @@ def targeting() -> dict[str, object]:
     return _dashboard(
         "screening-targeting",
         "Screening: targeting",
-        "Referrals by outcome, rule matches and shadow rule activity.",
-        [referrals, rules],
+        "Referrals by outcome, rule matches, shadow rule activity and rule effectiveness.",
+        [referrals, rules, effectiveness()],
+    )
+
+
+def effectiveness() -> Row:
+    """What examinations found in each rule's referrals (docs/rule-effectiveness.md)."""
+    findings = " + ".join(
+        f"sum by (rule_id) (increase(screening_rule_{figure}_total{{{JOB}}}[$__range]))"
+        for figure in ("seizures", "irregularities")
+    )
+    examinations = (
+        f"sum by (rule_id) (increase(screening_rule_examinations_total{{{JOB}}}[$__range]))"
+    )
+    precision = f"({findings}) / {examinations}"
+    baseline = (
+        f"sum(increase(screening_unreferred_findings_total{{{JOB}}}[$__range])) / "
+        f"sum(increase(screening_unreferred_examinations_total{{{JOB}}}[$__range]))"
+    )
+    return Row(
+        "Rule effectiveness",
+        [
+            ranking(
+                "Precision by rule",
+                "Findings (seizures and irregularities) per examination of each rule's "
+                "referrals, over the time range. Few examinations make it noise: the review "
+                "uses `screening rules effectiveness`.",
+                Query(precision, "{{rule_id}}"),
+                width=9,
+            )
+            .unit("percentunit")
+            .max(1),
+            ranking(
+                "Lift by rule",
+                "Each rule's precision divided by the baseline: 1 is no better than "
+                "examining declarations no rule referred.",
+                Query(f"{precision} / on() group_left() ({baseline})", "{{rule_id}}"),
+                width=9,
+            ),
+            single(
+                "Baseline finding rate",
+                "Findings per examination of declarations that no rule referred, over the "
+                "time range.",
+                Query(baseline, "baseline"),
+                unit="percentunit",
+                width=6,
+            ),
+            graph(
+                "Examination results",
+                "Examination results consumed per second: joined with their assessment, "
+                "waiting for it, duplicates, conflicts, malformed, misrouted (see the logs).",
+                [
+                    Query(
+                        "sum by (disposition) "
+                        f"(rate(screening_examination_results_total{{{JOB}}}[{RATE}]))",
+                        "{{disposition}}",
+                    )
+                ],
+                unit="reqps",
+                width=24,
+                stacked=True,
+            ),
+        ],
     )
 
 

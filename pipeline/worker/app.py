@@ -23,6 +23,8 @@ from pipeline.screening.batch import InputRecord, Screener
 from pipeline.screening.outcome import Thresholds
 from pipeline.settings import Settings
 from pipeline.worker.batches import BatchHandler
+from pipeline.worker.feedback import FEEDBACK_TOPICS, register_feedback
+from pipeline.worker.health import HealthTracker, liveness, readiness
 from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger
 from pipeline.worker.startup import EvaluatorCache, start_reference, start_rules
@@ -36,10 +38,11 @@ _METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
 class ScreeningApp(faust.App):
-    """A Faust app whose consumer delivers declarations one fetched partition batch at a time."""
+    """A Faust app whose consumer delivers declarations, assessments and examination results
+    one fetched partition batch at a time."""
 
     def _new_transport(self) -> TransportT:
-        transport = batching_transport(frozenset({topics.DECLARATIONS}))
+        transport = batching_transport(frozenset({topics.DECLARATIONS, *FEEDBACK_TOPICS}))
         return transport(self.conf.broker_consumer, self)
 
 
@@ -86,7 +89,7 @@ def create_app(settings: Settings) -> faust.App:
         # Without a Faust model the table's changelog is JSON, keys and values.
     )
     reference, (aeo_mirror, watchlist_mirror) = start_reference(settings)
-    rules, _rules_mirror = start_rules(settings)
+    rules, rules_mirror = start_rules(settings)
     # Millions of reference objects live as long as the worker: the cyclic garbage collector
     # need not walk them again on every full collection.
     gc.freeze()
@@ -103,6 +106,9 @@ def create_app(settings: Settings) -> faust.App:
     if settings.metrics_enabled:
         metrics.register_state(WorkerStateCollector(rules, reference, aeo_mirror, watchlist_mirror))
 
+    health = HealthTracker(LAG_INTERVAL_S)
+    app.on_rebalance_complete.connect(lambda *_, **__: health.rebalance_completed())
+
     @app.agent(declarations, name="screen", concurrency=1)
     async def screen(stream: faust.StreamT[bytes]) -> None:
         # take_events is missing from Faust's StreamT stubs; Stream implements it.
@@ -116,8 +122,11 @@ def create_app(settings: Settings) -> faust.App:
                 for r in message.records
             ]
             await batches.handle(records)
+            health.screened()
             for message in fetched:
                 message.screened = True
+
+    register_feedback(app, settings)
 
     if lag is not None:
         monitor = lag
@@ -127,11 +136,25 @@ def create_app(settings: Settings) -> faust.App:
             partitions = {
                 tp.partition for tp in app.consumer.assignment() if tp.topic == topics.DECLARATIONS
             }
-            await asyncio.to_thread(monitor.update_metrics, partitions)
+            lags = await asyncio.to_thread(monitor.update_metrics, partitions)
+            if lags is not None:
+                health.lag_measured(lags)
 
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
         # aiohttp refuses a charset inside content_type; the exposition format is plain text.
         return web.bytes(generate_latest(metrics.REGISTRY), content_type=_METRICS_CONTENT_TYPE)
+
+    @app.page("/readyz")
+    async def ready_page(web: Any, request: Any) -> Any:
+        mirrors = (aeo_mirror, watchlist_mirror, rules_mirror)
+        failed = tuple(m.topic for m in mirrors if m.failed is not None)
+        verdict = readiness(health.readiness_facts(rules.ready, failed))
+        return web.json(verdict.as_json(), status=200 if verdict.ok else 503)
+
+    @app.page("/livez")
+    async def alive_page(web: Any, request: Any) -> Any:
+        verdict = liveness(health.liveness_facts(app.rebalancing), settings.stall_timeout_s)
+        return web.json(verdict.as_json(), status=200 if verdict.ok else 503)
 
     return app

@@ -1,32 +1,20 @@
-"""One batch through the screening functions and out to Kafka, all or nothing.
-
-Faust acknowledges a batch's events when the agent leaves them, whatever the reason, and
-commits acknowledged offsets on its next commit, on a rebalance and on shutdown. So a batch, once
-started, is finished even if the agent is cancelled meanwhile; and if it fails, the process
-stops before anything is acknowledged, so that the batch is screened again after a restart.
-"""
+"""One batch through the screening functions and out to Kafka, all or nothing
+(``all_or_nothing.run_batch``)."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import time
 from collections.abc import Sequence
-from typing import NoReturn
 
 from pipeline import metrics
 from pipeline.kafka.producer import OutputProducer
 from pipeline.rules.source import RuleSetHolder
 from pipeline.screening.batch import BatchResult, InputRecord, Screener
+from pipeline.worker.all_or_nothing import run_batch
 from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger
 from pipeline.worker.startup import EvaluatorCache
-
-# EX_SOFTWARE: a supervisor (systemd, Kubernetes) restarts the worker, which screens the
-# uncommitted batch again.
-EXIT_BATCH_FAILED = 70
-log = logging.getLogger(__name__)
 
 
 class BatchHandler:
@@ -48,14 +36,7 @@ class BatchHandler:
 
     async def handle(self, records: Sequence[InputRecord]) -> None:
         started = time.perf_counter()
-        work = asyncio.ensure_future(self._screen(records))
-        try:
-            result = await asyncio.shield(work)
-        except asyncio.CancelledError:
-            await self._finish_anyway(work)
-            raise
-        except Exception:
-            _fail_stop("screening a batch failed; stopping so that it is screened again")
+        result = await run_batch(self._screen(records), "screening a batch")
         if self._lag is not None:
             self._lag.screened(records)
             now = time.time()
@@ -79,16 +60,3 @@ class BatchHandler:
         self._producer.produce(self._ledger.drain())
         await self._producer.flush()
         return result
-
-    @staticmethod
-    async def _finish_anyway(work: asyncio.Future[BatchResult]) -> None:
-        try:
-            await work
-        except Exception:
-            _fail_stop("a batch failed while the worker was stopping; it will be screened again")
-
-
-def _fail_stop(message: str) -> NoReturn:
-    log.critical(message, exc_info=True)
-    logging.shutdown()
-    os._exit(EXIT_BATCH_FAILED)

@@ -118,12 +118,13 @@ class LagMonitor:
             for tp in self._consumer.committed(wanted, timeout=self._timeout_s)
         }
 
-    def update_metrics(self, partitions: Iterable[int]) -> None:
+    def update_metrics(self, partitions: Iterable[int]) -> list[PartitionLag] | None:
+        """Measure and export; the lags measured, or None if Kafka did not answer."""
         try:
             lags = self.measure(partitions)
         except KafkaException as exc:
             log.warning("consumer lag not measured: %s", exc)
-            return
+            return None
         current = {lag.partition for lag in lags}
         for gone in self._reported - current:
             metrics.CONSUMER_LAG_MESSAGES.remove(str(gone))
@@ -132,6 +133,7 @@ class LagMonitor:
             metrics.CONSUMER_LAG_MESSAGES.labels(str(lag.partition)).set(lag.messages)
             metrics.CONSUMER_LAG_SECONDS.labels(str(lag.partition)).set(lag.seconds)
         self._reported = current
+        return lags
 
     def close(self) -> None:
         self._consumer.close()

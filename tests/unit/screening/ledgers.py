@@ -2,19 +2,6 @@
 
 from __future__ import annotations
 
-from pipeline.screening.versions import VersionState
+from pipeline.screening.ledger import DictLedger
 
-
-class DictLedger:
-    """Records the partition each id was written from, as the worker's table does."""
-
-    def __init__(self) -> None:
-        self.states: dict[str, VersionState] = {}
-        self.partitions: dict[str, int] = {}
-
-    def get(self, declaration_id: str) -> VersionState | None:
-        return self.states.get(declaration_id)
-
-    def put(self, declaration_id: str, partition: int, state: VersionState) -> None:
-        self.states[declaration_id] = state
-        self.partitions[declaration_id] = partition
+__all__ = ["DictLedger"]

@@ -1,0 +1,34 @@
+# The screening pipeline: `screening worker` by default; every other `screening` command too.
+# Build: docker build -t customs-screening:0.1.0 .
+# Two stages: the build stage installs the package and its pinned dependencies into a venv
+# (all of them ship binary wheels: no compiler needed); the runtime stage copies that venv
+# and runs as an unprivileged user.
+FROM python:3.11.13-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+WORKDIR /src
+COPY pyproject.toml README.md LICENSE ./
+COPY pipeline/ pipeline/
+RUN /opt/venv/bin/pip install --no-compile . \
+    && /opt/venv/bin/python -m compileall -q /opt/venv/lib
+
+FROM python:3.11.13-slim-bookworm AS runtime
+RUN groupadd --system --gid 10001 screening \
+    && useradd --system --uid 10001 --gid screening --home-dir /app --shell /usr/sbin/nologin screening \
+    && mkdir -p /var/lib/screening \
+    && chown screening:screening /var/lib/screening
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+# The default rule set (used until one is published) and the sample reference data.
+COPY rules/ rules/
+COPY deploy/sample-data/aeo.csv deploy/sample-data/watchlist.csv deploy/sample-data/LICENSES.md deploy/sample-data/
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    SCREENING_RULES_DIR=/app/rules \
+    SCREENING_DATA_DIR=/var/lib/screening \
+    SCREENING_WEB_HOST=0.0.0.0 \
+    SCREENING_WEB_PORT=6066
+USER 10001:10001
+EXPOSE 6066
+ENTRYPOINT ["screening"]
+CMD ["worker"]

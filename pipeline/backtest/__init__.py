@@ -1,0 +1,1 @@
+"""Backtesting rule sets offline: recorded declarations through the worker's screening code."""

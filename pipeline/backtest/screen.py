@@ -1,0 +1,241 @@
+"""Screen a file of recorded declarations with one or more rule sets, as the worker would.
+
+Every line becomes an input record and goes through ``Screener.prepare`` and ``finish``, the
+worker's own code, with an in-memory version ledger per rule set, so that amendments,
+invalidations and late versions are treated exactly as in production. What the screener
+produces is read back from its output records: the backtest reports what a worker would have
+published.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+import orjson
+
+from pipeline import topics
+from pipeline.errors import InputFileError
+from pipeline.rules.compiler import CompiledRuleSet
+from pipeline.rules.evaluator import EvaluationSettings, PartyLookup, RuleEvaluator
+from pipeline.rules.model import RuleSet
+from pipeline.screening.batch import InputRecord, Screener
+from pipeline.screening.ledger import DictLedger
+from pipeline.screening.outcome import Thresholds
+from pipeline.settings import Settings
+
+# Large batches amortise Polars' per-batch cost; results do not depend on the batch size.
+BATCH_SIZE = 5000
+_ID_KEY = b'"declaration_id"'
+_ID = re.compile(rb'"declaration_id"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
+
+
+class _RuleRef(msgspec.Struct):
+    rule_id: str
+
+
+class _AssessmentView(msgspec.Struct):
+    """The fields of a published Assessment that a backtest compares."""
+
+    declaration_id: str
+    version: int
+    outcome: str
+    score: float
+    matches: list[_RuleRef]
+    shadow_matches: list[_RuleRef]
+    superseded_by: int | None = None
+
+
+class _RejectionError(msgspec.Struct):
+    code: str
+    message: str
+
+
+class _RejectionSource(msgspec.Struct):
+    offset: int
+
+
+class _RejectionView(msgspec.Struct):
+    error: _RejectionError
+    source: _RejectionSource
+
+
+_ASSESSMENT = msgspec.json.Decoder(_AssessmentView)
+_REJECTION = msgspec.json.Decoder(_RejectionView)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One declaration version as a worker would have assessed it."""
+
+    sequence: int  # position of its message in the file
+    declaration_id: str
+    version: int
+    outcome: str
+    score: float
+    rules: frozenset[str]  # rules that counted
+    shadow_rules: frozenset[str]
+    superseded_by: int | None = None
+
+    @property
+    def matched(self) -> frozenset[str]:
+        return self.rules | self.shadow_rules
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedLine:
+    sequence: int
+    line: int
+    code: str
+    message: str
+
+
+@dataclass
+class Tally:
+    """What one rule set's screening produced, for the whole file or a share of it."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    rejected: list[RejectedLine] = field(default_factory=list)
+    hits: int = 0
+    open_referrals: int = 0  # after the last message: what the compacted hits topic would hold
+
+    @classmethod
+    def merged(cls, shares: Sequence[Tally]) -> Tally:
+        return cls(
+            sorted((v for s in shares for v in s.verdicts), key=lambda v: v.sequence),
+            sorted((r for s in shares for r in s.rejected), key=lambda r: r.sequence),
+            sum(s.hits for s in shares),
+            sum(s.open_referrals for s in shares),
+        )
+
+
+class RuleSetScreening:
+    """One rule set's screener and version ledger, fed batch after batch in file order."""
+
+    def __init__(self, screener: Screener) -> None:
+        self.screener = screener
+        self.ledger = DictLedger()
+        self.tally = Tally()
+
+    def screen(self, records: Sequence[InputRecord], lines: dict[int, int]) -> None:
+        prepared = self.screener.prepare(records)
+        # One assessment per assessable record, in order: the sequence numbers follow them.
+        sequences = iter([record.offset for record, _, _ in prepared.assessable])
+        result = self.screener.finish(prepared, self.ledger)
+        self.tally.hits += result.hits
+        for output in result.outputs:
+            if output.value is None:
+                continue
+            if output.topic == topics.ASSESSMENTS:
+                self.tally.verdicts.append(_verdict(next(sequences), output.value))
+            elif output.topic == topics.DLQ:
+                rejection = _REJECTION.decode(output.value)
+                sequence = rejection.source.offset
+                self.tally.rejected.append(
+                    RejectedLine(
+                        sequence, lines[sequence], rejection.error.code, rejection.error.message
+                    )
+                )
+
+    def finish(self) -> Tally:
+        states = self.ledger.states.values()
+        self.tally.open_referrals = sum(state.open_hit is not None for state in states)
+        return self.tally
+
+
+def screenings(
+    rulesets: Sequence[RuleSet], settings: Settings, reference: PartyLookup | None
+) -> list[RuleSetScreening]:
+    """A screener per rule set, configured from ``settings`` as the worker configures its own."""
+    evaluation = EvaluationSettings(
+        aeo_score_reduction=settings.aeo_score_reduction,
+        random_selection_share=settings.random_selection_share,
+    )
+    thresholds = Thresholds(rfi=settings.rfi_threshold, hrcm=settings.hrcm_threshold)
+    return [
+        RuleSetScreening(
+            Screener(
+                RuleEvaluator(CompiledRuleSet(ruleset), reference, evaluation),
+                max_message_bytes=settings.max_message_bytes,
+                thresholds=thresholds,
+            )
+        )
+        for ruleset in rulesets
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """The declarations whose id falls in ``index`` of ``count`` shares, as Kafka partitions
+    by key: every version of a declaration is in the same share, in file order."""
+
+    index: int
+    count: int
+
+    def holds(self, value: bytes) -> bool:
+        return share_key(value) % self.count == self.index
+
+
+def share_key(value: bytes) -> int:
+    """A number fixed by the message's declaration id (0 when it has none)."""
+    found = _ID.search(value) if value.count(_ID_KEY) == 1 else None
+    if found is not None:
+        return zlib.crc32(found.group(1))
+    # Unusual spellings (escapes, nested decoys): ask the JSON parser, as `screening send` does.
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return 0
+    key = document.get("declaration_id") if isinstance(document, dict) else None
+    return zlib.crc32(key.encode()) if isinstance(key, str) else 0
+
+
+def read_batches(
+    path: Path, share: Share | None = None, batch_size: int = BATCH_SIZE
+) -> Iterator[tuple[list[InputRecord], dict[int, int], int]]:
+    """Input records of up to ``batch_size`` messages, their line numbers, and the bytes read.
+
+    A record's offset is its message's sequence number in the file. Records have no key:
+    ``screening send`` keys each line by its own declaration id, which the screener's key
+    check would accept.
+    """
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputFileError(f"{path}: {exc.strerror}") from exc
+    with handle:
+        batch: list[InputRecord] = []
+        lines: dict[int, int] = {}
+        consumed = sequence = 0
+        for number, line in enumerate(handle, start=1):
+            consumed += len(line)
+            # Split as ``screening send`` splits, so that both see the same messages.
+            for value in line.splitlines():
+                if not value.strip():
+                    continue
+                sequence += 1
+                if share is None or share.holds(value):
+                    batch.append(InputRecord(None, value, topics.DECLARATIONS, 0, sequence))
+                    lines[sequence] = number
+            if len(batch) >= batch_size:
+                yield batch, lines, consumed
+                batch, lines = [], {}
+        yield batch, lines, consumed
+
+
+def _verdict(sequence: int, value: bytes) -> Verdict:
+    view = _ASSESSMENT.decode(value)
+    return Verdict(
+        sequence,
+        view.declaration_id,
+        view.version,
+        view.outcome,
+        view.score,
+        frozenset(m.rule_id for m in view.matches),
+        frozenset(m.rule_id for m in view.shadow_matches),
+        view.superseded_by,
+    )

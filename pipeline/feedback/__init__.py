@@ -1,0 +1,1 @@
+"""Examination results joined with assessments, and what they say about each rule."""

@@ -1,0 +1,1 @@
+"""What targeting officers work from: the open referrals, ranked and filtered."""

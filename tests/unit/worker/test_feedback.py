@@ -1,0 +1,135 @@
+"""The feedback agent's batch handling, and its join table, with a fake table and producer."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+
+from pipeline import topics
+from pipeline.feedback.feed import FeedRecord
+from pipeline.feedback.join import JoinEntry
+from pipeline.screening.batch import OutputRecord
+from pipeline.worker.feedback import FeedbackHandler
+from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of, expected_partition
+
+PARTITIONS = 4
+CHANGELOG = "app-examination-join-changelog"
+DAY_MS = 24 * 3600 * 1000
+TODAY = 20_419  # 2025-11-27
+
+
+class FakeChangelog:
+    def get_topic_name(self) -> str:
+        return CHANGELOG
+
+
+@dataclass
+class FakeTable:
+    data: dict[str, Any] = field(default_factory=dict)
+    changelog_topic: FakeChangelog = field(default_factory=FakeChangelog)
+
+
+@dataclass
+class FakeProducer:
+    produced: list[OutputRecord] = field(default_factory=list)
+    flushes: int = 0
+
+    def produce(self, records: list[OutputRecord]) -> None:
+        self.produced.extend(records)
+
+    async def flush(self) -> None:
+        self.flushes += 1
+
+
+def examination(
+    declaration_id: str, partition: int | None = None, timestamp_ms: int = TODAY * DAY_MS
+) -> FeedRecord:
+    key = declaration_id.encode()
+    value = orjson.dumps(
+        {
+            "declaration_id": declaration_id,
+            "version": 1,
+            "result": "SEIZURE",
+            "examined_at": "2026-11-21T10:00:00Z",
+        }
+    )
+    if partition is None:
+        partition = expected_partition(key, PARTITIONS)
+    return FeedRecord(topics.EXAMINATION_RESULTS, key, value, partition, 0, timestamp_ms)
+
+
+def test_entries_live_in_the_table_as_text_and_go_to_the_changelog_partition() -> None:
+    table = FakeTable()
+    store = TableJoinStore(table, PARTITIONS)
+    entry = JoinEntry("HRCM", "SEIZURE", ("HS-ARMS-93",))
+    store.put("D-1/2", 3, entry, TODAY * DAY_MS + 5)
+    assert table.data == {"D-1/2": f"{TODAY} HRCM SEIZURE HS-ARMS-93"}
+    assert store.get("D-1/2") == entry
+    assert store.get("D-1/3") is None
+    (record,) = store.drain()
+    assert record == OutputRecord(
+        CHANGELOG, b'"D-1/2"', f'"{TODAY} HRCM SEIZURE HS-ARMS-93"'.encode(), 3
+    )
+    assert store.drain() == []
+
+
+def test_an_entry_keeps_the_day_it_was_created() -> None:
+    table = FakeTable()
+    store = TableJoinStore(table, PARTITIONS)
+    store.put("D-1/1", 0, JoinEntry("PENDING", "SEIZURE"), (TODAY - 3) * DAY_MS)
+    store.put("D-1/1", 0, JoinEntry("RFI", "SEIZURE", ("R",)), TODAY * DAY_MS)
+    assert table.data == {"D-1/1": f"{TODAY - 3} RFI SEIZURE R"}
+
+
+def test_entries_older_than_the_horizon_expire_with_a_tombstone() -> None:
+    table = FakeTable()
+    store = TableJoinStore(table, PARTITIONS)
+    oldest = TODAY - HORIZON_DAYS
+    store.put("OLD/1", 1, JoinEntry("CLEAR"), (oldest - 1) * DAY_MS)
+    store.put("EDGE/1", 2, JoinEntry("CLEAR"), oldest * DAY_MS)
+    store.put("NEW/2", 3, JoinEntry("PENDING", "NO_FINDING"), TODAY * DAY_MS)
+    store.drain()
+    assert asyncio.run(store.expire(oldest)) == 1
+    assert sorted(table.data) == ["EDGE/1", "NEW/2"]
+    (tombstone,) = store.drain()
+    assert tombstone == OutputRecord(
+        CHANGELOG, b'"OLD/1"', None, expected_partition(b"OLD", PARTITIONS)
+    )
+    assert asyncio.run(store.expire(oldest)) == 0
+
+
+def test_a_record_without_a_timestamp_is_dated_today() -> None:
+    assert day_of(None) == day_of(-1) > TODAY
+    assert HORIZON_DAYS == 31
+
+
+def test_a_batch_is_joined_and_its_changelog_flushed() -> None:
+    table, producer = FakeTable(), FakeProducer()
+    handler = FeedbackHandler(TableJoinStore(table, PARTITIONS), producer, PARTITIONS)  # type: ignore[arg-type]
+    record = examination("D-1")
+    asyncio.run(handler.handle([record]))
+    assert table.data == {"D-1/1": f"{TODAY} PENDING SEIZURE"}
+    assert [r.partition for r in producer.produced] == [record.partition]
+    assert producer.flushes == 1
+
+
+def test_a_result_outside_its_keys_partition_is_not_joined(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    table, producer = FakeTable(), FakeProducer()
+    handler = FeedbackHandler(TableJoinStore(table, PARTITIONS), producer, PARTITIONS)  # type: ignore[arg-type]
+    right = expected_partition(b"D-2", PARTITIONS)
+    asyncio.run(handler.handle([examination("D-2", (right + 1) % PARTITIONS)]))
+    assert table.data == {}
+    assert producer.produced == []
+    assert f"examination result for D-2 at {topics.EXAMINATION_RESULTS}" in caplog.text
+    assert f"belongs in partition {right}" in caplog.text
+
+
+def test_keys_spread_over_every_partition() -> None:
+    placed = {expected_partition(f"D-{n}".encode(), PARTITIONS) for n in range(100)}
+    assert placed == set(range(PARTITIONS))
