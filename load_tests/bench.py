@@ -161,7 +161,8 @@ class Bench:
         rate = round(pipeline_rate * 0.5, 1)
         console.print(f"[bold]latency[/bold] at {rate:,.0f}/s for {self.args.latency_seconds} s")
         spec = self.pipeline_spec("latency")
-        start_group_at_end(self.settings, spec.env["SCREENING_APP_ID"])
+        # The joined topics already start at their end (pipeline_spec); now the input too.
+        start_group_at_end(self.settings, spec.env["SCREENING_APP_ID"], (topics.DECLARATIONS,))
         log_path = self.work / "latency.log"
         with log_path.open("wb") as log:
             worker = subprocess.Popen(

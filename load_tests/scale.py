@@ -18,13 +18,11 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import orjson
-from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
 from load_tests.args import OneLineParser, positive_float, positive_int
@@ -35,6 +33,7 @@ from load_tests.reference_startup import publish_reference_data
 from load_tests.results import OutputWindow
 from load_tests.topic_stats import count_since, end_offsets, output_window, use_log_append_time
 from load_tests.variants import rss_mb, stop_process
+from load_tests.worker_metrics import assigned_partitions, spread_over_all
 from pipeline import topics
 from pipeline.settings import Settings
 
@@ -77,25 +76,12 @@ class Worker:
                 stderr=subprocess.STDOUT,
             )
 
-    def partitions(self) -> frozenset[int]:
-        """The declaration partitions this worker owns, from its lag gauges."""
-        url = f"http://127.0.0.1:{self.port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            text = response.read().decode()
-        return frozenset(
-            int(sample.labels["partition"])
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name == "screening_consumer_lag_messages"
-        )
-
 
 def wait_spread(workers: list[Worker], timeout_s: float) -> list[list[int]]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        owned = [worker.partitions() for worker in workers]
-        covered = frozenset().union(*owned)
-        if all(owned) and sum(map(len, owned)) == len(covered) == PARTITIONS:
+        owned = [assigned_partitions(worker.port) for worker in workers]
+        if spread_over_all(owned, PARTITIONS):
             return [sorted(partitions) for partitions in owned]
         time.sleep(1.0)
     raise TimeoutError(f"partitions not spread over {len(workers)} workers in {timeout_s:.0f} s")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.producer import producer_config
@@ -218,3 +218,22 @@ def collect(
 def key_prefix(prefix: str) -> object:
     encoded = prefix.encode()
     return lambda record: record.key is not None and record.key.startswith(encoded)
+
+
+def wait_committed(settings: Settings, group: str, topic: str, timeout_s: float = 60.0) -> None:
+    """Until ``group``'s committed offsets reach the end of every partition of ``topic``."""
+    consumer = Consumer({**settings.librdkafka_config(), "group.id": group})
+    partitions = [TopicPartition(topic, p) for p in range(TEST_PARTITIONS)]
+    try:
+        marks = [consumer.get_watermark_offsets(tp, timeout=10) for tp in partitions]
+        # An empty partition has nothing to commit.
+        ends = [high if high > low else -1001 for low, high in marks]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            committed = [tp.offset for tp in consumer.committed(partitions, timeout=10)]
+            if all(c >= end for c, end in zip(committed, ends, strict=True)):
+                return
+            time.sleep(0.5)
+        pytest.fail(f"offsets of {topic} not committed within {timeout_s} s: {committed} < {ends}")
+    finally:
+        consumer.close()

@@ -16,7 +16,6 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -35,8 +34,8 @@ from confluent_kafka import (
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient
-from prometheus_client.parser import text_string_to_metric_families
 
+from load_tests.worker_metrics import samples
 from pipeline import topics
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.producer import produce_waiting, producer_config
@@ -224,29 +223,9 @@ def kill_hard(worker: WorkerProcess) -> None:
     assert worker.process.wait(timeout=30) == -signal.SIGKILL
 
 
-def worker_samples(worker: WorkerProcess, name: str) -> list[tuple[dict[str, str], float]]:
-    """The labels and values of every sample called ``name`` on the worker's /metrics."""
-    url = f"http://127.0.0.1:{worker.web_port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        text = response.read().decode()
-    return [
-        (sample.labels, float(sample.value))
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name
-    ]
-
-
 def worker_metric(worker: WorkerProcess, name: str) -> float:
     """The value of one unlabelled sample from the worker's /metrics, 0 if it has none yet."""
-    return next((value for labels, value in worker_samples(worker, name) if not labels), 0.0)
-
-
-def assigned_partitions(worker: WorkerProcess) -> frozenset[int]:
-    """The declaration partitions the worker owns, as its lag gauges (one per assigned
-    partition, refreshed every few seconds) show them."""
-    samples = worker_samples(worker, "screening_consumer_lag_messages")
-    return frozenset(int(labels["partition"]) for labels, _ in samples)
+    return next((value for labels, value in samples(worker.web_port, name) if not labels), 0.0)
 
 
 def wait_until_consuming(worker: WorkerProcess, timeout_s: float) -> None:

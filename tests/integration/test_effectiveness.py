@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline import metrics, topics
@@ -32,6 +32,7 @@ from tests.integration.conftest import (
     collect,
     publish,
     spawn_worker,
+    wait_committed,
 )
 from tests.integration.factories import amendment, encode, filing
 from tests.integration.faults import own_broker
@@ -284,7 +285,7 @@ def test_a_restarted_worker_joins_with_the_state_its_table_recovered(
             )
             # Committed, so that the next worker does not read the assessment again: what it
             # knows of it can only come from the join table's changelog.
-            wait_committed(settings, app_id, topics.ASSESSMENTS)
+            wait_committed(settings, app_id, topics.ASSESSMENTS, WAIT_S)
         finally:
             first.stop()
 
@@ -310,21 +311,3 @@ def test_a_restarted_worker_joins_with_the_state_its_table_recovered(
     assert value(samples, "screening_examination_results_total", disposition="joined") == 1
     assert value(samples, "screening_rule_examinations_total", rule_id=ARMS) == 1
     assert value(samples, "screening_rule_seizures_total", rule_id=ARMS) == 1
-
-
-def wait_committed(settings: Settings, group: str, topic: str) -> None:
-    """Until the group's committed offsets reach the end of every partition of ``topic``."""
-    consumer = Consumer({**settings.librdkafka_config(), "group.id": group})
-    partitions = [TopicPartition(topic, p) for p in range(TEST_PARTITIONS)]
-    try:
-        marks = [consumer.get_watermark_offsets(tp, timeout=10) for tp in partitions]
-        ends = [high if high > low else -1001 for low, high in marks]  # -1001: nothing to commit
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            committed = [tp.offset for tp in consumer.committed(partitions, timeout=10)]
-            if all(c >= end for c, end in zip(committed, ends, strict=True)):
-                return
-            time.sleep(0.5)
-        pytest.fail(f"offsets of {topic} not committed within {WAIT_S} s")
-    finally:
-        consumer.close()

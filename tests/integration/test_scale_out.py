@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
+from load_tests.worker_metrics import assigned_partitions, spread_over_all
 from tests.integration.conftest import WorkerProcess, spawn_worker
 from tests.integration.faults import (
     FAST_REBALANCE_ENV,
     SteadyFeed,
-    assigned_partitions,
     audit,
     generated_stream,
     kill_hard,
@@ -45,17 +45,12 @@ COMMIT_TIMEOUT_S = 60.0
 
 
 def wait_until_spread(group: Sequence[WorkerProcess], timeout_s: float) -> list[list[int]]:
-    """Until every worker of ``group`` owns partitions, no partition has two owners and every
-    partition has one; returns each worker's partitions."""
+    """Until the partitions are spread over every worker of ``group`` (see
+    ``spread_over_all``); returns each worker's partitions."""
     deadline = time.monotonic() + timeout_s
     while True:
-        owned = [assigned_partitions(worker) for worker in group]
-        covered = frozenset().union(*owned)
-        if (
-            all(owned)
-            and sum(map(len, owned)) == len(covered)
-            and covered == frozenset(range(PARTITIONS))
-        ):
+        owned = [assigned_partitions(worker.web_port) for worker in group]
+        if spread_over_all(owned, PARTITIONS):
             return [sorted(partitions) for partitions in owned]
         for worker in group:
             assert worker.process.poll() is None, f"worker exited; see {worker.log_path}"

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline import topics
 from pipeline.settings import Settings
 from tests.integration.conftest import (
-    TEST_PARTITIONS,
     collect,
     key_prefix,
     publish,
     spawn_worker,
+    wait_committed,
 )
 from tests.integration.factories import amendment, encode, filing
 
@@ -37,7 +37,7 @@ def test_a_restarted_worker_remembers_versions_and_open_referrals(
         collect(settings, topics.HITS, key_prefix(run_id), expected=1, settle_s=0.5)
         # Committed, so that the next worker does not screen version 1 again: what it knows of
         # version 1 can only come from the table's changelog.
-        _wait_committed(settings, app_id)
+        wait_committed(settings, app_id, topics.DECLARATIONS)
     finally:
         first.stop()
 
@@ -76,22 +76,3 @@ def _wait_for_counters(port: int, until: str, timeout_s: float = 60.0) -> dict[s
             return counters
         time.sleep(0.5)
     pytest.fail(f"{until} still 0 after {timeout_s} s")
-
-
-def _wait_committed(settings: Settings, group: str, timeout_s: float = 60.0) -> None:
-    """Until the group's committed offsets reach the end of every declarations partition."""
-    consumer = Consumer({**settings.librdkafka_config(), "group.id": group})
-    partitions = [TopicPartition(topics.DECLARATIONS, p) for p in range(TEST_PARTITIONS)]
-    try:
-        marks = [consumer.get_watermark_offsets(tp, timeout=10) for tp in partitions]
-        # An empty partition has nothing to commit.
-        ends = [high if high > low else -1001 for low, high in marks]
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            committed = [tp.offset for tp in consumer.committed(partitions, timeout=10)]
-            if all(c >= end for c, end in zip(committed, ends, strict=True)):
-                return
-            time.sleep(0.5)
-        pytest.fail(f"offsets not committed within {timeout_s} s: {committed} < {ends}")
-    finally:
-        consumer.close()

@@ -1,0 +1,38 @@
+"""Read a running worker's /metrics: samples by name, and the partitions it owns."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Sequence
+
+from prometheus_client.parser import text_string_to_metric_families
+
+# One gauge per assigned declaration partition, refreshed every few seconds by the worker.
+_LAG_GAUGE = "screening_consumer_lag_messages"
+
+
+def samples(port: int, name: str) -> list[tuple[dict[str, str], float]]:
+    """The labels and values of every sample called ``name`` on the worker's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return [
+        (sample.labels, float(sample.value))
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+def assigned_partitions(port: int) -> frozenset[int]:
+    """The declaration partitions the worker owns, as its lag gauges show them."""
+    return frozenset(int(labels["partition"]) for labels, _ in samples(port, _LAG_GAUGE))
+
+
+def spread_over_all(owned: Sequence[frozenset[int]], partitions: int) -> bool:
+    """Every worker owns partitions, none has two owners, and every one of them has one."""
+    covered = frozenset().union(*owned)
+    return (
+        all(owned)
+        and sum(map(len, owned)) == len(covered)
+        and covered == frozenset(range(partitions))
+    )
