@@ -35,8 +35,10 @@ from tests.integration.faults import (
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 PARTITIONS = 12
-STREAM = 9_000
-RATE_PER_S = 250
+# About 90 s of flow: enough for two workers to join and rebalance and one to die while the
+# feed runs, on two cores shared with the broker and the feed.
+STREAM = 18_000
+RATE_PER_S = 200
 # A rebalance takes a session timeout (10 s here) when a worker dies, plus the table's
 # recovery; the rest is two cores shared with a broker, the feed and three workers.
 SPREAD_TIMEOUT_S = 120.0
