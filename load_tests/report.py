@@ -57,7 +57,9 @@ def markdown(results: dict[str, Any]) -> str:
         "## Latency",
         "",
         f"Open loop at {_figure(results.get('latency_rate_per_s'))} declarations/s (half the "
-        f"pipeline's rate) for {_figure(latency.get('send_seconds'))} s; send to assessment.",
+        f"pipeline's rate) for {_figure(latency.get('send_seconds'))} s, after "
+        f"{_figure(results.get('latency_warmup_seconds'))} s at that rate that are not "
+        "measured; send to assessment.",
         "",
         "| p50 | p99 | p99.9 | max | assessed | unanswered | sender worst lateness |",
         "|---:|---:|---:|---:|---:|---:|---:|",

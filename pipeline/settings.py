@@ -50,7 +50,11 @@ class Settings(BaseSettings):
         "batch_max / partitions, and a batch takes up to four fetches per partition.",
     )
     batch_within_s: float = Field(
-        0.05, gt=0, le=10, description="Longest wait for a batch to fill, in seconds."
+        0.005,
+        gt=0,
+        le=10,
+        description="Longest wait for a batch to fill, in seconds: a worker that keeps up "
+        "screens what has arrived this often.",
     )
     max_message_bytes: int = Field(
         1_048_576, ge=1024, description="Declarations larger than this are rejected TOO_LARGE."

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from pipeline.rules.conditions import (
@@ -145,7 +146,7 @@ class _Compiler:
             return ~inside if op.startswith("not") else inside
         if op in ("prefix", "prefix_in_list"):
             prefixes = sorted(self.lists[value]) if op == "prefix_in_list" else list(value)
-            return _or([text.str.starts_with(p) for p in prefixes])
+            return _starts_with_any(text, prefixes)
         if op == "contains":
             return text.str.contains(value, literal=True)
         if op == "matches":
@@ -162,10 +163,24 @@ class _Compiler:
             return raw.is_between(value[0], value[1], closed="both")
         if op in ("includes_any", "includes_any_in_list"):
             values = sorted(self.lists[value]) if op.endswith("_list") else list(value)
-            # Inside list.eval a bare Series is ambiguous to Polars: say it is one collection.
-            wanted = pl.lit(pl.Series(values, dtype=pl.String)).implode()
-            return text.list.eval(pl.element().is_in(wanted)).list.any()
+            # One vectorised membership test per value: `list.eval` runs an expression per
+            # declaration and costs several times more.
+            return _or([text.list.contains(v) for v in values])
         raise ValueError(f"unknown operator {op}")
+
+
+def _starts_with_any(text: pl.Expr, prefixes: Sequence[str]) -> pl.Expr:
+    """One set lookup per prefix length: a list of forty HS prefixes as forty `starts_with`
+    expressions costs Polars a millisecond a batch."""
+    by_length: dict[int, list[str]] = defaultdict(list)
+    for prefix in prefixes:
+        by_length[len(prefix)].append(prefix)
+    return _or(
+        [
+            text.str.slice(0, length).is_in(pl.Series(group, dtype=pl.String).implode())
+            for length, group in sorted(by_length.items())
+        ]
+    )
 
 
 def _dtype(f: Field) -> type[pl.DataType]:
@@ -209,32 +224,26 @@ class CompiledRuleSet:
         results: list[list[RuleMatch]] = [[] for _ in range(n_rows)]
         if not self._rules or n_rows == 0:
             return results
-        declarations = frames.declarations
-        item_flags: dict[Scope, pl.DataFrame] = {}
+        # Few Polars queries per batch: each one is planned and optimised anew, which costs
+        # milliseconds whatever the batch size. Per-declaration aggregation and the search for
+        # matches are plain array work, done in numpy.
+        quantified: list[pl.Series] = []
+        item_flags: dict[Scope, _ItemFlags] = {}
         for scope, quantifiers in self._by_scope.items():
-            items = frames.of(scope)
-            flags = items.select(ROW, ITEM, *[q.expr.alias(q.column) for q in quantifiers])
+            flags = _ItemFlags.of(frames.of(scope), quantifiers)
             item_flags[scope] = flags
-            per_row = flags.group_by(ROW).agg(
-                [pl.col(q.column).all() if q.every else pl.col(q.column).any() for q in quantifiers]
-            )
-            declarations = declarations.join(per_row, on=ROW, how="left").with_columns(
-                [pl.col(q.column).fill_null(q.every) for q in quantifiers]
-            )
-        matched = (
-            declarations.select(ROW, *[r.expr.alias(r.column) for r in self._rules])
-            .unpivot(index=ROW, variable_name="rule", value_name="hit")
-            .filter(pl.col("hit"))
-            .select(ROW, "rule")
+            quantified.extend(flags.per_declaration(n_rows))
+        hits = (
+            frames.declarations.hstack(quantified)
+            .select([r.expr.fill_null(False).alias(r.column) for r in self._rules])
+            .to_numpy()
         )
-        if matched.height == 0:
+        rows, columns = np.nonzero(hits)
+        if rows.size == 0:
             return results
-        pairs = list(zip(matched[ROW].to_list(), matched["rule"].to_list(), strict=True))
-        rows = sorted({row for row, _ in pairs})
-        evidence = _EvidenceReader(frames, item_flags, rows)
-        by_column = {r.column: r for r in self._rules}
-        for row, column in pairs:
-            compiled = by_column[column]
+        evidence = _EvidenceReader(frames, item_flags, np.unique(rows))
+        for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+            compiled = self._rules[column]
             results[row].append(RuleMatch(compiled.rule, evidence.of(row, compiled, self)))
         for matches in results:
             matches.sort(key=lambda m: m.rule.id)
@@ -244,28 +253,59 @@ class CompiledRuleSet:
         return self._quantifiers[int(column[1:])]
 
 
+@dataclass(frozen=True, slots=True)
+class _ItemFlags:
+    """Every quantifier's condition over one scope's items: a boolean per item and quantifier."""
+
+    items: pl.DataFrame
+    quantifiers: Sequence[_Quantifier]
+    rows: np.ndarray  # the declaration row of each item
+    flags: np.ndarray  # items x quantifiers
+
+    @classmethod
+    def of(cls, items: pl.DataFrame, quantifiers: Sequence[_Quantifier]) -> _ItemFlags:
+        flags = items.select([q.expr.fill_null(False).alias(q.column) for q in quantifiers])
+        return cls(
+            items,
+            quantifiers,
+            items[ROW].to_numpy(),
+            flags.to_numpy().reshape(items.height, len(quantifiers)).astype(bool),
+        )
+
+    def per_declaration(self, n_rows: int) -> list[pl.Series]:
+        """`any` or `all` of each quantifier's items, per declaration (`all` of none is true)."""
+        columns = []
+        for index, q in enumerate(self.quantifiers):
+            if q.every:
+                failing = np.bincount(self.rows[~self.flags[:, index]], minlength=n_rows)
+                values = failing == 0
+            else:
+                values = np.bincount(self.rows[self.flags[:, index]], minlength=n_rows) > 0
+            columns.append(pl.Series(q.column, values[:n_rows], dtype=pl.Boolean))
+        return columns
+
+
 class _EvidenceReader:
     """Field values of the matched declarations and of their matching items."""
 
     def __init__(
-        self, frames: Frames, item_flags: Mapping[Scope, pl.DataFrame], rows: Sequence[int]
+        self, frames: Frames, item_flags: Mapping[Scope, _ItemFlags], rows: np.ndarray
     ) -> None:
-        wanted = pl.col(ROW).is_in(rows)
-        self._declarations = {
-            r[ROW]: r for r in frames.declarations.filter(wanted).iter_rows(named=True)
-        }
-        self._items: dict[Scope, dict[int, list[dict[str, Any]]]] = {}
+        # A declaration's row number is its position in the frame.
+        matched = frames.declarations[rows]
+        self._declarations = dict(zip(rows.tolist(), matched.iter_rows(named=True), strict=True))
+        # Per scope and declaration row: each item that satisfies some condition (most items
+        # satisfy none, and only they give evidence), with its flag per quantifier.
+        self._items: dict[Scope, dict[int, list[tuple[dict[str, Any], np.ndarray]]]] = {}
+        self._flag_index: dict[str, int] = {}
         for scope, flags in item_flags.items():
-            # Only items that satisfy some condition give evidence: most items satisfy none.
-            flagged = [pl.col(c).fill_null(False) for c in flags.columns if c not in (ROW, ITEM)]
-            flags = flags.filter(wanted & pl.any_horizontal(flagged))
-            joined = frames.of(scope).join(
-                flags, on=[ROW, ITEM], how="inner", maintain_order="left"
-            )
-            grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
-            for item in joined.iter_rows(named=True):
-                grouped[item[ROW]].append(item)
+            chosen = np.flatnonzero(np.isin(flags.rows, rows) & flags.flags.any(axis=1))
+            grouped: dict[int, list[tuple[dict[str, Any], np.ndarray]]] = defaultdict(list)
+            items = flags.items[chosen].iter_rows(named=True)
+            for item, item_flags_row in zip(items, flags.flags[chosen], strict=True):
+                grouped[item[ROW]].append((item, item_flags_row))
             self._items[scope] = grouped
+            self._flag_index.update({q.column: i for i, q in enumerate(flags.quantifiers)})
 
     def of(self, row: int, compiled: _CompiledRule, ruleset: CompiledRuleSet) -> dict[str, Any]:
         evidence: dict[str, Any] = {}
@@ -274,8 +314,9 @@ class _EvidenceReader:
             _put(evidence, name, declaration.get(name))
         for column in compiled.evidence_quantifiers:
             q = ruleset.quantifier(column)
-            for item in self._items[q.scope].get(row, ()):
-                if not item.get(column):
+            flag = self._flag_index[column]
+            for item, item_flags in self._items[q.scope].get(row, ()):
+                if not item_flags[flag]:
                     continue
                 prefix = _item_path(q.scope, item)
                 for name in q.evidence_fields:

@@ -9,7 +9,6 @@ no offset is committed past a declaration whose assessment is not stored.
 from __future__ import annotations
 
 import asyncio
-import gc
 from typing import Any
 
 import faust
@@ -27,6 +26,7 @@ from pipeline.worker.feedback import FEEDBACK_TOPICS, register_feedback
 from pipeline.worker.health import HealthTracker, liveness, readiness
 from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger
+from pipeline.worker.memory import settle_long_lived_objects
 from pipeline.worker.startup import EvaluatorCache, start_reference, start_rules
 from pipeline.worker.state_metrics import WorkerStateCollector
 from pipeline.worker.transport import RecordBatchMessage, batching_transport
@@ -90,9 +90,7 @@ def create_app(settings: Settings) -> faust.App:
     )
     reference, (aeo_mirror, watchlist_mirror) = start_reference(settings)
     rules, rules_mirror = start_rules(settings)
-    # Millions of reference objects live as long as the worker: the cyclic garbage collector
-    # need not walk them again on every full collection.
-    gc.freeze()
+    settle_long_lived_objects()
     evaluators = EvaluatorCache(settings, reference)
     screener = Screener(
         evaluators.for_ruleset(rules.current),

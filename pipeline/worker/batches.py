@@ -10,11 +10,14 @@ from collections.abc import Sequence
 from pipeline import metrics
 from pipeline.kafka.producer import OutputProducer
 from pipeline.rules.source import RuleSetHolder
-from pipeline.screening.batch import BatchResult, InputRecord, Screener
+from pipeline.screening.batch import BatchResult, InputRecord, Prepared, Screener
 from pipeline.worker.all_or_nothing import run_batch
 from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger
 from pipeline.worker.startup import EvaluatorCache
+
+# Batches up to this size (a quarter of a second of work) are prepared on the event loop.
+INLINE_BATCH_MAX = 1000
 
 
 class BatchHandler:
@@ -50,11 +53,20 @@ class BatchHandler:
                 len(records), result, time.perf_counter() - started, now, latencies
             )
 
+    async def _prepare(self, records: Sequence[InputRecord]) -> Prepared:
+        if len(records) <= INLINE_BATCH_MAX:
+            # Decoding and building frames is Python that holds the GIL. In a thread it would
+            # trade the GIL with the event loop every few milliseconds, and a small batch,
+            # which is what a worker that keeps up gets, would take several times longer.
+            return self._screener.prepare(records)
+        # A backlog's batch takes a second or more: in a thread, Faust's timers, heartbeats
+        # and fetches keep running while Polars evaluates it without the GIL.
+        return await asyncio.to_thread(self._screener.prepare, records)
+
     async def _screen(self, records: Sequence[InputRecord]) -> BatchResult:
         # A rule set published meanwhile applies from this batch on.
         self._screener.evaluator = self._evaluators.for_ruleset(self._rules.current)
-        # Polars releases the GIL: evaluating in a thread keeps Faust's timers on time.
-        prepared = await asyncio.to_thread(self._screener.prepare, records)
+        prepared = await self._prepare(records)
         result = self._screener.finish(prepared, self._ledger)
         self._producer.produce(result.outputs)
         self._producer.produce(self._ledger.drain())

@@ -39,7 +39,8 @@ def test_bench_smoke(tmp_path: Path) -> None:
     results = tmp_path / "results"
     command = [sys.executable, "-m", "load_tests.bench", "--declarations", "3000"]
     command += ["--aeo", "5000", "--watchlist", "500", "--rules", "120"]
-    command += ["--latency-seconds", "3", "--measure-cap", "60", "--variant-timeout", "180"]
+    command += ["--latency-seconds", "3", "--warmup-seconds", "1", "--measure-cap", "60"]
+    command += ["--variant-timeout", "180"]
     command += ["--results", str(results), "--work-dir", str(tmp_path / "work")]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=840)
     assert run.returncode == 0, run.stderr[-3000:]
