@@ -21,6 +21,7 @@ from pipeline.kafka.security import broker_credentials
 from pipeline.screening.batch import InputRecord, Screener
 from pipeline.screening.outcome import Thresholds
 from pipeline.settings import Settings
+from pipeline.topics import TopicSpec
 from pipeline.worker.batches import BatchHandler
 from pipeline.worker.feedback import FEEDBACK_TOPICS, register_feedback
 from pipeline.worker.health import HealthTracker, liveness, readiness
@@ -156,3 +157,20 @@ def create_app(settings: Settings) -> faust.App:
         return web.json(verdict.as_json(), status=200 if verdict.ok else 503)
 
     return app
+
+
+def changelog_topics(app: faust.App) -> tuple[TopicSpec, ...]:
+    """The tables' changelog topics, as Faust creates them (compacted, one partition per table
+    partition). Faust creates them as the worker starts, moments before it joins its group;
+    a topic the broker has not yet listed is missing from the first assignment, appears at the
+    consumer's next metadata refresh five minutes later, and forces a rebalance then. Created
+    before the worker starts, they are there from the first assignment on."""
+    return tuple(
+        TopicSpec(
+            table.changelog_topic.get_topic_name(),
+            "table key",
+            {"cleanup.policy": "compact"},
+            partitions=table.partitions,
+        )
+        for table in app.tables.values()
+    )
