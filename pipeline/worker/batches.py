@@ -59,8 +59,8 @@ class BatchHandler:
             # trade the GIL with the event loop every few milliseconds, and a small batch,
             # which is what a worker that keeps up gets, would take several times longer.
             return self._screener.prepare(records)
-        # A backlog's batch takes a second or more: in a thread, Faust's timers, heartbeats
-        # and fetches keep running while Polars evaluates it without the GIL.
+        # A backlog's batch of thousands takes up to a second: in a thread, Faust's timers,
+        # heartbeats and fetches keep running while Polars evaluates it without the GIL.
         return await asyncio.to_thread(self._screener.prepare, records)
 
     async def _screen(self, records: Sequence[InputRecord]) -> BatchResult:
