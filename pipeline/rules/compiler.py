@@ -213,6 +213,10 @@ class CompiledRuleSet:
         self._by_scope: dict[Scope, list[_Quantifier]] = defaultdict(list)
         for q in self._quantifiers:
             self._by_scope[q.scope].append(q)
+        # Each quantifier's column in its scope's item flags (``_ItemFlags.flags``).
+        self._flag_index = {
+            q.column: index for qs in self._by_scope.values() for index, q in enumerate(qs)
+        }
 
     @property
     def version(self) -> str:
@@ -252,6 +256,9 @@ class CompiledRuleSet:
     def quantifier(self, column: str) -> _Quantifier:
         return self._quantifiers[int(column[1:])]
 
+    def flag_index(self, column: str) -> int:
+        return self._flag_index[column]
+
 
 @dataclass(frozen=True, slots=True)
 class _ItemFlags:
@@ -281,7 +288,7 @@ class _ItemFlags:
                 values = failing == 0
             else:
                 values = np.bincount(self.rows[self.flags[:, index]], minlength=n_rows) > 0
-            columns.append(pl.Series(q.column, values[:n_rows], dtype=pl.Boolean))
+            columns.append(pl.Series(q.column, values, dtype=pl.Boolean))
         return columns
 
 
@@ -297,7 +304,6 @@ class _EvidenceReader:
         # Per scope and declaration row: each item that satisfies some condition (most items
         # satisfy none, and only they give evidence), with its flag per quantifier.
         self._items: dict[Scope, dict[int, list[tuple[dict[str, Any], np.ndarray]]]] = {}
-        self._flag_index: dict[str, int] = {}
         for scope, flags in item_flags.items():
             chosen = np.flatnonzero(np.isin(flags.rows, rows) & flags.flags.any(axis=1))
             grouped: dict[int, list[tuple[dict[str, Any], np.ndarray]]] = defaultdict(list)
@@ -305,7 +311,6 @@ class _EvidenceReader:
             for item, item_flags_row in zip(items, flags.flags[chosen], strict=True):
                 grouped[item[ROW]].append((item, item_flags_row))
             self._items[scope] = grouped
-            self._flag_index.update({q.column: i for i, q in enumerate(flags.quantifiers)})
 
     def of(self, row: int, compiled: _CompiledRule, ruleset: CompiledRuleSet) -> dict[str, Any]:
         evidence: dict[str, Any] = {}
@@ -314,7 +319,7 @@ class _EvidenceReader:
             _put(evidence, name, declaration.get(name))
         for column in compiled.evidence_quantifiers:
             q = ruleset.quantifier(column)
-            flag = self._flag_index[column]
+            flag = ruleset.flag_index(column)
             for item, item_flags in self._items[q.scope].get(row, ()):
                 if not item_flags[flag]:
                     continue
