@@ -2,46 +2,45 @@
 
 A partition starts at the offset the consumer was positioned at (the committed offset, or where
 the reset policy put it). From there the screened prefix grows as batches are screened in order.
-Offsets known to hold no record (transaction markers) count as screened. A batch screened beyond
-a hole (records between were fetched but skipped, during a rebalance for instance) is kept aside
-and joins the prefix once the hole is filled; until then nothing past the hole may be committed,
-and the partition has to be read again from the end of its prefix.
+Offsets known to hold no record (transaction markers) count as screened.
+
+A batch screened beyond a hole (records between were fetched but skipped, during a rebalance for
+instance) never joins the prefix: the partition is read again from the end of its prefix, that
+batch included. Keeping it aside until the hole is filled would commit less work twice, but the
+refill would then screen a declaration's older version after its newer one was already written,
+and the compacted assessments topic would keep the older assessment. Reading the whole suffix
+again writes every declaration's outputs again in offset order, so its newest version ends last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
-
-
-@dataclass
-class _Partition:
-    next_offset: int  # every offset below it is screened or holds no record
-    ahead: list[tuple[int, int]] = field(default_factory=list)  # [first, last] past a hole
 
 
 class ScreenedOffsets:
     def __init__(self) -> None:
-        self._partitions: dict[Hashable, _Partition] = {}
+        # Per partition, the first offset not yet screened: every offset below it is screened
+        # or holds no record.
+        self._next: dict[Hashable, int] = {}
 
     def start(self, tp: Hashable, offset: int) -> None:
         """The consumer reads ``tp`` from ``offset`` on: everything below it is settled."""
-        self._partitions[tp] = _Partition(offset)
+        self._next[tp] = offset
 
     def keep_only(self, tps: Iterable[Hashable]) -> None:
         """Forget the partitions that are no longer assigned."""
         kept = set(tps)
-        for tp in [tp for tp in self._partitions if tp not in kept]:
-            del self._partitions[tp]
+        for tp in [tp for tp in self._next if tp not in kept]:
+            del self._next[tp]
 
     def next_offset(self, tp: Hashable) -> int | None:
         """Where reading must resume so that nothing unscreened is skipped; None if unknown."""
-        partition = self._partitions.get(tp)
-        return None if partition is None else partition.next_offset
+        return self._next.get(tp)
 
-    def has_hole(self, tp: Hashable) -> bool:
-        partition = self._partitions.get(tp)
-        return partition is not None and bool(partition.ahead)
+    def beyond_prefix(self, tp: Hashable, first: int) -> bool:
+        """A batch starting at ``first`` lies past a hole: the partition must be read again."""
+        begin = self._next.get(tp)
+        return begin is not None and first > begin
 
     def screened(self, tp: Hashable, first: int, last: int) -> range:
         """Offsets ``first``..``last`` are screened. Returns the offsets that join the screened
@@ -54,20 +53,9 @@ class ScreenedOffsets:
         return self._settle(tp, first, last)
 
     def _settle(self, tp: Hashable, first: int, last: int) -> range:
-        partition = self._partitions.get(tp)
-        if partition is None or last < first:
-            return range(0)
-        begin = partition.next_offset
-        if first > begin:
-            partition.ahead.append((first, last))
+        begin = self._next.get(tp)
+        if begin is None or last < first or first > begin:
             return range(0)
         end = max(begin, last + 1)
-        waiting: list[tuple[int, int]] = []
-        for ahead_first, ahead_last in sorted(partition.ahead):
-            if ahead_first <= end:
-                end = max(end, ahead_last + 1)
-            else:
-                waiting.append((ahead_first, ahead_last))
-        partition.ahead = waiting
-        partition.next_offset = end
+        self._next[tp] = end
         return range(begin, end)

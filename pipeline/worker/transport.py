@@ -16,7 +16,8 @@ committed offset, or to where the reset policy says when there is none; a screen
 acknowledges only the offsets that extend the partition's screened prefix (records, and offsets
 the consumer read past because they hold none, such as transaction markers); a batch skipped
 unscreened, or screened beyond a hole, sends the partition back to the end of its prefix, so that
-what was skipped is fetched again. Faust's gap bookkeeping is not used for these topics.
+what was skipped, and everything after it, is fetched and screened again in order. Faust's gap
+bookkeeping is not used for these topics.
 """
 
 from __future__ import annotations
@@ -201,9 +202,13 @@ class BatchingConsumer(aiokafka_driver.Consumer):
                 if current:
                     self._rewind(tp)
                 return False
-            settled = self._screened_offsets.screened(tp, message.records[0].offset, message.offset)
-            if current and self._screened_offsets.has_hole(tp):
-                self._rewind(tp)
+            first = message.records[0].offset
+            if self._screened_offsets.beyond_prefix(tp, first):
+                # Screened past a hole: read again from the hole on, this batch included.
+                if current:
+                    self._rewind(tp)
+                return False
+            settled = self._screened_offsets.screened(tp, first, message.offset)
             if not settled:
                 return False
             acked_index, acked = self._acked_index[tp], self._acked[tp]

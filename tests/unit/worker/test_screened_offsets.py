@@ -18,31 +18,32 @@ def test_batches_in_order_extend_the_prefix() -> None:
     assert offsets.screened(TP, 10, 14) == range(10, 15)
     assert offsets.screened(TP, 15, 15) == range(15, 16)
     assert offsets.next_offset(TP) == 16
-    assert not offsets.has_hole(TP)
+    assert not offsets.beyond_prefix(TP, 16)
 
 
-def test_a_batch_beyond_a_hole_is_not_committed_until_the_hole_is_screened() -> None:
+def test_a_batch_beyond_a_hole_is_not_committed_and_is_read_again() -> None:
     """Records 38..845 were fetched and skipped; 846.. were screened: nothing past 38 may be
     committed, and reading resumes at 38."""
     offsets = account(38)
+    assert offsets.beyond_prefix(TP, 846)
     assert offsets.screened(TP, 846, 900) == range(0)
-    assert offsets.has_hole(TP)
     assert offsets.next_offset(TP) == 38
-    # Read again from 38: the refetched records fill the hole and the batch beyond joins.
-    assert offsets.screened(TP, 38, 845) == range(38, 901)
-    assert offsets.next_offset(TP) == 901
-    assert not offsets.has_hole(TP)
+    # Read again from 38: the refetched records extend the prefix up to where they end; the
+    # batch screened beyond the hole does not join it, so it is read and screened again.
+    assert not offsets.beyond_prefix(TP, 38)
+    assert offsets.screened(TP, 38, 845) == range(38, 846)
+    assert offsets.next_offset(TP) == 846
 
 
-def test_a_partial_refill_leaves_the_rest_waiting() -> None:
-    offsets = account(0)
-    offsets.screened(TP, 50, 59)
-    offsets.screened(TP, 80, 89)
-    assert offsets.screened(TP, 0, 49) == range(0, 60)
-    assert offsets.has_hole(TP)
-    assert offsets.next_offset(TP) == 60
-    assert offsets.screened(TP, 60, 85) == range(60, 90)
-    assert not offsets.has_hole(TP)
+def test_a_partial_refill_resumes_where_the_refill_ends() -> None:
+    """A declaration's version 1 at offset 40 and version 3 at offset 870, both screened once
+    beyond the hole: a refill that ends at 845 must not let 870 count as screened, or version 1
+    would be the last assessment written for that declaration."""
+    offsets = account(38)
+    offsets.screened(TP, 846, 900)
+    assert offsets.screened(TP, 38, 845) == range(38, 846)
+    assert offsets.beyond_prefix(TP, 901)
+    assert offsets.screened(TP, 846, 900) == range(846, 901)
 
 
 def test_screening_again_what_was_screened_commits_nothing_new() -> None:
@@ -60,26 +61,25 @@ def test_offsets_without_records_count_as_screened() -> None:
     assert offsets.screened(TP, 11, 20) == range(11, 21)
 
 
-def test_a_marker_beyond_a_hole_waits_with_the_batch_after_it() -> None:
+def test_a_marker_beyond_a_hole_is_read_past_again() -> None:
     offsets = account(0)
-    offsets.no_records(TP, 10, 10)
-    offsets.screened(TP, 11, 20)
+    assert offsets.no_records(TP, 10, 10) == range(0)
+    assert offsets.screened(TP, 11, 20) == range(0)
     assert offsets.next_offset(TP) == 0
-    assert offsets.screened(TP, 0, 9) == range(0, 21)
+    assert offsets.screened(TP, 0, 9) == range(0, 10)
 
 
 def test_an_unknown_partition_commits_nothing() -> None:
     offsets = ScreenedOffsets()
     assert offsets.screened(TP, 0, 9) == range(0)
     assert offsets.next_offset(TP) is None
-    assert not offsets.has_hole(TP)
+    assert not offsets.beyond_prefix(TP, 0)
 
 
-def test_a_new_start_forgets_what_lay_beyond_a_hole() -> None:
+def test_a_new_start_moves_the_prefix() -> None:
     offsets = account(0)
-    offsets.screened(TP, 50, 59)
     offsets.start(TP, 30)
-    assert not offsets.has_hole(TP)
+    assert offsets.beyond_prefix(TP, 31)
     assert offsets.screened(TP, 30, 40) == range(30, 41)
 
 
