@@ -33,7 +33,7 @@ def worker(
     # Faust is imported here so that the other commands start fast.
     from faust.worker import Worker
 
-    from pipeline.worker.app import changelog_topics, create_app
+    from pipeline.worker.app import create_app, prepare_tables
 
     settings = load_settings(
         bootstrap,
@@ -53,7 +53,7 @@ def worker(
         ensure_topics(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
-    ensure_topics(settings, changelog_topics(app))
+    prepare_tables(app, settings)
     console.print(
         f"worker {settings.app_id}: Kafka {settings.kafka_bootstrap}, "
         f"metrics http://{settings.web_host}:{settings.web_port}/metrics"

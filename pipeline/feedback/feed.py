@@ -28,7 +28,7 @@ class JoinStore(Protocol):
     """Join entries by ``entry_key``. ``partition`` and ``timestamp_ms`` are the source
     record's: where a changelog keeps the entry, and from when it may expire."""
 
-    def get(self, key: str) -> JoinEntry | None: ...
+    def get(self, key: str, partition: int) -> JoinEntry | None: ...
 
     def put(self, key: str, partition: int, entry: JoinEntry, timestamp_ms: int | None) -> None: ...
 
@@ -37,7 +37,7 @@ class DictJoinStore:
     def __init__(self) -> None:
         self.entries: dict[str, JoinEntry] = {}
 
-    def get(self, key: str) -> JoinEntry | None:
+    def get(self, key: str, partition: int) -> JoinEntry | None:
         return self.entries.get(key)
 
     def put(self, key: str, partition: int, entry: JoinEntry, timestamp_ms: int | None) -> None:
@@ -82,7 +82,7 @@ def feed(records: Iterable[FeedRecord], store: JoinStore) -> FeedResult:
                 result.unreadable_assessments += record.value is not None
                 continue
             key = entry_key(assessed.declaration_id, assessed.version)
-            updated, _ = apply_assessment(store.get(key), assessed, tally)
+            updated, _ = apply_assessment(store.get(key, record.partition), assessed, tally)
         else:
             examined = decode_examination(record.key, record.value)
             if isinstance(examined, str):
@@ -91,7 +91,7 @@ def feed(records: Iterable[FeedRecord], store: JoinStore) -> FeedResult:
                 result.notices.append(Notice("examination_malformed", where, examined))
                 continue
             key = entry_key(examined.declaration_id, examined.version)
-            updated, event = apply_examination(store.get(key), examined, tally)
+            updated, event = apply_examination(store.get(key, record.partition), examined, tally)
             if event in _NOTICED:
                 result.notices.append(Notice(event, key, examined.result))
         if updated is not None:

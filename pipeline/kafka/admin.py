@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaException, TopicCollection
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -89,3 +89,17 @@ def _apply_config(admin: AdminClient, s: TopicSpec) -> None:
     )
     for future in admin.incremental_alter_configs([resource]).values():
         future.result()
+
+
+def topic_ids(settings: Settings, names: list[str]) -> dict[str, str]:
+    """Kafka's id of each topic: a topic deleted and created again under the same name, or
+    the same name on another cluster, has another id."""
+    admin = admin_client(settings)
+    futures = admin.describe_topics(TopicCollection(names), request_timeout=_TIMEOUT_S)
+    ids: dict[str, str] = {}
+    for name, future in futures.items():
+        try:
+            ids[name] = str(future.result().topic_id)
+        except KafkaException as exc:
+            raise KafkaUnavailable(f"cannot describe {name}: {exc.args[0]}") from exc
+    return ids

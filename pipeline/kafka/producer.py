@@ -50,15 +50,21 @@ def produce_waiting(
 
 
 class OutputProducer:
-    """Produces a batch's outputs; ``flush`` returns only when every one is acknowledged."""
+    """Produces a batch's outputs; ``flush`` returns only when every one is acknowledged.
 
-    def __init__(self, settings: Settings) -> None:
+    For the topics in ``offsets_of`` (the tables' changelogs) it keeps the highest offset
+    acknowledged per partition, which ``delivered_offsets`` hands over after a flush."""
+
+    def __init__(self, settings: Settings, offsets_of: frozenset[str] = frozenset()) -> None:
         self._failures: list[str] = []
+        self._offsets_of = offsets_of
+        self._offsets: dict[tuple[str, int], int] = {}
         self._producer = Producer(
             {
                 **producer_config(settings),
-                # Only failures call back, so a delivered record costs no Python call.
-                "delivery.report.only.error": True,
+                # Without offsets to keep, only failures call back, so a delivered record
+                # costs no Python call.
+                "delivery.report.only.error": not offsets_of,
                 "on_delivery": self._on_delivery,
             }
         )
@@ -66,6 +72,19 @@ class OutputProducer:
     def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
             self._failures.append(f"{message.topic()}: {error.str()}")
+            return
+        topic, partition, offset = message.topic(), message.partition(), message.offset()
+        if topic in self._offsets_of and partition is not None and offset is not None:
+            where = (topic, partition)
+            if offset > self._offsets.get(where, -1):
+                self._offsets[where] = offset
+
+    def delivered_offsets(self, topic: str) -> dict[int, int]:
+        """The highest offset acknowledged per partition of ``topic`` since the last call."""
+        taken = {p: o for (t, p), o in self._offsets.items() if t == topic}
+        for partition in taken:
+            del self._offsets[(topic, partition)]
+        return taken
 
     def produce(self, records: Iterable[OutputRecord]) -> None:
         for record in records:

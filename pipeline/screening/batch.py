@@ -55,7 +55,7 @@ class OutputRecord:
 class Ledger(Protocol):
     """Version state per declaration id, kept where the declaration's partition is owned."""
 
-    def get(self, declaration_id: str) -> VersionState | None: ...
+    def get(self, declaration_id: str, partition: int) -> VersionState | None: ...
 
     def put(self, declaration_id: str, partition: int, state: VersionState) -> None: ...
 
@@ -152,7 +152,9 @@ class Screener:
         ruleset_version: str,
     ) -> None:
         key = declaration.declaration_id.encode()
-        admission, state = admit(ledger.get(declaration.declaration_id), declaration.version)
+        admission, state = admit(
+            ledger.get(declaration.declaration_id, record.partition), declaration.version
+        )
         invalidated = declaration.message_type == "INVALIDATION"
         if invalidated:
             outcome, score = "INVALIDATED", 0.0

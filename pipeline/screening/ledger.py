@@ -12,7 +12,7 @@ class DictLedger:
         self.states: dict[str, VersionState] = {}
         self.partitions: dict[str, int] = {}
 
-    def get(self, declaration_id: str) -> VersionState | None:
+    def get(self, declaration_id: str, partition: int) -> VersionState | None:
         return self.states.get(declaration_id)
 
     def put(self, declaration_id: str, partition: int, state: VersionState) -> None:

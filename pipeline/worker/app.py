@@ -9,6 +9,7 @@ no offset is committed past a declaration whose assessment is not stored.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -16,6 +17,7 @@ from faust.types import TransportT
 from prometheus_client import generate_latest
 
 from pipeline import metrics, topics
+from pipeline.kafka.admin import ensure_topics, topic_ids
 from pipeline.kafka.producer import OutputProducer
 from pipeline.kafka.security import broker_credentials
 from pipeline.screening.batch import InputRecord, Screener
@@ -27,9 +29,11 @@ from pipeline.worker.feedback import FEEDBACK_TOPICS, register_feedback
 from pipeline.worker.health import HealthTracker, liveness, readiness
 from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger
+from pipeline.worker.local_state import keep_tables_of
 from pipeline.worker.memory import settle_long_lived_objects
 from pipeline.worker.startup import EvaluatorCache, start_reference, start_rules
 from pipeline.worker.state_metrics import WorkerStateCollector
+from pipeline.worker.table_store import disk_table
 from pipeline.worker.transport import RecordBatchMessage, batching_transport
 
 VERSIONS_TABLE = "declaration-versions"
@@ -52,7 +56,8 @@ def create_app(settings: Settings) -> faust.App:
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap_list()],
         broker_credentials=broker_credentials(settings),
-        store="memory://",
+        # Tables on disk, one RocksDB database per partition (``table_store``).
+        store="rocksdb://",
         key_serializer="raw",
         value_serializer="raw",
         topic_partitions=settings.partitions,
@@ -82,13 +87,7 @@ def create_app(settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    versions = app.Table(
-        VERSIONS_TABLE,
-        default=None,
-        partitions=settings.partitions,
-        key_type=str,
-        # Without a Faust model the table's changelog is JSON, keys and values.
-    )
+    ledger = TableLedger(disk_table(app, VERSIONS_TABLE, settings.partitions))
     reference, (aeo_mirror, watchlist_mirror) = start_reference(settings)
     rules, rules_mirror = start_rules(settings)
     settle_long_lived_objects()
@@ -99,9 +98,8 @@ def create_app(settings: Settings) -> faust.App:
         thresholds=Thresholds(rfi=settings.rfi_threshold, hrcm=settings.hrcm_threshold),
     )
     lag = LagMonitor(settings, topics.DECLARATIONS) if settings.metrics_enabled else None
-    batches = BatchHandler(
-        screener, TableLedger(versions), OutputProducer(settings), rules, evaluators, lag
-    )
+    producer = OutputProducer(settings, offsets_of=frozenset({ledger.changelog}))
+    batches = BatchHandler(screener, ledger, producer, rules, evaluators, lag)
     if settings.metrics_enabled:
         metrics.register_state(WorkerStateCollector(rules, reference, aeo_mirror, watchlist_mirror))
 
@@ -173,4 +171,16 @@ def changelog_topics(app: faust.App) -> tuple[TopicSpec, ...]:
             partitions=table.partitions,
         )
         for table in app.tables.values()
+    )
+
+
+def prepare_tables(app: faust.App, settings: Settings) -> None:
+    """Before the worker starts: its tables' changelog topics exist, and the copies of the
+    tables in its folder are copies of those topics (``local_state``)."""
+    specs = changelog_topics(app)
+    ensure_topics(settings, specs)
+    keep_tables_of(
+        Path(app.conf.tabledir),
+        {table.name: table.changelog_topic.get_topic_name() for table in app.tables.values()},
+        topic_ids(settings, [spec.name for spec in specs]),
     )

@@ -71,4 +71,5 @@ class BatchHandler:
         self._producer.produce(result.outputs)
         self._producer.produce(self._ledger.drain())
         await self._producer.flush()
+        self._ledger.persisted(self._producer.delivered_offsets(self._ledger.changelog))
         return result

@@ -27,6 +27,7 @@ from pipeline.kafka.producer import OutputProducer
 from pipeline.settings import Settings
 from pipeline.worker.all_or_nothing import run_batch
 from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of, expected_partition
+from pipeline.worker.table_store import disk_table
 from pipeline.worker.transport import RecordBatchMessage
 
 JOIN_TABLE = "examination-join"
@@ -56,6 +57,7 @@ class FeedbackHandler:
         result = feed(routed, self._store)
         self._producer.produce(self._store.drain())
         await self._producer.flush()
+        self._store.persisted(self._producer.delivered_offsets(self._store.changelog))
         if self._metrics_enabled:
             metrics.record_feedback(result.tally, result.malformed)
         _log(result)
@@ -91,11 +93,10 @@ def register_feedback(app: faust.App, settings: Settings) -> None:
         key_serializer="raw",
         value_serializer="raw",
     )
-    table = app.Table(JOIN_TABLE, default=None, partitions=settings.partitions, key_type=str)
-    store = TableJoinStore(table, settings.partitions)
+    store = TableJoinStore(disk_table(app, JOIN_TABLE, settings.partitions))
     handler = FeedbackHandler(
         store,
-        OutputProducer(settings),
+        OutputProducer(settings, offsets_of=frozenset({store.changelog})),
         settings.partitions,
         settings.metrics_enabled,
     )

@@ -1,21 +1,21 @@
-"""The examination join's entries in a Faust table, kept for a bounded number of days.
+"""The examination join's entries in a Faust table on disk, kept for a bounded number of days.
 
 Each entry is one string: the day it was created (days since 1970 UTC, from the Kafka
 timestamp of the record that created it) and the entry's own text, e.g.
-``20419 HRCM SEIZURE HS-ARMS-93``. Changelog records go to the source record's partition,
-produced by the worker's own producer with the batch (as for the version table), so that
-they are acknowledged before the batch's offsets can be committed.
+``20419 HRCM SEIZURE HS-ARMS-93``. Entries live in the source record's partition of the table
+(``table_store.PartitionedTableStore``); their changelog records are produced by the worker's
+own producer with the batch (as for the version table), so that they are acknowledged before
+the batch's offsets can be committed.
 
 An entry older than the horizon is deleted, with a tombstone in the changelog: the
-assessments topic keeps 30 days, so after that no redelivery can reach the entry, and memory
-stays bounded by the declarations of the horizon.
+assessments topic keeps 30 days, so after that no redelivery can reach the entry, and the
+table stays bounded by the declarations of the horizon.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import orjson
 from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
@@ -23,6 +23,7 @@ from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 from pipeline import topics
 from pipeline.feedback.join import JoinEntry
 from pipeline.screening.batch import OutputRecord
+from pipeline.worker.table_store import PartitionedTableStore
 
 _DAY_MS = 24 * 3600 * 1000
 # One day beyond the assessments topic's retention.
@@ -44,55 +45,51 @@ def expected_partition(key: bytes, partitions: int) -> int:
 
 
 class TableJoinStore:
-    def __init__(self, table: Any, partitions: int) -> None:
-        self._table = table
-        self._partitions = partitions
-        self._changelog = table.changelog_topic.get_topic_name()
-        self._pending: list[OutputRecord] = []
+    def __init__(self, store: PartitionedTableStore) -> None:
+        self._store = store
 
-    def get(self, key: str) -> JoinEntry | None:
-        text = self._table.data.get(key)
-        if text is None:
+    @property
+    def changelog(self) -> str:
+        return self._store.changelog
+
+    def get(self, key: str, partition: int) -> JoinEntry | None:
+        raw = self._store.get(orjson.dumps(key), partition)
+        if raw is None:
             return None
-        _, _, entry = text.partition(" ")
+        _, _, entry = orjson.loads(raw).partition(" ")
         return JoinEntry.from_text(entry)
 
     def put(self, key: str, partition: int, entry: JoinEntry, timestamp_ms: int | None) -> None:
-        held = self._table.data.get(key)
+        stored_key = orjson.dumps(key)
+        held = self._store.get(stored_key, partition)
         day = _day(held) if held is not None else day_of(timestamp_ms)
-        text = f"{day} {entry.to_text()}"
-        self._table.data[key] = text
         # JSON keys and values, as Faust reads the changelog back on recovery.
-        self._pending.append(
-            OutputRecord(self._changelog, orjson.dumps(key), orjson.dumps(text), partition)
-        )
+        self._store.put(stored_key, partition, orjson.dumps(f"{day} {entry.to_text()}"))
 
     def drain(self) -> list[OutputRecord]:
-        """The changelog records written since the last call, to be produced with a batch."""
-        pending, self._pending = self._pending, []
-        return pending
+        """The batch's writes, stored locally; their changelog records, to produce with it."""
+        return self._store.drain()
+
+    def persisted(self, offsets: dict[int, int]) -> None:
+        self._store.persisted(offsets)
 
     async def expire(self, oldest_day: int) -> int:
-        """Delete the entries created before ``oldest_day``; their tombstones go out with the
-        next batch. Yields to the event loop every few thousand entries."""
-        data = self._table.data
-        keys = list(data.keys())
+        """Delete the entries of the partitions this worker owns that were created before
+        ``oldest_day``; the deletions and their tombstones go out with the next batch. Yields
+        to the event loop every few thousand entries."""
         expired = 0
-        for start in range(0, len(keys), _EXPIRY_CHUNK):
-            for key in keys[start : start + _EXPIRY_CHUNK]:
-                text = data.get(key)
-                if text is None or _day(text) >= oldest_day:
-                    continue
-                del data[key]
-                declaration_id = key.rpartition("/")[0].encode()
-                partition = expected_partition(declaration_id, self._partitions)
-                self._pending.append(
-                    OutputRecord(self._changelog, orjson.dumps(key), None, partition)
-                )
-                expired += 1
-            await asyncio.sleep(0)
+        for partition in self._store.active_partitions():
+            for looked_at, (key, value) in enumerate(self._store.items(partition), 1):
+                if _day(value) < oldest_day and self._store.get(key, partition) is not None:
+                    self._store.put(key, partition, None)
+                    expired += 1
+                if looked_at % _EXPIRY_CHUNK == 0:
+                    await asyncio.sleep(0)
+                    if partition not in self._store.active_partitions():
+                        break  # handed to another worker meanwhile: its owner expires it
         return expired
 
 
-def _day(text: str) -> int:
-    return int(text.partition(" ")[0])
+def _day(stored: bytes) -> int:
+    """The day of a stored entry: a JSON string that starts with the day, ``"20419 ..."``."""
+    return int(stored[1 : stored.index(b" ")])

@@ -1,43 +1,39 @@
-"""Version state kept in a Faust table whose changelog the worker writes itself.
+"""Version state kept in a Faust table on disk (``table_store.PartitionedTableStore``).
 
-Each write goes to the changelog partition of the declaration record it came from (Faust would
-take the partition of the batch's last event). The changelog records are produced by the
-worker's own producer together with the batch's outputs, and acknowledged with them before the
-batch's offsets can be committed: one producer round trip per batch instead of Faust's
-per-record sends. On a restart or a rebalance Faust rebuilds the table from that changelog.
+Each write goes to the table partition of the declaration record it came from; the batch's
+writes reach the changelog through the worker's own producer, together with the batch's outputs,
+and are acknowledged with them before the batch's offsets can be committed: one producer round
+trip per batch instead of Faust's per-record sends. Keys and values are JSON, as Faust's table
+serialisers write them, so Faust's recovery reads the changelog back into the same form.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import orjson
 
 from pipeline.screening.batch import OutputRecord
 from pipeline.screening.versions import VersionState
+from pipeline.worker.table_store import PartitionedTableStore
 
 
 class TableLedger:
-    def __init__(self, table: Any) -> None:
-        self._table = table
-        self._changelog = table.changelog_topic.get_topic_name()
-        self._pending: list[OutputRecord] = []
+    def __init__(self, store: PartitionedTableStore) -> None:
+        self._store = store
 
-    def get(self, declaration_id: str) -> VersionState | None:
-        raw = self._table.data.get(declaration_id)
-        return VersionState.from_json(raw) if raw is not None else None
+    @property
+    def changelog(self) -> str:
+        return self._store.changelog
+
+    def get(self, declaration_id: str, partition: int) -> VersionState | None:
+        raw = self._store.get(orjson.dumps(declaration_id), partition)
+        return VersionState.from_json(orjson.loads(raw)) if raw is not None else None
 
     def put(self, declaration_id: str, partition: int, state: VersionState) -> None:
-        value = state.to_json()
-        self._table.data[declaration_id] = value
-        # The table's serialisers are JSON for keys and values, which is what Faust reads back.
-        self._pending.append(
-            OutputRecord(
-                self._changelog, orjson.dumps(declaration_id), orjson.dumps(value), partition
-            )
-        )
+        self._store.put(orjson.dumps(declaration_id), partition, orjson.dumps(state.to_json()))
 
     def drain(self) -> list[OutputRecord]:
-        """The changelog records written since the last call, to be produced with the batch."""
-        pending, self._pending = self._pending, []
-        return pending
+        """The batch's writes, stored locally; their changelog records, to produce with it."""
+        return self._store.drain()
+
+    def persisted(self, offsets: dict[int, int]) -> None:
+        self._store.persisted(offsets)

@@ -59,3 +59,21 @@ def test_soak_summary_judges_memory_and_lag() -> None:
     assert found["rss_growth_met"] is False
     assert found["lag_growing"] is True
     assert found["lag_met"] is False
+
+
+def test_soak_judges_the_window_after_the_warm_up() -> None:
+    """Memory that fills in the first minutes and then holds is not growth; the whole run's
+    growth is reported beside it."""
+    filling = [{"t_s": t * 10, "rss_mb": 900.0 + min(t, 12) * 10, "lag": 500} for t in range(73)]
+    found = summary(filling, warmup_s=120)
+    assert found["rss_first_mb"] == 900.0
+    assert found["rss_start_mb"] == 1020.0
+    assert found["rss_end_mb"] == 1020.0
+    assert found["rss_growth"] == 0.0
+    assert found["rss_growth_met"] is True
+    assert found["rss_growth_from_first"] == round(120 / 900, 4)
+    # Growth that goes on after the warm-up is still caught.
+    leaking = [{"t_s": t * 10, "rss_mb": 900.0 + t * 10, "lag": 500} for t in range(73)]
+    found = summary(leaking, warmup_s=120)
+    assert found["rss_start_mb"] == 1020.0
+    assert found["rss_growth_met"] is False

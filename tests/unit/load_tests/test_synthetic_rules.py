@@ -40,7 +40,7 @@ def _screen(rules: Path) -> tuple[float, float]:
 
 
 class _NoVersions:
-    def get(self, declaration_id: str) -> None:
+    def get(self, declaration_id: str, partition: int) -> None:
         return None
 
     def put(self, declaration_id: str, partition: int, state: object) -> None:

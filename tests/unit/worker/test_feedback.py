@@ -1,10 +1,11 @@
-"""The feedback agent's batch handling, and its join table, with a fake table and producer."""
+"""The feedback agent's batch handling, and its join table on Faust's RocksDB store, with a fake
+producer."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 import pytest
@@ -15,22 +16,13 @@ from pipeline.feedback.join import JoinEntry
 from pipeline.screening.batch import OutputRecord
 from pipeline.worker.feedback import FeedbackHandler
 from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of, expected_partition
+from pipeline.worker.table_store import PartitionedTableStore
+from tests.unit.worker.conftest import PARTITIONS, own_partitions
 
-PARTITIONS = 4
-CHANGELOG = "app-examination-join-changelog"
+Make = Callable[[str], PartitionedTableStore]
+
 DAY_MS = 24 * 3600 * 1000
 TODAY = 20_419  # 2025-11-27
-
-
-class FakeChangelog:
-    def get_topic_name(self) -> str:
-        return CHANGELOG
-
-
-@dataclass
-class FakeTable:
-    data: dict[str, Any] = field(default_factory=dict)
-    changelog_topic: FakeChangelog = field(default_factory=FakeChangelog)
 
 
 @dataclass
@@ -43,6 +35,9 @@ class FakeProducer:
 
     async def flush(self) -> None:
         self.flushes += 1
+
+    def delivered_offsets(self, topic: str) -> dict[int, int]:
+        return {}
 
 
 def examination(
@@ -62,43 +57,55 @@ def examination(
     return FeedRecord(topics.EXAMINATION_RESULTS, key, value, partition, 0, timestamp_ms)
 
 
-def test_entries_live_in_the_table_as_text_and_go_to_the_changelog_partition() -> None:
-    table = FakeTable()
-    store = TableJoinStore(table, PARTITIONS)
+def stored(tables: PartitionedTableStore, partition: int) -> dict[str, str]:
+    return {orjson.loads(k): orjson.loads(v) for k, v in tables.items(partition)}
+
+
+def test_entries_live_in_the_table_as_text_and_go_to_the_changelog_partition(
+    table_store: Make,
+) -> None:
+    tables = table_store("join")
+    store = TableJoinStore(tables)
     entry = JoinEntry("HRCM", "SEIZURE", ("HS-ARMS-93",))
     store.put("D-1/2", 3, entry, TODAY * DAY_MS + 5)
-    assert table.data == {"D-1/2": f"{TODAY} HRCM SEIZURE HS-ARMS-93"}
-    assert store.get("D-1/2") == entry
-    assert store.get("D-1/3") is None
+    assert store.get("D-1/2", 3) == entry
+    assert store.get("D-1/3", 3) is None
     (record,) = store.drain()
     assert record == OutputRecord(
-        CHANGELOG, b'"D-1/2"', f'"{TODAY} HRCM SEIZURE HS-ARMS-93"'.encode(), 3
+        tables.changelog, b'"D-1/2"', f'"{TODAY} HRCM SEIZURE HS-ARMS-93"'.encode(), 3
     )
+    assert stored(tables, 3) == {"D-1/2": f"{TODAY} HRCM SEIZURE HS-ARMS-93"}
+    assert store.get("D-1/2", 3) == entry
     assert store.drain() == []
 
 
-def test_an_entry_keeps_the_day_it_was_created() -> None:
-    table = FakeTable()
-    store = TableJoinStore(table, PARTITIONS)
+def test_an_entry_keeps_the_day_it_was_created(table_store: Make) -> None:
+    tables = table_store("join")
+    store = TableJoinStore(tables)
     store.put("D-1/1", 0, JoinEntry("PENDING", "SEIZURE"), (TODAY - 3) * DAY_MS)
+    store.drain()
     store.put("D-1/1", 0, JoinEntry("RFI", "SEIZURE", ("R",)), TODAY * DAY_MS)
-    assert table.data == {"D-1/1": f"{TODAY - 3} RFI SEIZURE R"}
+    store.drain()
+    assert stored(tables, 0) == {"D-1/1": f"{TODAY - 3} RFI SEIZURE R"}
 
 
-def test_entries_older_than_the_horizon_expire_with_a_tombstone() -> None:
-    table = FakeTable()
-    store = TableJoinStore(table, PARTITIONS)
+def test_entries_older_than_the_horizon_expire_with_a_tombstone(table_store: Make) -> None:
+    tables = table_store("join")
+    store = TableJoinStore(tables)
     oldest = TODAY - HORIZON_DAYS
     store.put("OLD/1", 1, JoinEntry("CLEAR"), (oldest - 1) * DAY_MS)
     store.put("EDGE/1", 2, JoinEntry("CLEAR"), oldest * DAY_MS)
     store.put("NEW/2", 3, JoinEntry("PENDING", "NO_FINDING"), TODAY * DAY_MS)
+    store.put("STANDBY/1", 0, JoinEntry("CLEAR"), (oldest - 1) * DAY_MS)
     store.drain()
+    # Partition 0 is kept here as another worker's standby: its owner expires it.
+    own_partitions(tables, [1, 2, 3])
     assert asyncio.run(store.expire(oldest)) == 1
-    assert sorted(table.data) == ["EDGE/1", "NEW/2"]
     (tombstone,) = store.drain()
-    assert tombstone == OutputRecord(
-        CHANGELOG, b'"OLD/1"', None, expected_partition(b"OLD", PARTITIONS)
-    )
+    assert tombstone == OutputRecord(tables.changelog, b'"OLD/1"', None, 1)
+    assert stored(tables, 1) == {}
+    assert list(stored(tables, 2)) == ["EDGE/1"]
+    assert list(stored(tables, 0)) == ["STANDBY/1"]
     assert asyncio.run(store.expire(oldest)) == 0
 
 
@@ -107,24 +114,24 @@ def test_a_record_without_a_timestamp_is_dated_today() -> None:
     assert HORIZON_DAYS == 31
 
 
-def test_a_batch_is_joined_and_its_changelog_flushed() -> None:
-    table, producer = FakeTable(), FakeProducer()
-    handler = FeedbackHandler(TableJoinStore(table, PARTITIONS), producer, PARTITIONS)  # type: ignore[arg-type]
+def test_a_batch_is_joined_and_its_changelog_flushed(table_store: Make) -> None:
+    tables, producer = table_store("join"), FakeProducer()
+    handler = FeedbackHandler(TableJoinStore(tables), producer, PARTITIONS)  # type: ignore[arg-type]
     record = examination("D-1")
     asyncio.run(handler.handle([record]))
-    assert table.data == {"D-1/1": f"{TODAY} PENDING SEIZURE"}
+    assert stored(tables, record.partition) == {"D-1/1": f"{TODAY} PENDING SEIZURE"}
     assert [r.partition for r in producer.produced] == [record.partition]
     assert producer.flushes == 1
 
 
 def test_a_result_outside_its_keys_partition_is_not_joined(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, table_store: Make
 ) -> None:
-    table, producer = FakeTable(), FakeProducer()
-    handler = FeedbackHandler(TableJoinStore(table, PARTITIONS), producer, PARTITIONS)  # type: ignore[arg-type]
+    tables, producer = table_store("join"), FakeProducer()
+    handler = FeedbackHandler(TableJoinStore(tables), producer, PARTITIONS)  # type: ignore[arg-type]
     right = expected_partition(b"D-2", PARTITIONS)
     asyncio.run(handler.handle([examination("D-2", (right + 1) % PARTITIONS)]))
-    assert table.data == {}
+    assert all(stored(tables, p) == {} for p in range(PARTITIONS))
     assert producer.produced == []
     assert f"examination result for D-2 at {topics.EXAMINATION_RESULTS}" in caplog.text
     assert f"belongs in partition {right}" in caplog.text

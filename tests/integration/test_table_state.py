@@ -1,0 +1,121 @@
+"""The worker's tables on disk: a restart reads only the changelog written since it stopped,
+and a copy of a changelog topic that is gone is thrown away instead of trusted."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
+
+from pipeline import topics
+from pipeline.settings import Settings
+from pipeline.worker.app import VERSIONS_TABLE
+from tests.integration.conftest import (
+    TEST_PARTITIONS,
+    WorkerProcess,
+    collect,
+    key_prefix,
+    publish,
+    spawn_worker,
+    wait_committed,
+)
+from tests.integration.factories import amendment, encode, filing
+
+
+def _screen_first_version(
+    settings: Settings, workdir: Path, app_id: str, producer: Producer, run_id: str
+) -> dict[str, object]:
+    """Version 1 screened by a worker that then stops cleanly, its offsets committed."""
+    worker = spawn_worker(settings, workdir, app_id=app_id, log_name="first.log")
+    try:
+        declaration = filing(f"{run_id}-D")
+        publish(producer, [encode(declaration)])
+        collect(settings, topics.ASSESSMENTS, key_prefix(run_id), expected=1)
+        wait_committed(settings, app_id, topics.DECLARATIONS)
+    finally:
+        worker.stop()
+    return declaration
+
+
+def _second_version_assessment(
+    settings: Settings, worker: WorkerProcess, producer: Producer, run_id: str, first: dict
+) -> dict[str, object]:
+    publish(producer, [encode(amendment(first, 2, "940360"))])
+    records = collect(settings, topics.ASSESSMENTS, key_prefix(run_id), expected=2)
+    (second,) = [v for r in records if (v := orjson.loads(r.value or b"{}"))["version"] == 2]
+    return second
+
+
+def _changelog(app_id: str) -> str:
+    return f"{app_id}-{VERSIONS_TABLE}-changelog"
+
+
+def test_a_restart_keeps_its_tables_without_reading_the_changelog_again(
+    settings: Settings, tmp_path: Path, producer: Producer, run_id: str, workers: list
+) -> None:
+    """The changelog's records are deleted while the worker is stopped; the version it saw
+    before is still known after the restart, so it came from the worker's disk."""
+    app_id = f"tables-{uuid.uuid4().hex[:8]}"
+    first = _screen_first_version(settings, tmp_path, app_id, producer, run_id)
+
+    changelog = _changelog(app_id)
+    consumer = Consumer({**settings.librdkafka_config(), "group.id": f"{app_id}-look"})
+    ends = [
+        TopicPartition(
+            changelog,
+            p,
+            consumer.get_watermark_offsets(TopicPartition(changelog, p), timeout=10)[1],
+        )
+        for p in range(TEST_PARTITIONS)
+    ]
+    consumer.close()
+    assert sum(tp.offset for tp in ends) >= 1
+    admin = AdminClient(settings.librdkafka_config())
+    # Kafka deletes records only from a topic with the delete policy; the worker sets the
+    # changelog's policy back to compact when it starts.
+    policy = ConfigResource(
+        ConfigResource.Type.TOPIC,
+        changelog,
+        incremental_configs=[
+            ConfigEntry(
+                "cleanup.policy", "compact,delete", incremental_operation=AlterConfigOpType.SET
+            )
+        ],
+    )
+    for future in admin.incremental_alter_configs([policy]).values():
+        future.result()
+    for future in admin.delete_records(ends, request_timeout=15).values():
+        future.result()
+
+    worker = spawn_worker(settings, tmp_path, app_id=app_id, log_name="second.log")
+    workers.append(worker)
+    second = _second_version_assessment(settings, worker, producer, run_id, first)
+    assert second["superseded_versions"] == [1]
+    assert "rebuilt from the changelog" not in worker.log_path.read_text()
+
+
+def test_a_changelog_created_again_replaces_the_copy_on_disk(
+    settings: Settings, tmp_path: Path, producer: Producer, run_id: str, workers: list
+) -> None:
+    """The changelog topic is deleted while the worker is stopped (as when a cluster is
+    reset): the worker starts, discards its copy, and holds what the new changelog holds."""
+    app_id = f"tables-{uuid.uuid4().hex[:8]}"
+    first = _screen_first_version(settings, tmp_path, app_id, producer, run_id)
+
+    admin = AdminClient(settings.librdkafka_config())
+    for future in admin.delete_topics([_changelog(app_id)], operation_timeout=30).values():
+        future.result()
+    deadline = time.monotonic() + 30
+    while _changelog(app_id) in admin.list_topics(timeout=10).topics:
+        assert time.monotonic() < deadline, "the changelog topic was not deleted"
+        time.sleep(0.5)
+
+    worker = spawn_worker(settings, tmp_path, app_id=app_id, log_name="second.log")
+    workers.append(worker)
+    second = _second_version_assessment(settings, worker, producer, run_id, first)
+    assert second["superseded_versions"] == []
+    assert f"table {VERSIONS_TABLE}: the copy in" in worker.log_path.read_text()
