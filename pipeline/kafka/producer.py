@@ -73,8 +73,11 @@ class OutputProducer:
         if error is not None:
             self._failures.append(f"{message.topic()}: {error.str()}")
             return
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
-        if topic in self._offsets_of and partition is not None and offset is not None:
+        topic = message.topic()
+        if topic not in self._offsets_of:
+            return  # an output: only its failure matters
+        partition, offset = message.partition(), message.offset()
+        if partition is not None and offset is not None:
             where = (topic, partition)
             if offset > self._offsets.get(where, -1):
                 self._offsets[where] = offset

@@ -98,7 +98,7 @@ def create_app(settings: Settings) -> faust.App:
         thresholds=Thresholds(rfi=settings.rfi_threshold, hrcm=settings.hrcm_threshold),
     )
     lag = LagMonitor(settings, topics.DECLARATIONS) if settings.metrics_enabled else None
-    producer = OutputProducer(settings, offsets_of=frozenset({ledger.changelog}))
+    producer = OutputProducer(settings, offsets_of=frozenset({ledger.tables.changelog}))
     batches = BatchHandler(screener, ledger, producer, rules, evaluators, lag)
     if settings.metrics_enabled:
         metrics.register_state(WorkerStateCollector(rules, reference, aeo_mirror, watchlist_mirror))

@@ -69,7 +69,8 @@ class BatchHandler:
         prepared = await self._prepare(records)
         result = self._screener.finish(prepared, self._ledger)
         self._producer.produce(result.outputs)
-        self._producer.produce(self._ledger.drain())
+        tables = self._ledger.tables
+        self._producer.produce(tables.drain())
         await self._producer.flush()
-        self._ledger.persisted(self._producer.delivered_offsets(self._ledger.changelog))
+        tables.persisted(self._producer.delivered_offsets(tables.changelog))
         return result

@@ -55,9 +55,10 @@ class FeedbackHandler:
     async def _join(self, records: Sequence[FeedRecord]) -> None:
         routed = [r for r in records if self._routed_with_its_assessment(r)]
         result = feed(routed, self._store)
-        self._producer.produce(self._store.drain())
+        tables = self._store.tables
+        self._producer.produce(tables.drain())
         await self._producer.flush()
-        self._store.persisted(self._producer.delivered_offsets(self._store.changelog))
+        tables.persisted(self._producer.delivered_offsets(tables.changelog))
         if self._metrics_enabled:
             metrics.record_feedback(result.tally, result.malformed)
         _log(result)
@@ -96,7 +97,7 @@ def register_feedback(app: faust.App, settings: Settings) -> None:
     store = TableJoinStore(disk_table(app, JOIN_TABLE, settings.partitions))
     handler = FeedbackHandler(
         store,
-        OutputProducer(settings, offsets_of=frozenset({store.changelog})),
+        OutputProducer(settings, offsets_of=frozenset({store.tables.changelog})),
         settings.partitions,
         settings.metrics_enabled,
     )

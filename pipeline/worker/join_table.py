@@ -22,7 +22,6 @@ from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 
 from pipeline import topics
 from pipeline.feedback.join import JoinEntry
-from pipeline.screening.batch import OutputRecord
 from pipeline.worker.table_store import PartitionedTableStore
 
 _DAY_MS = 24 * 3600 * 1000
@@ -45,15 +44,11 @@ def expected_partition(key: bytes, partitions: int) -> int:
 
 
 class TableJoinStore:
-    def __init__(self, store: PartitionedTableStore) -> None:
-        self._store = store
-
-    @property
-    def changelog(self) -> str:
-        return self._store.changelog
+    def __init__(self, tables: PartitionedTableStore) -> None:
+        self.tables = tables  # drained and persisted by the feedback handler
 
     def get(self, key: str, partition: int) -> JoinEntry | None:
-        raw = self._store.get(orjson.dumps(key), partition)
+        raw = self.tables.get(orjson.dumps(key), partition)
         if raw is None:
             return None
         _, _, entry = orjson.loads(raw).partition(" ")
@@ -61,31 +56,24 @@ class TableJoinStore:
 
     def put(self, key: str, partition: int, entry: JoinEntry, timestamp_ms: int | None) -> None:
         stored_key = orjson.dumps(key)
-        held = self._store.get(stored_key, partition)
+        held = self.tables.get(stored_key, partition)
         day = _day(held) if held is not None else day_of(timestamp_ms)
         # JSON keys and values, as Faust reads the changelog back on recovery.
-        self._store.put(stored_key, partition, orjson.dumps(f"{day} {entry.to_text()}"))
-
-    def drain(self) -> list[OutputRecord]:
-        """The batch's writes, stored locally; their changelog records, to produce with it."""
-        return self._store.drain()
-
-    def persisted(self, offsets: dict[int, int]) -> None:
-        self._store.persisted(offsets)
+        self.tables.put(stored_key, partition, orjson.dumps(f"{day} {entry.to_text()}"))
 
     async def expire(self, oldest_day: int) -> int:
         """Delete the entries of the partitions this worker owns that were created before
         ``oldest_day``; the deletions and their tombstones go out with the next batch. Yields
         to the event loop every few thousand entries."""
         expired = 0
-        for partition in self._store.active_partitions():
-            for looked_at, (key, value) in enumerate(self._store.items(partition), 1):
-                if _day(value) < oldest_day and self._store.get(key, partition) is not None:
-                    self._store.put(key, partition, None)
+        for partition in self.tables.active_partitions():
+            for looked_at, (key, value) in enumerate(self.tables.items(partition), 1):
+                if _day(value) < oldest_day and self.tables.get(key, partition) is not None:
+                    self.tables.put(key, partition, None)
                     expired += 1
                 if looked_at % _EXPIRY_CHUNK == 0:
                     await asyncio.sleep(0)
-                    if partition not in self._store.active_partitions():
+                    if partition not in self.tables.active_partitions():
                         break  # handed to another worker meanwhile: its owner expires it
         return expired
 

@@ -11,29 +11,17 @@ from __future__ import annotations
 
 import orjson
 
-from pipeline.screening.batch import OutputRecord
 from pipeline.screening.versions import VersionState
 from pipeline.worker.table_store import PartitionedTableStore
 
 
 class TableLedger:
-    def __init__(self, store: PartitionedTableStore) -> None:
-        self._store = store
-
-    @property
-    def changelog(self) -> str:
-        return self._store.changelog
+    def __init__(self, tables: PartitionedTableStore) -> None:
+        self.tables = tables  # drained and persisted by the batch handler
 
     def get(self, declaration_id: str, partition: int) -> VersionState | None:
-        raw = self._store.get(orjson.dumps(declaration_id), partition)
+        raw = self.tables.get(orjson.dumps(declaration_id), partition)
         return VersionState.from_json(orjson.loads(raw)) if raw is not None else None
 
     def put(self, declaration_id: str, partition: int, state: VersionState) -> None:
-        self._store.put(orjson.dumps(declaration_id), partition, orjson.dumps(state.to_json()))
-
-    def drain(self) -> list[OutputRecord]:
-        """The batch's writes, stored locally; their changelog records, to produce with it."""
-        return self._store.drain()
-
-    def persisted(self, offsets: dict[int, int]) -> None:
-        self._store.persisted(offsets)
+        self.tables.put(orjson.dumps(declaration_id), partition, orjson.dumps(state.to_json()))

@@ -70,22 +70,22 @@ def test_entries_live_in_the_table_as_text_and_go_to_the_changelog_partition(
     store.put("D-1/2", 3, entry, TODAY * DAY_MS + 5)
     assert store.get("D-1/2", 3) == entry
     assert store.get("D-1/3", 3) is None
-    (record,) = store.drain()
+    (record,) = tables.drain()
     assert record == OutputRecord(
         tables.changelog, b'"D-1/2"', f'"{TODAY} HRCM SEIZURE HS-ARMS-93"'.encode(), 3
     )
     assert stored(tables, 3) == {"D-1/2": f"{TODAY} HRCM SEIZURE HS-ARMS-93"}
     assert store.get("D-1/2", 3) == entry
-    assert store.drain() == []
+    assert tables.drain() == []
 
 
 def test_an_entry_keeps_the_day_it_was_created(table_store: Make) -> None:
     tables = table_store("join")
     store = TableJoinStore(tables)
     store.put("D-1/1", 0, JoinEntry("PENDING", "SEIZURE"), (TODAY - 3) * DAY_MS)
-    store.drain()
+    tables.drain()
     store.put("D-1/1", 0, JoinEntry("RFI", "SEIZURE", ("R",)), TODAY * DAY_MS)
-    store.drain()
+    tables.drain()
     assert stored(tables, 0) == {"D-1/1": f"{TODAY - 3} RFI SEIZURE R"}
 
 
@@ -97,11 +97,11 @@ def test_entries_older_than_the_horizon_expire_with_a_tombstone(table_store: Mak
     store.put("EDGE/1", 2, JoinEntry("CLEAR"), oldest * DAY_MS)
     store.put("NEW/2", 3, JoinEntry("PENDING", "NO_FINDING"), TODAY * DAY_MS)
     store.put("STANDBY/1", 0, JoinEntry("CLEAR"), (oldest - 1) * DAY_MS)
-    store.drain()
+    tables.drain()
     # Partition 0 is kept here as another worker's standby: its owner expires it.
     own_partitions(tables, [1, 2, 3])
     assert asyncio.run(store.expire(oldest)) == 1
-    (tombstone,) = store.drain()
+    (tombstone,) = tables.drain()
     assert tombstone == OutputRecord(tables.changelog, b'"OLD/1"', None, 1)
     assert stored(tables, 1) == {}
     assert list(stored(tables, 2)) == ["EDGE/1"]
