@@ -78,6 +78,7 @@ class _Compiler:
                 if name in FIELDS[q.scope] and name not in q.evidence_fields:
                     q.evidence_fields = (*q.evidence_fields, name)
                     self.used[q.scope].add(name)
+        expr = expr.fill_null(False)
         if rule.valid_from is not None:
             expr = expr & pl.col(SUBMITTED_DATE).ge(rule.valid_from)
         if rule.valid_to is not None:
@@ -104,14 +105,18 @@ class _Compiler:
         if isinstance(node, AnyOf):
             return pl.any_horizontal([self.node(i, fields, quantifiers, scope) for i in node.items])
         if isinstance(node, Not):
-            return ~self.node(node.item, None, None, scope)
+            return ~self.node(node.item, None, None, scope).fill_null(False)
         if isinstance(node, Quantified):
             inner_fields: list[str] = []
             inner = self.node(node.item, inner_fields, [], node.scope)
             column = f"q{len(self.quantifiers)}"
             self.quantifiers.append(
                 _Quantifier(
-                    column, node.scope, node.every, inner, tuple(dict.fromkeys(inner_fields))
+                    column,
+                    node.scope,
+                    node.every,
+                    inner.fill_null(False),
+                    tuple(dict.fromkeys(inner_fields)),
                 )
             )
             if quantifiers is not None:
@@ -120,8 +125,14 @@ class _Compiler:
         raise TypeError(node)
 
     def test(self, test: Test) -> pl.Expr:
+        """A test of a missing value is null, which counts as false: Polars' `&`, `|`,
+        `all_horizontal` and `any_horizontal` follow Kleene logic, under which null and false
+        give the same result wherever it is not negated. So nulls are filled only where that
+        is not so: under a `not`, at the top of each rule and quantifier, and for the tests
+        a missing value passes. Every node costs Polars microseconds of planning per batch,
+        whatever the batch's size."""
         expr = self._test(test)
-        return expr.fill_null(test.op in NULL_PASSES)
+        return expr.fill_null(True) if test.op in NULL_PASSES else expr
 
     def _test(self, test: Test) -> pl.Expr:
         f, op, value = test.field, test.op, test.value
@@ -163,9 +174,10 @@ class _Compiler:
             return raw.is_between(value[0], value[1], closed="both")
         if op in ("includes_any", "includes_any_in_list"):
             values = sorted(self.lists[value]) if op.endswith("_list") else list(value)
-            # One vectorised membership test per value: `list.eval` runs an expression per
-            # declaration and costs several times more.
-            return _or([text.list.contains(v) for v in values])
+            # One set intersection: a `list.contains` per value is three nodes each to plan,
+            # and `list.eval` runs an expression per declaration.
+            wanted = pl.lit(pl.Series([values], dtype=pl.List(pl.String)))
+            return text.list.set_intersection(wanted).list.len().gt(0)
         raise ValueError(f"unknown operator {op}")
 
 
@@ -213,6 +225,7 @@ class CompiledRuleSet:
         self._by_scope: dict[Scope, list[_Quantifier]] = defaultdict(list)
         for q in self._quantifiers:
             self._by_scope[q.scope].append(q)
+        self._rule_columns = [r.expr.alias(r.column) for r in self._rules]
         # Each quantifier's column in its scope's item flags (``_ItemFlags.flags``).
         self._flag_index = {
             q.column: index for qs in self._by_scope.values() for index, q in enumerate(qs)
@@ -231,17 +244,19 @@ class CompiledRuleSet:
         # Few Polars queries per batch: each one is planned and optimised anew, which costs
         # milliseconds whatever the batch size. Per-declaration aggregation and the search for
         # matches are plain array work, done in numpy.
-        quantified: list[pl.Series] = []
+        quantified: list[np.ndarray] = []
+        names: list[str] = []
         item_flags: dict[Scope, _ItemFlags] = {}
         for scope, quantifiers in self._by_scope.items():
             flags = _ItemFlags.of(frames.of(scope), quantifiers)
             item_flags[scope] = flags
-            quantified.extend(flags.per_declaration(n_rows))
-        hits = (
-            frames.declarations.hstack(quantified)
-            .select([r.expr.fill_null(False).alias(r.column) for r in self._rules])
-            .to_numpy()
+            quantified.append(flags.per_declaration(n_rows))
+            names.extend(q.column for q in quantifiers)
+        # One frame from one array: a Series per quantifier costs more than its values.
+        per_declaration = (
+            pl.from_numpy(np.hstack(quantified), schema=names).get_columns() if names else []
         )
+        hits = frames.declarations.hstack(per_declaration).select(self._rule_columns).to_numpy()
         rows, columns = np.nonzero(hits)
         if rows.size == 0:
             return results
@@ -271,7 +286,7 @@ class _ItemFlags:
 
     @classmethod
     def of(cls, items: pl.DataFrame, quantifiers: Sequence[_Quantifier]) -> _ItemFlags:
-        flags = items.select([q.expr.fill_null(False).alias(q.column) for q in quantifiers])
+        flags = items.select([q.expr.alias(q.column) for q in quantifiers])
         return cls(
             items,
             quantifiers,
@@ -279,16 +294,17 @@ class _ItemFlags:
             flags.to_numpy().reshape(items.height, len(quantifiers)).astype(bool),
         )
 
-    def per_declaration(self, n_rows: int) -> list[pl.Series]:
-        """`any` or `all` of each quantifier's items, per declaration (`all` of none is true)."""
-        columns = []
+    def per_declaration(self, n_rows: int) -> np.ndarray:
+        """`any` or `all` of each quantifier's items, per declaration (`all` of none is true):
+        declarations x quantifiers."""
+        columns = np.empty((n_rows, len(self.quantifiers)), dtype=bool)
         for index, q in enumerate(self.quantifiers):
             if q.every:
                 failing = np.bincount(self.rows[~self.flags[:, index]], minlength=n_rows)
-                values = failing == 0
+                columns[:, index] = failing == 0
             else:
-                values = np.bincount(self.rows[self.flags[:, index]], minlength=n_rows) > 0
-            columns.append(pl.Series(q.column, values, dtype=pl.Boolean))
+                matching = np.bincount(self.rows[self.flags[:, index]], minlength=n_rows)
+                columns[:, index] = matching > 0
         return columns
 
 

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from stdnum import iso6346
@@ -22,7 +22,6 @@ from pipeline.rules.fields import (
     FIELDS,
     INTEGER_FIELDS,
     PARTY_ROLES,
-    REFERENCE_PARTY_FACTS,
     Kind,
     Scope,
 )
@@ -74,10 +73,12 @@ def build_frames(
     fields: Mapping[Scope, frozenset[str]] | None = None,
 ) -> Frames:
     """Frames for a batch; with ``fields``, only those columns (what a rule set reads)."""
-    rows: list[dict[str, Any]] = []
-    goods: list[dict[str, Any]] = []
-    parties: list[dict[str, Any]] = []
-    containers: list[dict[str, Any]] = []
+    # One tuple per row, turned into columns by zip: a dict per row cost a lookup per field
+    # and row to take apart again, the largest part of building frames.
+    rows: list[tuple[Any, ...]] = []
+    goods: list[tuple[Any, ...]] = []
+    parties: list[tuple[Any, ...]] = []
+    containers: list[tuple[Any, ...]] = []
     for row, declaration in enumerate(declarations):
         rows.append(_declaration_row(row, declaration))
         goods.extend(_goods_rows(row, declaration))
@@ -88,31 +89,47 @@ def build_frames(
         return fields[scope] if fields is not None else frozenset(FIELDS[scope])
 
     return Frames(
-        _frame(rows, Scope.DECLARATION, {SUBMITTED_DATE: pl.Date}, wanted(Scope.DECLARATION)),
-        _frame(goods, Scope.GOODS, {ITEM: pl.Int64}, wanted(Scope.GOODS)),
-        _frame(parties, Scope.PARTY, {ITEM: pl.Int64, PATH: pl.String}, wanted(Scope.PARTY)),
-        _frame(containers, Scope.CONTAINER, {ITEM: pl.Int64}, wanted(Scope.CONTAINER)),
+        _frame(rows, DECLARATION_COLUMNS, Scope.DECLARATION, wanted(Scope.DECLARATION)),
+        _frame(goods, GOODS_COLUMNS, Scope.GOODS, wanted(Scope.GOODS)),
+        _frame(parties, PARTY_COLUMNS, Scope.PARTY, wanted(Scope.PARTY)),
+        _frame(containers, CONTAINER_COLUMNS, Scope.CONTAINER, wanted(Scope.CONTAINER)),
     )
 
 
+# The columns of each scope's row tuples: the bookkeeping columns, then the scope's fields in
+# the order of FIELDS, which is the order the row functions below fill them in.
+_KEYS: dict[str, pl.DataType | type[pl.DataType]] = {
+    ROW: pl.Int64,
+    ITEM: pl.Int64,
+    PATH: pl.String,
+    SUBMITTED_DATE: pl.Date,
+}
+DECLARATION_COLUMNS = (ROW, SUBMITTED_DATE, *FIELDS[Scope.DECLARATION])
+GOODS_COLUMNS = (ROW, ITEM, *FIELDS[Scope.GOODS])
+PARTY_COLUMNS = (ROW, ITEM, PATH, *FIELDS[Scope.PARTY])
+CONTAINER_COLUMNS = (ROW, ITEM, *FIELDS[Scope.CONTAINER])
+
+
 def _frame(
-    records: list[dict[str, Any]],
+    rows: list[tuple[Any, ...]],
+    names: tuple[str, ...],
     scope: Scope,
-    extra: Mapping[str, pl.DataType | type[pl.DataType]],
     wanted: frozenset[str],
 ) -> pl.DataFrame:
     """Columns of the wanted fields; text also normalised, beside it, as rules compare it."""
-    columns: list[pl.Series] = []
-    for name, dtype in {ROW: pl.Int64, **extra}.items():
-        columns.append(_series(name, [record.get(name) for record in records], dtype))
+    by_name: dict[str, Sequence[Any]] = (
+        dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {n: () for n in names}
+    )
+    columns: list[pl.Series] = [
+        _series(name, list(by_name[name]), _KEYS[name]) for name in names if name in _KEYS
+    ]
     for name, field in FIELDS[scope].items():
         if name not in wanted:
             continue
-        values = [record.get(name) for record in records]
+        values = list(by_name[name])
         if field.kind is Kind.TEXT:
             columns.append(_series(name, values, pl.String))
-            normalised = [_normalised(v) for v in values]
-            columns.append(_series(name + NORMALISED, normalised, pl.String))
+            columns.append(_series(name + NORMALISED, normalised_all(values), pl.String))
         elif field.kind is Kind.NUMBER:
             dtype = pl.Int64 if name in INTEGER_FIELDS else pl.Float64
             columns.append(_series(name, values, dtype))
@@ -120,7 +137,9 @@ def _frame(
             columns.append(_series(name, values, pl.Boolean))
         elif field.kind is Kind.TEXT_LIST:
             columns.append(_text_lists(name, values))
-            lists = [[_normalised(c) or "" for c in v] if v is not None else None for v in values]
+            lists = [
+                [n or "" for n in normalised_all(v)] if v is not None else None for v in values
+            ]
             columns.append(_text_lists(name + NORMALISED, lists))
         elif field.kind is Kind.TIME:
             columns.append(_times(name, values))
@@ -149,59 +168,60 @@ def _text_lists(name: str, values: list[list[str] | None]) -> pl.Series:
     return pl.Series(name, values, dtype=pl.List(pl.String))
 
 
-def _normalised(value: str | None) -> str | None:
-    """normalise_text, remembered: names, places and descriptions recur from batch to batch."""
-    if value is None:
-        return None
-    found = _NORMALISED.get(value)
-    if found is None:
-        if len(_NORMALISED) >= NORMALISED_MEMO_LIMIT:
-            _NORMALISED.clear()
-        found = _NORMALISED[value] = normalise_text(value)
-    return found
+def normalised_all(values: Sequence[str | None]) -> list[str | None]:
+    """normalise_text of each value, remembered: names, places and descriptions recur from
+    batch to batch, so most values are looked up, not normalised again."""
+    missing = set(values).difference(_NORMALISED)
+    if len(_NORMALISED) + len(missing) > NORMALISED_MEMO_LIMIT:
+        _NORMALISED.clear()
+        missing = set(values)
+    for value in missing:
+        if value is not None:
+            _NORMALISED[value] = normalise_text(value)
+    look_up = cast(Callable[[str | None], str | None], _NORMALISED.get)
+    return list(map(look_up, values))
 
 
-def _declaration_row(row: int, d: Declaration) -> dict[str, Any]:
+def _declaration_row(row: int, d: Declaration) -> tuple[Any, ...]:
     t, doc, totals = d.transport, d.transport_document, d.totals
-    record: dict[str, Any] = {
-        ROW: row,
-        # Validity windows are dates in UTC, whatever offset the filer wrote.
-        SUBMITTED_DATE: d.submitted_at.astimezone(UTC).date(),
-        "version": d.version,
-        "submitted_at": d.submitted_at,
-        "totals.packages": totals.packages if totals else None,
-        "totals.gross_mass_kg": totals.gross_mass_kg if totals else None,
-        "container_count": len(d.equipment),
-    }
-    record["declaration_id"] = d.declaration_id
-    record["message_type"] = d.message_type
-    record["transport.mode"] = t.mode if t else None
-    record["transport.conveyance_ref"] = t.conveyance_ref if t else None
-    record["transport.loading_location"] = t.loading_location if t else None
-    record["transport.discharge_location"] = t.discharge_location if t else None
-    record["loading_country"] = t.loading_location[:2] if t and t.loading_location else None
-    record["discharge_country"] = t.discharge_location[:2] if t and t.discharge_location else None
-    record["transport_document.type"] = doc.type if doc else None
-    record["transport_document.number"] = doc.number if doc else None
-    routing = list(t.routing_countries) if t else []
-    record["transport.routing_countries"] = routing or None
     loading = t.estimated_loading_at if t else None
-    record["transport.estimated_loading_at"] = loading
-    record["transport.estimated_arrival_at"] = t.estimated_arrival_at if t else None
-    record["hours_before_loading"] = _hours(d.submitted_at, loading)
     items = d.goods or []
-    record["goods_count"] = len(items)
     masses = [g.gross_mass_kg for g in items if g.gross_mass_kg is not None]
     packages = [g.packages for g in items if g.packages is not None]
-    record["goods_mass_kg"] = round(sum(masses), 3) if masses else None
-    record["goods_packages"] = sum(packages) if packages else None
-    record["mass_discrepancy"] = _discrepancy(
-        totals.gross_mass_kg if totals else None, record["goods_mass_kg"]
+    goods_mass = round(sum(masses), 3) if masses else None
+    goods_packages = sum(packages) if packages else None
+    loading_location = t.loading_location if t else None
+    discharge_location = t.discharge_location if t else None
+    # In the order of DECLARATION_COLUMNS.
+    return (
+        row,
+        # Validity windows are dates in UTC, whatever offset the filer wrote.
+        d.submitted_at.astimezone(UTC).date(),
+        d.declaration_id,
+        d.message_type,
+        t.mode if t else None,
+        t.conveyance_ref if t else None,
+        loading_location,
+        discharge_location,
+        doc.type if doc else None,
+        doc.number if doc else None,
+        loading_location[:2] if loading_location else None,
+        discharge_location[:2] if discharge_location else None,
+        d.version,
+        totals.packages if totals else None,
+        totals.gross_mass_kg if totals else None,
+        _hours(d.submitted_at, loading),
+        len(items),
+        goods_mass,
+        goods_packages,
+        _discrepancy(totals.gross_mass_kg if totals else None, goods_mass),
+        _discrepancy(totals.packages if totals else None, goods_packages),
+        len(d.equipment),
+        (list(t.routing_countries) if t else None) or None,
+        d.submitted_at,
+        loading,
+        t.estimated_arrival_at if t else None,
     )
-    record["packages_discrepancy"] = _discrepancy(
-        totals.packages if totals else None, record["goods_packages"]
-    )
-    return record
 
 
 def _hours(start: datetime, end: datetime | None) -> float | None:
@@ -217,31 +237,30 @@ def _discrepancy(total: float | None, items_sum: float | None) -> float | None:
     return round(abs(total - items_sum) / total, 4)
 
 
-def _goods_rows(row: int, d: Declaration) -> list[dict[str, Any]]:
+def _goods_rows(row: int, d: Declaration) -> list[tuple[Any, ...]]:
     records = []
     for index, g in enumerate(d.goods or []):
-        record: dict[str, Any] = {
-            ROW: row,
-            ITEM: index,
-            "seq": g.seq,
-            "packages": g.packages,
-            "gross_mass_kg": g.gross_mass_kg,
-            "value_amount": g.value.amount if g.value else None,
-            "mass_per_package_kg": (
-                round(g.gross_mass_kg / g.packages, 3)
-                if g.gross_mass_kg is not None and g.packages
-                else None
-            ),
-        }
-        record["hs_code"] = g.hs_code
-        record["hs_chapter"] = g.hs_code[:2] if g.hs_code else None
-        record["hs_heading"] = g.hs_code[:4] if g.hs_code else None
-        record["description"] = g.description
-        record["package_type"] = g.package_type
-        record["origin_country"] = g.origin_country
-        record["un_number"] = g.un_number
-        record["value_currency"] = g.value.currency if g.value else None
-        records.append(record)
+        hs, mass, value = g.hs_code, g.gross_mass_kg, g.value
+        # In the order of GOODS_COLUMNS.
+        records.append(
+            (
+                row,
+                index,
+                hs,
+                hs[:2] if hs else None,
+                hs[:4] if hs else None,
+                g.description,
+                g.package_type,
+                g.origin_country,
+                g.un_number,
+                value.currency if value else None,
+                g.seq,
+                g.packages,
+                mass,
+                value.amount if value else None,
+                round(mass / g.packages, 3) if mass is not None and g.packages else None,
+            )
+        )
     return records
 
 
@@ -260,27 +279,35 @@ def parties_of(d: Declaration) -> list[tuple[str, Party]]:
     return [(role, party) for role in PARTY_ROLES if (party := present[role]) is not None]
 
 
-def _party_rows(row: int, d: Declaration, party_facts: PartyFacts) -> list[dict[str, Any]]:
+def _party_rows(row: int, d: Declaration, party_facts: PartyFacts) -> list[tuple[Any, ...]]:
     records = []
     for index, (role, party) in enumerate(parties_of(d)):
         address = party.address
-        record: dict[str, Any] = {
-            ROW: row,
-            ITEM: index,
-            PATH: party_path(role),
-            "po_box": address.po_box if address else None,
-            "aeo_claimed": any(i.scheme == "AEO" for i in party.ids),
-        }
-        record["role"] = role
-        record["name"] = party.name
-        record["street"] = address.street if address else None
-        record["city"] = address.city if address else None
-        record["postcode"] = address.postcode if address else None
-        record["country"] = address.country if address else None
-        facts = party_facts(d, role, party)
-        for name in REFERENCE_PARTY_FACTS:
-            record[name] = facts.get(name)
-        records.append(record)
+        fact = party_facts(d, role, party).get
+        # In the order of PARTY_COLUMNS.
+        records.append(
+            (
+                row,
+                index,
+                party_path(role),
+                role,
+                party.name,
+                address.street if address else None,
+                address.city if address else None,
+                address.postcode if address else None,
+                address.country if address else None,
+                fact("aeo_status"),
+                fact("aeo_type"),
+                fact("watchlist_action"),
+                fact("watchlist_list"),
+                fact("watchlist_entry"),
+                fact("watchlist_match"),
+                address.po_box if address else None,
+                any(i.scheme == "AEO" for i in party.ids),
+                fact("aeo_security"),
+                fact("watchlist_score"),
+            )
+        )
     return records
 
 
@@ -293,15 +320,9 @@ def check_digit_valid(container_id: str) -> bool:
         return False
 
 
-def _container_rows(row: int, d: Declaration) -> list[dict[str, Any]]:
-    records = []
-    for index, unit in enumerate(d.equipment):
-        record: dict[str, Any] = {
-            ROW: row,
-            ITEM: index,
-            "check_digit_valid": check_digit_valid(unit.container_id),
-            "seal_count": len(unit.seals),
-        }
-        record["container_id"] = unit.container_id
-        records.append(record)
-    return records
+def _container_rows(row: int, d: Declaration) -> list[tuple[Any, ...]]:
+    # In the order of CONTAINER_COLUMNS.
+    return [
+        (row, index, unit.container_id, check_digit_valid(unit.container_id), len(unit.seals))
+        for index, unit in enumerate(d.equipment)
+    ]

@@ -1,0 +1,86 @@
+"""Frames hold, in every column, the value the reference interpreter reads for that field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import pytest
+
+from pipeline.contract.models import Declaration
+from pipeline.rules import frames
+from pipeline.rules.conditions import normalise_text
+from pipeline.rules.fields import FIELDS, Kind, Scope
+from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
+from tests.unit.rules.interpreter import subject_of
+
+KEYS = {frames.ROW, frames.ITEM, frames.PATH, frames.SUBMITTED_DATE}
+COLUMNS = {
+    Scope.DECLARATION: frames.DECLARATION_COLUMNS,
+    Scope.GOODS: frames.GOODS_COLUMNS,
+    Scope.PARTY: frames.PARTY_COLUMNS,
+    Scope.CONTAINER: frames.CONTAINER_COLUMNS,
+}
+
+
+def _declarations(count: int, seed: int = 5) -> list[Declaration]:
+    generator = DeclarationGenerator(GeneratorConfig(seed=seed, risky_share=0.5))
+    decoder = msgspec.json.Decoder(Declaration)
+    return [decoder.decode(m.value) for m in generator.messages(count)]
+
+
+def _same(value: Any, expected: Any) -> bool:
+    if expected == [] and value is None:  # no routing countries: no list
+        return True
+    return bool(value == expected)
+
+
+@pytest.mark.parametrize("scope", list(Scope))
+def test_each_scope_has_a_column_for_every_field(scope: Scope) -> None:
+    names = COLUMNS[scope]
+    assert len(names) == len(set(names))
+    assert set(names) - KEYS == set(FIELDS[scope])
+
+
+def test_every_column_holds_the_interpreters_value() -> None:
+    declarations = _declarations(300)
+    built = frames.build_frames(declarations)
+    subjects = [subject_of(d) for d in declarations]
+    for values, subject in zip(built.declarations.iter_rows(named=True), subjects, strict=True):
+        for name in FIELDS[Scope.DECLARATION]:
+            assert _same(values[name], subject.values[name]), name
+        assert values[frames.SUBMITTED_DATE] == subject.submitted_on
+    for scope in (Scope.GOODS, Scope.PARTY, Scope.CONTAINER):
+        rows = list(built.of(scope).iter_rows(named=True))
+        items = [
+            (row, index, item)
+            for row, subject in enumerate(subjects)
+            for index, item in enumerate(subject.items[scope])
+        ]
+        assert len(rows) == len(items)
+        for found, (row, index, item) in zip(rows, items, strict=True):
+            assert (found[frames.ROW], found[frames.ITEM]) == (row, index)
+            for name in FIELDS[scope]:
+                assert _same(found[name], item.values[name]), (scope, name)
+
+
+def test_text_is_normalised_beside_the_value_as_filed() -> None:
+    built = frames.build_frames(_declarations(50))
+    for scope in Scope:
+        table = built.of(scope)
+        for name, field in FIELDS[scope].items():
+            if field.kind is not Kind.TEXT:
+                continue
+            for value, normalised in zip(table[name], table[name + frames.NORMALISED], strict=True):
+                assert normalised == (None if value is None else normalise_text(value))
+
+
+def test_values_already_remembered_survive_a_full_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The memo is full: it is emptied, and every value must still come back normalised,
+    # those it held before as well as the new ones.
+    monkeypatch.setattr(frames, "NORMALISED_MEMO_LIMIT", 5)
+    monkeypatch.setattr(frames, "_NORMALISED", {})
+    assert frames.normalised_all([" a  b", "c"]) == ["A B", "C"]
+    values = [" a  b", None, "c", "d ", "e", "f", "g", "c"]
+    assert frames.normalised_all(values) == ["A B", None, "C", "D", "E", "F", "G", "C"]
+    assert len(frames._NORMALISED) <= 7
