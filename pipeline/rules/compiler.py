@@ -254,7 +254,9 @@ class CompiledRuleSet:
             names.extend(q.column for q in quantifiers)
         # One frame from one array: a Series per quantifier costs more than its values.
         per_declaration = (
-            pl.from_numpy(np.hstack(quantified), schema=names).get_columns() if names else []
+            pl.from_numpy(np.hstack(quantified), schema=names, orient="row").get_columns()
+            if names
+            else []
         )
         hits = frames.declarations.hstack(per_declaration).select(self._rule_columns).to_numpy()
         rows, columns = np.nonzero(hits)
