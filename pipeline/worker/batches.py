@@ -69,8 +69,5 @@ class BatchHandler:
         prepared = await self._prepare(records)
         result = self._screener.finish(prepared, self._ledger)
         self._producer.produce(result.outputs)
-        tables = self._ledger.tables
-        self._producer.produce(tables.drain())
-        await self._producer.flush()
-        tables.persisted(self._producer.delivered_offsets(tables.changelog))
+        await self._ledger.tables.write_through(self._producer)
         return result

@@ -55,10 +55,7 @@ class FeedbackHandler:
     async def _join(self, records: Sequence[FeedRecord]) -> None:
         routed = [r for r in records if self._routed_with_its_assessment(r)]
         result = feed(routed, self._store)
-        tables = self._store.tables
-        self._producer.produce(tables.drain())
-        await self._producer.flush()
-        tables.persisted(self._producer.delivered_offsets(tables.changelog))
+        await self._store.tables.write_through(self._producer)
         if self._metrics_enabled:
             metrics.record_feedback(result.tally, result.malformed)
         _log(result)

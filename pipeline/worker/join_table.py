@@ -67,10 +67,13 @@ class TableJoinStore:
         to the event loop every few thousand entries."""
         expired = 0
         for partition in self.tables.active_partitions():
-            for looked_at, (key, value) in enumerate(self.tables.items(partition), 1):
-                if _day(value) < oldest_day and self.tables.get(key, partition) is not None:
-                    self.tables.put(key, partition, None)
-                    expired += 1
+            for looked_at, (key, stored) in enumerate(self.tables.items(partition), 1):
+                if _day(stored) < oldest_day:
+                    # A batch may have written the entry again since it was stored.
+                    current = self.tables.get(key, partition)
+                    if current is not None and _day(current) < oldest_day:
+                        self.tables.put(key, partition, None)
+                        expired += 1
                 if looked_at % _EXPIRY_CHUNK == 0:
                     await asyncio.sleep(0)
                     if partition not in self.tables.active_partitions():

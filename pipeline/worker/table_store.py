@@ -24,6 +24,7 @@ from typing import Any
 from faust.types import TP
 from rocksdict import WriteBatch
 
+from pipeline.kafka.producer import OutputProducer
 from pipeline.screening.batch import OutputRecord
 
 # Per partition database, a few of which a worker holds for each of its two tables. Faust's
@@ -88,6 +89,14 @@ class PartitionedTableStore:
             self._database(partition).write(batch)
         self._writes.clear()
         return records
+
+    async def write_through(self, producer: OutputProducer) -> None:
+        """Writes the batch's values to disk and their changelog records to Kafka with the
+        batch's outputs already produced; once Kafka has acknowledged them all, records the
+        changelog offsets as persisted. ``producer`` must keep this changelog's offsets."""
+        producer.produce(self.drain())
+        await producer.flush()
+        self.persisted(producer.delivered_offsets(self._changelog))
 
     def persisted(self, offsets: Mapping[int, int]) -> None:
         """The changelog holds this worker's writes up to these offsets, per partition."""
