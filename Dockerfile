@@ -29,6 +29,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     SCREENING_WEB_HOST=0.0.0.0 \
     SCREENING_WEB_PORT=6066
 USER 10001:10001
+# The worker's metrics and probes; the workbench's pages.
 EXPOSE 6066
+EXPOSE 8088
 ENTRYPOINT ["screening"]
 CMD ["worker"]

@@ -5,11 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 KAFKA := deploy/kafka/kafka.sh
+POSTGRES := deploy/postgres/postgres.sh
 
 .DEFAULT_GOAL := help
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 run: setup ## Start Kafka, the worker and a sample feed; show hits until Ctrl-C
 	@deploy/run.sh
@@ -45,6 +46,10 @@ bench: setup ## Benchmark the pipeline against its baselines (writes load_tests/
 bench-smoke: setup ## The benchmark, small: a few thousand declarations, results in a temp folder
 	$(BIN)/pytest tests/load_tests
 
+bench-workbench: setup ## The workbench: worklist at 10,000 open cases, hit-to-worklist delay at half rate
+	$(BIN)/python -m load_tests.workbench_bench
+.PHONY: bench-workbench
+
 soak: setup ## 10 minutes at half the benchmark's rate: worker memory and lag over time
 	$(BIN)/python -m load_tests.soak
 
@@ -54,7 +59,7 @@ scale: setup ## Throughput with 1, 2 and 3 workers in one group (writes load_tes
 dashboards: setup ## Regenerate the Grafana dashboards (deploy/grafana/dashboards) from code
 	$(BIN)/python -m pipeline.ops.dashboards
 
-system-deps: ## Debian packages the tests use (kcat, prometheus), when missing and apt-get is usable
+system-deps: ## Debian packages the tests use (kcat, prometheus, postgresql, chromium), when missing
 	@deploy/system-deps.sh
 
 kafka-fetch: ## Fetch the Kafka broker jars from Maven Central
@@ -63,10 +68,18 @@ kafka-fetch: ## Fetch the Kafka broker jars from Maven Central
 kafka-start: kafka-fetch ## Start the local Kafka broker (127.0.0.1:9092)
 	@$(KAFKA) start
 
-stop: ## Stop the local Kafka broker
-	@$(KAFKA) stop
+postgres-start: ## Start the local PostgreSQL of the workbench (127.0.0.1:5433)
+	@$(POSTGRES) start
 
-clean: stop ## Stop Kafka and remove its data and the worker state
+postgres-stop: ## Stop the local PostgreSQL
+	@$(POSTGRES) stop
+
+stop: ## Stop the local Kafka broker and PostgreSQL
+	@$(KAFKA) stop
+	@$(POSTGRES) stop
+
+clean: stop ## Stop them and remove their data and the worker state
+	@$(POSTGRES) reset
 	rm -rf .data
 
-.PHONY: help run test unit integration faults lint bench bench-smoke soak scale dashboards setup system-deps kafka-fetch kafka-start stop clean
+.PHONY: help run test unit integration faults lint bench bench-smoke soak scale dashboards setup system-deps kafka-fetch kafka-start postgres-start postgres-stop stop clean

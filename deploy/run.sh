@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: the local broker, topics, one worker and a steady sample feed; then the hits
-# as they arrive, until Ctrl-C. The broker keeps running afterwards (`make stop` ends it).
+# `make run`: the local broker, PostgreSQL, topics, one worker, the officers' workbench and a
+# steady sample feed; then the hits as they arrive, until Ctrl-C. The broker and PostgreSQL keep
+# running afterwards (`make stop` ends them).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,18 +13,27 @@ export SCREENING_KAFKA_BOOTSTRAP="${SCREENING_KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 export SCREENING_DATA_DIR="${SCREENING_DATA_DIR:-$root/.data/worker}"
 web_port="${SCREENING_WEB_PORT:-6066}"
 feed_rate="${FEED_RATE:-20}"
+workbench_port="${SCREENING_WORKBENCH_PORT:-8088}"
+if [[ -z "${SCREENING_DEMO_PASSWORD:-}" ]]; then
+  # Made up for this run: the demo accounts never have a password known in advance.
+  SCREENING_DEMO_PASSWORD="$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | cut -c1-16)"
+fi
+export SCREENING_DEMO_PASSWORD
 
 pids=()
 cleanup() {
   trap - EXIT INT TERM
   echo
-  echo "stopping the worker, the sample feed and Prometheus (the broker keeps running: make stop)"
+  echo "stopping the worker, the workbench, the sample feed and Prometheus"
+  echo "(the broker and PostgreSQL keep running: make stop)"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 
 deploy/kafka/kafka.sh start
+deploy/postgres/postgres.sh start
+export SCREENING_DATABASE_URL="${SCREENING_DATABASE_URL:-$(deploy/postgres/postgres.sh url)}"
 "$bin/screening" topics ensure
 # Reference data and rules are compacted topics: loading them again changes nothing.
 "$bin/screening" aeo load deploy/sample-data/aeo.csv
@@ -36,6 +46,17 @@ pids+=($!)
 for _ in $(seq 1 120); do
   grep -q "\[^Worker\]: Ready" "$run_dir/worker.log" 2>/dev/null && break
   kill -0 "${pids[0]}" 2>/dev/null || { echo "the worker stopped:"; tail -30 "$run_dir/worker.log"; exit 1; }
+  sleep 0.5
+done
+
+echo "starting the workbench (log: $run_dir/workbench.log)"
+SCREENING_WORKBENCH_PORT="$workbench_port" "$bin/screening" workbench --demo-accounts \
+  --no-ensure-topics >"$run_dir/workbench.log" 2>&1 &
+pids+=($!)
+workbench_pid=$!
+for _ in $(seq 1 120); do
+  "$bin/python" -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$workbench_port/readyz', timeout=2)" 2>/dev/null && break
+  kill -0 "$workbench_pid" 2>/dev/null || { echo "the workbench stopped:"; tail -30 "$run_dir/workbench.log"; exit 1; }
   sleep 0.5
 done
 
@@ -70,10 +91,12 @@ pids+=($!)
 
 cat <<INFO
 
+  workbench: http://127.0.0.1:$workbench_port/
+    log in as officer, supervisor or analyst; password: $SCREENING_DEMO_PASSWORD
   metrics:      http://127.0.0.1:$web_port/metrics
   prometheus:   $prometheus_line
   assessments:  customs.assessments.v1   dead letters: customs.declarations.dlq.v1
-  Ctrl-C stops the worker, the feed and Prometheus.
+  Ctrl-C stops the worker, the workbench, the feed and Prometheus.
 
 INFO
 "$bin/screening" hits --follow

@@ -107,6 +107,43 @@ class Settings(BaseSettings):
         2, ge=0, le=7, description="librdkafka's own log level (syslog: 2 critical, 7 debug)."
     )
 
+    # --- the officers' workbench ------------------------------------------------------------
+    database_url: SecretStr = Field(
+        SecretStr("postgresql://screening@127.0.0.1:5433/screening"),
+        description="PostgreSQL of the workbench (libpq URL; it may hold a password: secret).",
+    )
+    workbench_port: int = Field(
+        8088, ge=1, le=65535, description="Workbench HTTP port (the officers' web pages)."
+    )
+    workbench_host: str = Field("127.0.0.1", description="Workbench HTTP bind address.")
+    workbench_group: str = Field(
+        "customs-workbench",
+        description="Consumer group of the workbench (it keeps its offsets in PostgreSQL too).",
+    )
+    workbench_secure_cookies: bool = Field(
+        True,
+        description="Session cookies only over HTTPS (browsers treat http://127.0.0.1 as "
+        "secure; turn off only behind a TLS-terminating proxy that speaks plain HTTP to it).",
+    )
+    workbench_session_idle_s: int = Field(
+        8 * 3600, ge=60, description="A workbench session ends after this long without use."
+    )
+    workbench_loading_soon_s: int = Field(
+        2 * 3600,
+        ge=0,
+        description="A referral whose loading is this close (or past) is flagged in red.",
+    )
+    case_retention_days: int = Field(
+        7 * 365 + 2,
+        ge=1,
+        description="How long closed cases and their audit trail are kept (seven years).",
+    )
+    demo_password: SecretStr | None = Field(
+        None,
+        description="Password of the demo accounts officer, supervisor and analyst "
+        "(screening workbench --demo-accounts).",
+    )
+
     def mra_partner_list(self) -> list[str]:
         return [c.strip().upper() for c in self.mra_partners.split(",") if c.strip()]
 

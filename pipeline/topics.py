@@ -16,9 +16,15 @@ AEO_REGISTRY = "customs.aeo.registry.v1"
 WATCHLIST = "customs.watchlist.v1"
 RULES = "customs.rules.v1"
 EXAMINATION_RESULTS = "customs.examination.results.v1"
+CASE_EVENTS = "customs.case.events.v1"
+# Not in the contract: the false watch-list matches officers cleared, which every worker
+# applies (key: party key and entry id; a null value lifts the clearance).
+WATCHLIST_CLEARANCES = "customs.watchlist.clearances.v1"
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 _MONTH_MS = str(30 * 24 * 3600 * 1000)
+# The audit trail outlives Kafka's usual retention: seven years, as the case store keeps it.
+_SEVEN_YEARS_MS = str((7 * 365 + 2) * 24 * 3600 * 1000)
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,13 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         HITS,
         "declaration_id",
-        {"cleanup.policy": "compact,delete", "retention.ms": _MONTH_MS},
+        # A hit carries the declaration as received (at most the declarations topic's 2 MiB)
+        # beside its matches and evidence: more than a broker's default 1 MB.
+        {
+            "cleanup.policy": "compact,delete",
+            "retention.ms": _MONTH_MS,
+            "max.message.bytes": "4194304",
+        },
     ),
     TopicSpec(
         DLQ,
@@ -64,6 +76,14 @@ TOPICS: tuple[TopicSpec, ...] = (
         EXAMINATION_RESULTS,
         "declaration_id",
         {"cleanup.policy": "delete", "retention.ms": _MONTH_MS},
+    ),
+    TopicSpec(
+        CASE_EVENTS,
+        "case id",
+        {"cleanup.policy": "delete", "retention.ms": _SEVEN_YEARS_MS},
+    ),
+    TopicSpec(
+        WATCHLIST_CLEARANCES, "party key and entry id", {"cleanup.policy": "compact"}, partitions=1
     ),
 )
 

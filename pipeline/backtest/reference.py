@@ -3,6 +3,12 @@
 Rows go through the same CSV reader as ``screening aeo load`` and ``screening watchlist load``
 and are applied as the worker's topic mirrors apply records, so a backtest sees what a worker
 would hold after those files were loaded. Bad rows are skipped, as the loaders skip them.
+
+The clearances of false watch-list matches (``customs.watchlist.clearances.v1``) are not
+applied: officers give them in the workbench, one party and one entry at a time, until a date;
+they exist only on that topic, and a backtest runs from files, without a broker. A backtest
+shows what the rules and the lists alone refer: a party cleared in production keeps its
+watch-list finding here, as it would on a filing after its clearance expires.
 """
 
 from __future__ import annotations

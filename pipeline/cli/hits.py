@@ -4,10 +4,11 @@ Without ``--follow`` it prints the referrals open now and exits. With ``--follow
 reading ``customs.targeting.hits.v1``: on a terminal the table is redrawn in place as hits
 arrive and are withdrawn; otherwise (or with ``--json``) each change is one more line.
 
-JSON lines: each open referral is the Hit as published. With ``--follow``, a referral that
-leaves the view is the line ``{"withdrawn": true, "declaration_id": …, "version": …,
-"reason": "closed" | "filtered"}``: closed by a later version that is no longer a referral or by
-an invalidation, or replaced by a version that the filters do not show.
+JSON lines: each open referral is the Hit as published, with the declaration it carries. With
+``--follow``, a referral that leaves the view is the line ``{"withdrawn": true,
+"declaration_id": …, "version": …, "reason": "closed" | "filtered"}``: closed by a later
+version that is no longer a referral or by an invalidation, or replaced by a version that the
+filters do not show.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def hits(
 ) -> None:
     """Show open targeting referrals: DNL first, then HRCM, then RFI; higher score first."""
     hit_filter = HitFilter({o.value for o in outcome}, set(rule), _since(since))
-    referrals = OpenReferrals(hit_filter)
+    # The table does not show the declaration a hit carries: it is kept for JSON lines only.
+    referrals = OpenReferrals(hit_filter, declarations=as_json)
     settings = load_settings(bootstrap)
     reader = TopicReader(settings, topics.HITS)
     try:

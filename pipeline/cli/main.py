@@ -7,7 +7,7 @@ import sys
 import click
 import typer
 
-from pipeline.cli import generate, hits, reference, rules, send, topics, worker
+from pipeline.cli import generate, hits, reference, rules, send, topics, workbench, worker
 from pipeline.errors import ScreeningError
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app.add_typer(reference.aeo_app, name="aeo")
 app.add_typer(reference.watchlist_app, name="watchlist")
 app.add_typer(rules.app, name="rules")
 app.command("worker")(worker.worker)
+app.command("workbench")(workbench.workbench)
+app.add_typer(workbench.accounts_app, name="accounts")
 app.command("send")(send.send)
 app.command("hits")(hits.hits)
 app.command("generate")(generate.generate)

@@ -201,6 +201,11 @@ class Hit(msgspec.Struct):
     priority: int
     summary: str
     message_type: MessageType = "FILING"
+    # Not in the contract's list, allowed by it: the declaration exactly as received (the JSON
+    # object of the input record, embedded as it came, never decoded and encoded again), so
+    # that officers' tools have the whole filing with the hit. UNSET, and left out, only in
+    # hits published before it was added.
+    declaration: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
 
 
 class RejectionError(msgspec.Struct):

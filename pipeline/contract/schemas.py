@@ -124,6 +124,30 @@ def _complete_hit(schema: Schema) -> None:
     _timestamps(schema, "submitted_at", "assessed_at")
     schema["properties"]["priority"].update(minimum=1, description="1 is the highest")
     schema["properties"]["summary"]["description"] = "one line, read first"
+    # The struct holds the raw bytes (msgspec.Raw, "any JSON"); they are a declaration that
+    # was decoded against the contract, so the hit says so with the Declaration schema.
+    _embed(schema, "declaration")
+    schema["properties"]["declaration"] = {
+        "$ref": _REF_TEMPLATE.format(name=Declaration.__name__),
+        "description": (
+            "the declaration exactly as received, unknown fields included; absent from hits "
+            "published before it was added"
+        ),
+    }
+
+
+def _embed(schema: Schema, name: str) -> None:
+    """Put the complete schema ``name`` (with its cross-field rules) into ``schema``'s $defs,
+    under its struct's name, beside the definitions it refers to."""
+    embedded = generate(name)
+    definitions = embedded.pop("$defs", {})
+    for key in ("$schema", "$id"):  # an $id would make its $refs resolve against its own file
+        del embedded[key]
+    definitions[_spec(name).struct.__name__] = embedded
+    held = schema.setdefault("$defs", {})
+    for def_name, definition in definitions.items():
+        if held.setdefault(def_name, definition) != definition:
+            raise ValueError(f"two different definitions named {def_name}")
 
 
 def _complete_rejection(schema: Schema) -> None:

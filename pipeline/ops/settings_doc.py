@@ -49,6 +49,9 @@ def _default(field: FieldInfo) -> str:
         return "(none)"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if isinstance(value, SecretStr):
+        # A default is in the source for all to read; masked, the table would hide it for nothing.
+        return f"`{value.get_secret_value()}`"
     return f"`{value}`"
 
 

@@ -1,23 +1,30 @@
 """Reference data for the parties of a declaration: AEO status and watch-list findings.
 
-The registry and the watch list are filled from their compacted topics by mirror threads while
-batches are evaluated in another thread; one lock keeps a lookup from seeing half an update.
+The registry, the watch list and the clearances of false watch-list matches are filled from
+their compacted topics by mirror threads while batches are evaluated in another thread; one
+lock keeps a lookup from seeing half an update.
+
+A watch-list finding whose entry is cleared for the party (``clearances.party_key``) on the
+declaration's submitted date (UTC, as clearances expire) is dropped before the worst finding is
+chosen: the party still matches every other entry, other parties still match this one.
 
 The same companies file again and again, so lookups are remembered per party (all its fields)
-and date; any change to the reference data forgets them.
+and date; any change to the reference data, a clearance given or lifted among them, forgets
+them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 
 import msgspec
 
 from pipeline.contract.models import AeoRecord, Declaration, Party, PartyStatus, WatchlistEntry
 from pipeline.reference.aeo import AeoFinding, AeoRegistry, to_party_status
+from pipeline.reference.clearances import Clearances, party_key
 from pipeline.reference.watchlist import Watchlist
 
 _AEO_DECODER = msgspec.json.Decoder(AeoRecord)
@@ -28,11 +35,18 @@ _WATCHLIST_DECODER = msgspec.json.Decoder(WatchlistEntry)
 
 
 class ReferenceData:
-    def __init__(self, registry: AeoRegistry, watchlist: Watchlist) -> None:
+    def __init__(
+        self,
+        registry: AeoRegistry,
+        watchlist: Watchlist,
+        clearances: Clearances | None = None,
+    ) -> None:
         self.registry = registry
         self.watchlist = watchlist
+        self.clearances = Clearances() if clearances is None else clearances
         self._lock = threading.Lock()
-        self._memo: dict[tuple[bytes, date], tuple[dict[str, Any], AeoFinding]] = {}
+        # Key: the party, the submitted date as filed (AEO validity) and in UTC (clearances).
+        self._memo: dict[tuple[bytes, date, date], tuple[dict[str, Any], AeoFinding]] = {}
 
     # --- updates, from the mirrors of the compacted topics ---------------------------------
 
@@ -60,25 +74,40 @@ class ReferenceData:
             self.watchlist.put(entry)
             self._memo.clear()
 
+    def apply_clearance(self, key: bytes | None, value: bytes | None) -> None:
+        """A clearance of a false watch-list match, or a tombstone that lifts it."""
+        with self._lock:
+            # Lock order: this lock, then the clearances' own, as in a lookup.
+            self.clearances.apply(key, value)
+            self._memo.clear()
+
     # --- lookups, for the rules (PartyLookup) ----------------------------------------------
 
     def lookup(
         self, declaration: Declaration, role: str, party: Party
     ) -> tuple[Mapping[str, Any], PartyStatus]:
-        key = (_PARTY_KEY.encode(party), declaration.submitted_at.date())
+        submitted = declaration.submitted_at
+        on = submitted.date()
+        # Decoded "Z" and "+00:00" are the UTC singleton: no conversion on the usual path.
+        on_utc = on if submitted.tzinfo is UTC else submitted.astimezone(UTC).date()
+        key = (_PARTY_KEY.encode(party), on, on_utc)
         with self._lock:
             found = self._memo.get(key)
             if found is None:
-                found = self._look_up(party, key[1])
+                found = self._look_up(party, on, on_utc)
                 if len(self._memo) >= MEMO_LIMIT:
                     self._memo.clear()
                 self._memo[key] = found
         facts, aeo = found
         return facts, to_party_status(role, aeo)  # type: ignore[arg-type]
 
-    def _look_up(self, party: Party, on: date) -> tuple[dict[str, Any], AeoFinding]:
+    def _look_up(self, party: Party, on: date, on_utc: date) -> tuple[dict[str, Any], AeoFinding]:
         aeo = self.registry.lookup(party, on)
         findings = self.watchlist.match(party)
+        if findings and len(self.clearances):
+            cleared = self.clearances.cleared_entries(party_key(party), on_utc)
+            if cleared:
+                findings = [f for f in findings if f.entry_id not in cleared]
         facts: dict[str, Any] = {
             "aeo_status": aeo.status,
             "aeo_type": aeo.aeo_type,

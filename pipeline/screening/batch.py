@@ -190,7 +190,7 @@ class Screener:
             return
         action = hit_action(state, declaration.version, outcome in REFERRALS, invalidated)
         if action == "hit":
-            hit = _hit(assessment)
+            hit = _hit(assessment, record.value)
             result.outputs.append(OutputRecord(topics.HITS, key, _ENCODER.encode(hit)))
             result.hits += 1
             result.hits_by_outcome[outcome] += 1
@@ -224,7 +224,9 @@ def _check_key(record: InputRecord, declaration: Declaration) -> Declaration | D
     )
 
 
-def _hit(assessment: Assessment) -> Hit:
+def _hit(assessment: Assessment, filed: bytes | None) -> Hit:
+    """The hit of an assessment, with the declaration as received: ``filed`` is the record's
+    value, a JSON object by now (it was decoded), embedded as it is, not encoded again."""
     outcome = assessment.outcome
     return Hit(
         declaration_id=assessment.declaration_id,
@@ -241,6 +243,7 @@ def _hit(assessment: Assessment) -> Hit:
         priority=PRIORITY[outcome],
         summary=summarise(outcome, assessment.score, assessment.matches),
         message_type=assessment.message_type,
+        declaration=msgspec.UNSET if filed is None else msgspec.Raw(filed),
     )
 
 

@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> faust.App:
         value_serializer="raw",
     )
     ledger = TableLedger(disk_table(app, VERSIONS_TABLE, settings.partitions))
-    reference, (aeo_mirror, watchlist_mirror) = start_reference(settings)
+    reference, reference_mirrors = start_reference(settings)
     rules, rules_mirror = start_rules(settings)
     settle_long_lived_objects()
     evaluators = EvaluatorCache(settings, reference)
@@ -101,7 +101,7 @@ def create_app(settings: Settings) -> faust.App:
     producer = OutputProducer(settings, offsets_of=frozenset({ledger.tables.changelog}))
     batches = BatchHandler(screener, ledger, producer, rules, evaluators, lag)
     if settings.metrics_enabled:
-        metrics.register_state(WorkerStateCollector(rules, reference, aeo_mirror, watchlist_mirror))
+        metrics.register_state(WorkerStateCollector(rules, reference, reference_mirrors))
 
     health = HealthTracker(LAG_INTERVAL_S)
     app.on_rebalance_complete.connect(lambda *_, **__: health.rebalance_completed())
@@ -144,7 +144,7 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.page("/readyz")
     async def ready_page(web: Any, request: Any) -> Any:
-        mirrors = (aeo_mirror, watchlist_mirror, rules_mirror)
+        mirrors = (*reference_mirrors, rules_mirror)
         failed = tuple(m.topic for m in mirrors if m.failed is not None)
         verdict = readiness(health.readiness_facts(rules.ready, failed))
         return web.json(verdict.as_json(), status=200 if verdict.ok else 503)

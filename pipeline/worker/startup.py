@@ -4,9 +4,12 @@ data), each kept current by a mirror of its compacted topic."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from pipeline import topics
 from pipeline.reference.aeo import AeoRegistry
+from pipeline.reference.clearances import Clearances
 from pipeline.reference.mirror import TopicMirror
 from pipeline.reference.parties import ReferenceData
 from pipeline.reference.watchlist import Watchlist
@@ -54,21 +57,37 @@ class EvaluatorCache:
         return self._evaluator
 
 
-def start_reference(settings: Settings) -> tuple[ReferenceData, list[TopicMirror]]:
-    """The AEO registry and the watch lists, complete before the first batch, then live."""
+@dataclass(frozen=True, slots=True)
+class ReferenceMirrors:
+    aeo: TopicMirror
+    watchlist: TopicMirror
+    clearances: TopicMirror
+
+    def __iter__(self) -> Iterator[TopicMirror]:
+        return iter((self.aeo, self.watchlist, self.clearances))
+
+
+def start_reference(settings: Settings) -> tuple[ReferenceData, ReferenceMirrors]:
+    """The AEO registry, the watch lists and the clearances of false watch-list matches,
+    complete before the first batch, then live."""
     reference = ReferenceData(
         AeoRegistry(settings.mra_partner_list()),
         Watchlist(fuzzy_threshold=settings.watchlist_fuzzy_threshold),
+        Clearances(),
     )
-    mirrors = [
-        TopicMirror(settings, topics.AEO_REGISTRY, reference.apply_aeo).start(),
-        TopicMirror(settings, topics.WATCHLIST, reference.apply_watchlist).start(),
-    ]
+    mirrors = ReferenceMirrors(
+        aeo=TopicMirror(settings, topics.AEO_REGISTRY, reference.apply_aeo).start(),
+        watchlist=TopicMirror(settings, topics.WATCHLIST, reference.apply_watchlist).start(),
+        clearances=TopicMirror(
+            settings, topics.WATCHLIST_CLEARANCES, reference.apply_clearance
+        ).start(),
+    )
     for mirror in mirrors:
         mirror.wait(settings.reference_wait_s)
     log.info(
-        "reference data loaded: %d AEO records, %d watch-list entries",
+        "reference data loaded: %d AEO records, %d watch-list entries, %d clearances",
         len(reference.registry),
         len(reference.watchlist),
+        len(reference.clearances),
     )
     return reference, mirrors

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 COMPOSE_PROMETHEUS = ROOT / "deploy" / "compose" / "prometheus.yml"
 PROJECT_PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
-SCREENING_SERVICES = ("topics", "reference-loader", "worker")
+SCREENING_SERVICES = ("topics", "reference-loader", "worker", "workbench")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_compose_file_follows_the_compose_specification() -> None:
 
 
 def test_the_whole_stack_is_there(services: dict[str, Any]) -> None:
-    assert set(services) >= {"kafka", *SCREENING_SERVICES, "prometheus", "grafana"}
+    assert set(services) >= {"kafka", *SCREENING_SERVICES, "postgres", "prometheus", "grafana"}
 
 
 def test_images_are_pinned(services: dict[str, Any]) -> None:
@@ -172,10 +172,18 @@ def test_worker_port_agrees_everywhere(services: dict[str, Any]) -> None:
     assert f"EXPOSE {port}" in _dockerfile_lines()
     healthcheck = " ".join(worker["healthcheck"]["test"])
     assert f"http://127.0.0.1:{port}/readyz" in healthcheck
-    (job,) = yaml.safe_load(COMPOSE_PROMETHEUS.read_text())["scrape_configs"]
+    jobs = yaml.safe_load(COMPOSE_PROMETHEUS.read_text())["scrape_configs"]
+    (job,) = [j for j in jobs if j["job_name"] == "screening-worker"]
     (discovery,) = job["dns_sd_configs"]
     assert discovery["names"] == ["worker"]
     assert discovery["port"] == port
+
+
+def test_prometheus_scrapes_the_workbench_on_its_port(services: dict[str, Any]) -> None:
+    settings = settings_from(services["workbench"]["environment"])
+    jobs = yaml.safe_load(COMPOSE_PROMETHEUS.read_text())["scrape_configs"]
+    (job,) = [j for j in jobs if j["job_name"] == "screening-workbench"]
+    assert job["static_configs"][0]["targets"] == [f"workbench:{settings.workbench_port}"]
 
 
 def test_workers_are_no_more_than_partitions(services: dict[str, Any]) -> None:
@@ -276,3 +284,33 @@ def test_kafka_image_is_the_version_the_project_tests_with(services: dict[str, A
     match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", pom)
     assert match is not None
     assert services["kafka"]["image"] == f"apache/kafka:{match.group(1)}"
+
+
+def test_workbench_reaches_postgres_and_answers_on_its_port(services: dict[str, Any]) -> None:
+    workbench = services["workbench"]
+    settings = settings_from({**_dockerfile_env(), **workbench["environment"]})
+    assert settings.workbench_host == "0.0.0.0"  # reachable through the published port
+    port = settings.workbench_port
+    assert workbench["ports"] == [f"127.0.0.1:{port}:{port}"], "loopback only: demo accounts"
+    assert f"http://127.0.0.1:{port}/livez" in " ".join(workbench["healthcheck"]["test"])
+    postgres = services["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    assert postgres["healthcheck"]["test"]
+    assert workbench["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert workbench["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    url = urlparse(settings.database_url.get_secret_value())
+    environment = postgres["environment"]
+    assert url.hostname == "postgres"
+    assert url.port == 5432
+    assert url.username == environment["POSTGRES_USER"]
+    assert url.password == environment["POSTGRES_PASSWORD"]
+    assert url.path == f"/{environment['POSTGRES_DB']}"
+
+
+def test_demo_accounts_have_a_password_the_workbench_accepts(services: dict[str, Any]) -> None:
+    workbench = services["workbench"]
+    assert "--demo-accounts" in workbench["command"]
+    variable = workbench["environment"]["SCREENING_DEMO_PASSWORD"]
+    match = re.fullmatch(r"\$\{SCREENING_DEMO_PASSWORD:-([^}]+)\}", variable)
+    assert match is not None, "the shell's SCREENING_DEMO_PASSWORD, with a default"
+    assert len(match.group(1)) >= 12, "the workbench wants 12 characters at least"

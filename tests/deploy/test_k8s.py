@@ -34,6 +34,7 @@ CUSTOM_SCHEMAS = {
 # The newest Kubernetes kubernetes-validate knows, and an older one still widely run.
 KUBERNETES_VERSIONS = ("1.37.0", "1.31.0")
 APP_SOURCE = ROOT / "pipeline" / "worker" / "app.py"
+WORKBENCH_SOURCE = ROOT / "pipeline" / "workbench" / "web.py"
 BENCH = ROOT / "load_tests" / "results" / "bench.json"
 MIB = 1024 * 1024
 
@@ -228,12 +229,13 @@ def test_scrape_config_is_valid_prometheus_config(tmp_path: Path) -> None:
     promtool = require("promtool")
     project = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
     scrape = yaml.safe_load((K8S_DIR / "prometheus" / "scrape-config.yml").read_text())
-    (job,) = scrape["scrape_configs"]
-    assert job.pop("kubernetes_sd_configs") == [{"role": "pod"}]
-    # Debian's promtool is built without Kubernetes discovery: a static target stands in, so
-    # that the rest of the job, relabelling included, is checked.
-    job["static_configs"] = [{"targets": ["10.0.0.1:6066"]}]
-    config = {**project, "scrape_configs": [job]}
+    jobs = scrape["scrape_configs"]
+    for job in jobs:
+        assert job.pop("kubernetes_sd_configs") == [{"role": "pod"}]
+        # Debian's promtool is built without Kubernetes discovery: a static target stands in,
+        # so that the rest of the job, relabelling included, is checked.
+        job["static_configs"] = [{"targets": ["10.0.0.1:6066"]}]
+    config = {**project, "scrape_configs": jobs}
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     for rule_file in project["rule_files"]:
         shutil.copy(ROOT / "deploy" / "prometheus" / rule_file, tmp_path / rule_file)
@@ -246,15 +248,28 @@ def test_scrape_config_is_valid_prometheus_config(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_scrape_config_addresses_the_annotated_port(settings: Settings) -> None:
+@pytest.mark.parametrize(
+    ("job_name", "manifest", "setting"),
+    [
+        ("screening-worker", "worker-deployment.yaml", "web_port"),
+        ("screening-workbench", "workbench-deployment.yaml", "workbench_port"),
+    ],
+)
+def test_scrape_config_addresses_the_annotated_port(
+    settings: Settings, job_name: str, manifest: str, setting: str
+) -> None:
+    port = getattr(settings, setting)
     scrape = yaml.safe_load((K8S_DIR / "prometheus" / "scrape-config.yml").read_text())
-    (job,) = scrape["scrape_configs"]
+    (job,) = [j for j in scrape["scrape_configs"] if j["job_name"] == job_name]
     (address,) = [r for r in job["relabel_configs"] if r.get("target_label") == "__address__"]
-    joined = f"10.0.0.1:{settings.web_port};{settings.web_port}"
+    joined = f"10.0.0.1:{port};{port}"
     match = re.fullmatch(address["regex"], joined)
     assert match is not None
     rewritten = match.expand(address["replacement"].replace("$", "\\"))
-    assert rewritten == f"10.0.0.1:{settings.web_port}"
+    assert rewritten == f"10.0.0.1:{port}"
+    deployment = yaml.safe_load((K8S_DIR / manifest).read_text())
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(port)
 
 
 def _containers() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -281,6 +296,7 @@ SECRETS = {
     "worker-deployment.yaml": "screening-kafka-pipeline",
     "topics-job.yaml": "screening-kafka-customs-it",
     "rules-publish-job.yaml": "screening-kafka-risk-analyst",
+    "workbench-deployment.yaml": "screening-kafka-workbench",
 }
 
 
@@ -401,3 +417,43 @@ def test_pods_run_the_image_compose_builds() -> None:
     image = compose["services"]["worker"]["image"]
     for where, container in _containers():
         assert container["image"] == image, where
+
+
+def test_workbench_serves_its_port_and_probes_its_pages(settings: Settings) -> None:
+    deployment = _one("Deployment", "screening-workbench")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    values = {v["name"]: v["value"] for v in container["env"] if "value" in v}
+    workbench = settings_from({**_one("ConfigMap", "screening-settings")["data"], **values})
+    assert workbench.workbench_host == "0.0.0.0"
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert ports["http"] == workbench.workbench_port
+    pages = set(re.findall(r'@app\.get\("([^"]+)"', WORKBENCH_SOURCE.read_text()))
+    paths = {}
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        http = container[probe]["httpGet"]
+        assert http["port"] == "http", probe
+        paths[probe] = http["path"]
+    assert set(paths.values()) <= pages
+    assert paths["readinessProbe"] == "/readyz"
+    assert paths["livenessProbe"] == paths["startupProbe"] == "/livez"
+    # Topics are customs IT's to create (SECURITY.md), as for the workers.
+    assert container["args"] == ["workbench", "--no-ensure-topics"]
+
+
+def test_workbench_reads_the_database_url_from_its_secret() -> None:
+    deployment = _one("Deployment", "screening-workbench")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {v["name"]: v for v in container["env"]}
+    reference = env["SCREENING_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+    assert reference == {"name": "screening-database", "key": "url"}
+    assert "SCREENING_DATABASE_URL" not in _one("ConfigMap", "screening-settings")["data"]
+
+
+def test_workbench_service_selects_its_pods() -> None:
+    deployment = _one("Deployment", "screening-workbench")
+    service = _one("Service", "screening-workbench")
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert service["spec"]["selector"] == selector
+    (port,) = service["spec"]["ports"]
+    assert port["targetPort"] == "http"

@@ -3,6 +3,9 @@
 The session starts its own broker (deploy/kafka/kafka.sh, on ports apart from `make run`'s)
 unless SCREENING_TEST_BOOTSTRAP names one, creates the topics, and runs one real
 `screening worker` process. Tests keep apart by a unique declaration-id prefix each.
+
+Tests of the workbench also get PostgreSQL: a server for the session (tests/integration/
+postgres.py) and a fresh, empty database per test.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.producer import producer_config
 from pipeline.kafka.reader import Record, TopicReader
 from pipeline.settings import Settings
+from tests.integration.postgres import PostgresServer, started_server
+from tests.integration.workbench import WorkbenchProcess, spawn_workbench
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SCRIPT = ROOT / "deploy" / "kafka" / "kafka.sh"
@@ -58,6 +63,49 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         subprocess.run([str(KAFKA_SCRIPT), "stop"], env=env, check=False, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session: its own (deploy/postgres/postgres.sh on a free port,
+    with data of its own, deleted at the end) unless SCREENING_TEST_DATABASE_URL names one,
+    whose role must be allowed to create databases."""
+    given = os.environ.get("SCREENING_TEST_DATABASE_URL")
+    if given:
+        yield PostgresServer.given(given)
+        return
+    with started_server(tmp_path_factory.mktemp("postgres"), _free_port()) as server:
+        yield server
+
+
+@pytest.fixture
+def database_url(postgres: PostgresServer) -> Iterator[str]:
+    """The libpq URL of a fresh, empty database of this test's own; dropped when the test ends,
+    sessions still connected to it ended first."""
+    with postgres.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def workbenches(settings: Settings) -> Iterator[list[WorkbenchProcess]]:
+    """Every workbench a test starts with ``spawn_workbench``; stopped when the test ends."""
+    started: list[WorkbenchProcess] = []
+    yield started
+    for bench in started:
+        bench.stop()
+
+
+@pytest.fixture
+def workbench(
+    settings: Settings,
+    database_url: str,
+    tmp_path: Path,
+    workbenches: list[WorkbenchProcess],
+) -> WorkbenchProcess:
+    """A `screening workbench` of its own consumer group on a fresh database."""
+    bench = spawn_workbench(settings, database_url, tmp_path)
+    workbenches.append(bench)
+    return bench
 
 
 @pytest.fixture(scope="session")

@@ -175,3 +175,23 @@ def test_the_live_table_is_redrawn_with_new_hits_and_without_withdrawn_ones(
     assert counts == ["0", "1", "2", "1", "1"]
     assert "DNL-1" in frames[-1]
     assert "RFI-1" not in frames[-1]
+
+
+def test_json_lines_carry_the_declaration_and_the_table_leaves_it_out(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    filed = (
+        b'{"declaration_id": "D-1", "consignee": {"name": "PRIVATE PERSON"},'
+        b' "x_reading": 1e400, "x_serial": ' + b"7" * 30 + b"}"
+    )
+    referrals = OpenReferrals()
+    assert referrals.apply(b"D-1", orjson.dumps(_hit())[:-1] + b', "declaration": ' + filed + b"}")
+    hits_cli._write_json(referrals.ranked())
+    (line,) = capsysbinary.readouterr().out.splitlines()
+    written = orjson.loads(line)["declaration"]
+    assert written["consignee"] == {"name": "PRIVATE PERSON"}
+    assert written["x_reading"] is None  # beyond a double: JSON has no infinity
+    assert written["x_serial"] == 7.777777777777778e29
+    table = _render(hit_table(referrals.ranked(), 10))
+    assert "D-1" in table
+    assert "PRIVATE PERSON" not in table

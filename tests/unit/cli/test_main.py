@@ -42,3 +42,34 @@ def test_unreachable_broker_is_one_clear_line(
     err = capsys.readouterr().err.strip()
     assert err.startswith("screening: cannot reach Kafka at 127.0.0.1:1")
     assert "\n" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["workbench", "--port", "0"],
+        ["workbench", "--no-such-flag"],
+        ["workbench", "--demo-accounts"],  # SCREENING_DEMO_PASSWORD unset
+        ["accounts", "add", "someone", "--role", "boss", "--name", "Some One"],
+        ["accounts", "add", "someone"],  # --role and --name are required
+    ],
+)
+def test_bad_workbench_argument_is_one_line_and_exit_code_2(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SCREENING_DEMO_PASSWORD", raising=False)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("screening: error: ")
+    assert "\n" not in err
+
+
+def test_unreachable_database_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SCREENING_DATABASE_URL", "postgresql://someone:secret@127.0.0.1:1/cases")
+    assert main(["accounts", "migrate"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("screening: cannot reach the case database at 127.0.0.1:1/cases")
+    assert "secret" not in err
+    assert "\n" not in err

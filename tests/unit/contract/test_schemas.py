@@ -676,6 +676,47 @@ def test_hit_is_a_referral_with_a_priority() -> None:
     assert errors("hit", _without(hit, "summary")) != []
 
 
+def test_hit_carries_the_declaration_as_a_declaration() -> None:
+    hit = {**_assessment(), "priority": 2, "summary": "HRCM (score 60): arms declared"}
+    filed = sample_declaration(x_extension={"anything": [1, 2]})
+    assert errors("hit", {**hit, "declaration": filed}) == []
+    assert errors("hit", {**hit, "declaration": INVALIDATION}) == []
+    assert errors("hit", hit) == []  # hits published before the field was added
+    assert errors("hit", {**hit, "declaration": "{}"}) != []  # embedded, not a string of JSON
+    assert errors("hit", {**hit, "declaration": _without(filed, "goods")}) != []
+    assert errors("hit", {**hit, "declaration": sample_declaration(goods=[{}] * 1000)}) != []
+
+
+def test_the_hit_embeds_the_complete_declaration_schema() -> None:
+    hit = schemas.load_schema("hit")
+    declaration = schemas.load_schema("declaration")
+    assert hit["properties"]["declaration"]["$ref"] == "#/$defs/Declaration"
+    assert "declaration" not in hit["required"]
+    embedded = hit["$defs"]["Declaration"]
+    assert "$id" not in embedded
+    assert "$schema" not in embedded
+    assert embedded["allOf"] == declaration["allOf"]  # the cross-field rules too
+    assert embedded["properties"] == declaration["properties"]
+    for name, definition in declaration["$defs"].items():
+        assert hit["$defs"][name] == definition
+
+
+def test_a_hit_with_its_declaration_round_trips_through_its_struct() -> None:
+    filed = sample_declaration()
+    raw = json.dumps(filed).encode()
+    document = {**_assessment(), "priority": 2, "summary": "HRCM", "declaration": filed}
+    decoded = msgspec.json.decode(json.dumps(document).encode(), type=models.Hit)
+    assert isinstance(decoded.declaration, msgspec.Raw)
+    assert json.loads(bytes(decoded.declaration)) == filed
+    encoded = msgspec.json.encode(msgspec.structs.replace(decoded, declaration=msgspec.Raw(raw)))
+    assert raw in encoded
+    assert errors("hit", json.loads(encoded)) == []
+    published_before = {**_assessment(), "priority": 2, "summary": "HRCM"}
+    older = msgspec.json.decode(json.dumps(published_before).encode(), type=models.Hit)
+    assert older.declaration is msgspec.UNSET
+    assert "declaration" not in json.loads(msgspec.json.encode(older))
+
+
 def test_rejection_shape() -> None:
     rejection = {
         "error": {"code": "SCHEMA", "message": "Expected `int`", "path": "$.version"},

@@ -171,6 +171,52 @@ def test_arms_hs_code_gives_hrcm_and_one_hit(ledger: DictLedger) -> None:
     assert ledger.states["D1"] == VersionState((1,), open_hit=1)
 
 
+def test_the_hit_carries_the_declaration_exactly_as_received(ledger: DictLedger) -> None:
+    # Odd spacing, keys out of order, a non-ASCII name written as is and one escaped, numbers
+    # that an encoder would write otherwise (10.000, 2.50) and an unknown field: every byte of
+    # it reaches the hit, as the filer sent it.
+    raw = (
+        b'  {"version": 1, "declaration_id": "D1",  "message_type": "FILING",'
+        b' "submitted_at": "2026-11-27T15:04:05Z",'
+        b' "declarant": {"name": "M\\u00fcller Spedition"},'
+        b' "consignor": {"name": "Shanghai \xe8\xb4\xb8\xe6\x98\x93 Ltd"},'
+        b' "consignee": {"name": "Berlin Retail AG"},'
+        b' "goods": [{"hs_code": "930690", "gross_mass_kg": 10.000}],'
+        b' "x_gateway": {"trace": [1, 2.50, null], "received": "2026-11-27T15:04:05.1+01:00"}}\n'
+    )
+    result = screen([record(raw, key=b"D1")], ledger)
+    (hit_output,) = on(result, topics.HITS)
+    assert hit_output.value is not None
+    assert raw in hit_output.value
+    hit = hit_of(hit_output)
+    assert isinstance(hit.declaration, msgspec.Raw)
+    assert bytes(hit.declaration) == raw.strip()  # a reader gets the object, not the spaces
+    assert json.loads(hit_output.value)["declaration"] == json.loads(raw)
+    # The assessment does not carry it: only referrals go to officers with the filing.
+    (assessment_output,) = on(result, topics.ASSESSMENTS)
+    assert b"x_gateway" not in (assessment_output.value or b"")
+
+
+def test_the_hit_with_its_declaration_validates_against_the_shipped_schema(
+    ledger: DictLedger,
+) -> None:
+    document = declaration(hs_code=ARMS, x_extension={"anything": [1, 2]})
+    result = screen([record(document)], ledger)
+    (hit_output,) = on(result, topics.HITS)
+    hit = json.loads(hit_output.value or b"")
+    assert hit["declaration"] == document
+    schema = Draft202012Validator(load_schema("hit"), format_checker=FormatChecker())
+    schema.validate(hit)
+
+
+def test_an_amended_hit_carries_the_amendment(ledger: DictLedger) -> None:
+    screen([record(declaration(hs_code=ARMS))], ledger)
+    amended = declaration(version=2, message_type="AMENDMENT", hs_code=ARMS)
+    result = screen([record(amended)], ledger)
+    (hit_output,) = on(result, topics.HITS)
+    assert json.loads(hit_output.value or b"")["declaration"] == amended
+
+
 def test_score_only_findings_below_the_threshold_raise_no_hit(ledger: DictLedger) -> None:
     document = declaration(equipment=[{"container_id": "CSQU3054384"}])  # wrong check digit
     result = screen([record(document)], ledger)

@@ -122,3 +122,39 @@ def test_values_not_written_by_the_pipeline_are_ignored() -> None:
     for junk in [b"not json", b"[1]", b'{"declaration_id": 5}', b'{"declaration_id": "A"}']:
         assert referrals.apply(b"A", junk) is None
     assert len(referrals) == 0
+
+
+def test_a_hit_whose_declaration_holds_numbers_orjson_refuses_is_still_shown() -> None:
+    # A hit embeds the declaration as filed; the screening accepts any JSON number in a field
+    # the contract does not name, including ones beyond a double or 64-bit integers.
+    huge = b'{"x_big": 1e400, "x_long": ' + b"9" * 400 + b', "x_neg": -' + b"1" * 25 + b"}"
+    value = orjson.dumps(hit("A", "DNL"))[:-1] + b', "declaration": ' + huge + b"}"
+    referrals = OpenReferrals()
+    change = referrals.apply(b"A", value)
+    assert isinstance(change, Shown)
+    declaration = change.hit["declaration"]
+    assert declaration["x_big"] == float("inf")
+    assert isinstance(declaration["x_long"], float)
+    assert declaration["x_neg"] == float("-" + "1" * 25)
+    # What the JSON lines output writes again.
+    assert orjson.loads(orjson.dumps(change.hit))["declaration"]["x_big"] is None
+    assert [h["declaration_id"] for h in referrals.ranked()] == ["A"]
+
+
+def test_json_beyond_orjson_that_is_not_a_hit_is_still_ignored() -> None:
+    referrals = OpenReferrals()
+    for junk in [b"[1e400]", b'{"declaration_id": "A", "score": 1e400', b"NaN"]:
+        assert referrals.apply(b"A", junk) is None
+    assert len(referrals) == 0
+
+
+def test_a_view_without_declarations_drops_them_and_keeps_the_rest() -> None:
+    document = {**hit("A", "HRCM"), "declaration": {"declaration_id": "A", "version": 1}}
+    with_them, without = OpenReferrals(), OpenReferrals(declarations=False)
+    shown = with_them.apply(*record(document))
+    assert isinstance(shown, Shown)
+    assert shown.hit["declaration"] == {"declaration_id": "A", "version": 1}
+    bare = without.apply(*record(document))
+    assert isinstance(bare, Shown)
+    assert "declaration" not in bare.hit
+    assert bare.hit == hit("A", "HRCM")

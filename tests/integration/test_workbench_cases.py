@@ -1,0 +1,458 @@
+"""The workbench against the real broker, the session's worker and a real PostgreSQL:
+referrals become cases, amendments and withdrawals follow them, officers' actions are checked
+and audited, and restarts or a lost database neither lose nor duplicate anything."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import psycopg
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from pipeline import topics
+from pipeline.settings import Settings
+from pipeline.workbench import cases
+from pipeline.workbench.accounts import Account
+from pipeline.workbench.migrations import available, migrate
+from pipeline.workbench.retention import purge_expired
+from tests.integration.conftest import collect, key_prefix, publish
+from tests.integration.factories import amendment, encode, filing, invalidation
+from tests.integration.workbench import WorkbenchProcess, spawn_workbench
+from tests.integration.workbench_client import Officer
+
+ARMS = "930690"  # HS chapter 93: an HRCM referral under the default rules
+RETENTION_DAYS = 7 * 365 + 2
+
+
+def _case_of(bench: WorkbenchProcess, declaration_id: str) -> tuple[int, int, str, str | None]:
+    rows = bench.wait_for(
+        "SELECT case_id, version, status, disposition FROM cases WHERE declaration_id = %s"
+        " ORDER BY case_id DESC",
+        (declaration_id,),
+    )
+    return rows[0]
+
+
+@pytest.fixture
+def arms_case(
+    worker: object, producer: Producer, run_id: str, workbench: WorkbenchProcess
+) -> tuple[dict[str, object], int]:
+    """An arms filing screened by the session's worker: its document and its open case."""
+    document = filing(f"{run_id}-ARMS", hs_code=ARMS)
+    publish(producer, [encode(document)])
+    case_id, *_ = _case_of(workbench, str(document["declaration_id"]))
+    return document, case_id
+
+
+def test_migrations_apply_once_to_an_empty_database(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        assert migrate(conn) == [m.name for m in available()]
+        assert migrate(conn) == []
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+        }
+    assert {"cases", "case_events", "referrals", "outbox", "clearances", "accounts"} <= tables
+
+
+def test_the_audit_trail_cannot_be_rewritten(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        migrate(conn)
+        conn.execute(
+            "INSERT INTO cases (declaration_id, version, outcome, priority, score, summary,"
+            " assessed_at) VALUES ('D1', 1, 'RFI', 3, 30, 's', now())"
+        )
+        conn.execute("INSERT INTO case_events (case_id, actor, kind) VALUES (1, 'x', 'OPENED')")
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("UPDATE case_events SET actor = 'y'")
+        with pytest.raises(psycopg.errors.RaiseException, match="retention"):
+            conn.execute("DELETE FROM case_events")
+        assert conn.execute("SELECT actor FROM case_events").fetchall() == [("x",)]
+
+
+def test_referrals_open_cases_amendments_move_them_withdrawals_close_them(
+    settings: Settings,
+    worker: object,
+    producer: Producer,
+    run_id: str,
+    workbench: WorkbenchProcess,
+) -> None:
+    first = filing(f"{run_id}-A", hs_code=ARMS)
+    clean = filing(f"{run_id}-C")
+    publish(producer, [encode(first), encode(clean)])
+    case_id, version, status, _ = _case_of(workbench, first["declaration_id"])
+    assert (version, status) == (1, "OPEN")
+
+    publish(producer, [encode(amendment(first, 2, "930700"))])  # still arms: still a referral
+    workbench.wait_for("SELECT 1 FROM cases WHERE case_id = %s AND version = 2", (case_id,))
+    publish(producer, [encode(invalidation(first["declaration_id"], 3))])
+    workbench.wait_for(
+        "SELECT 1 FROM cases WHERE case_id = %s AND status = 'CLOSED'"
+        " AND disposition = 'WITHDRAWN'",
+        (case_id,),
+    )
+    kinds = [
+        row[0]
+        for row in workbench.query(
+            "SELECT kind FROM case_events WHERE case_id = %s ORDER BY event_id", (case_id,)
+        )
+    ]
+    assert kinds == ["OPENED", "REFERRAL_AMENDED", "WITHDRAWN"]
+    # A clean filing is no referral: no case.
+    assert (
+        workbench.query("SELECT 1 FROM cases WHERE declaration_id = %s", (clean["declaration_id"],))
+        == []
+    )
+    # The declaration's versions are all known to the case view, the invalidation included.
+    workbench.wait_for(
+        "SELECT version FROM assessments WHERE declaration_id = %s",
+        (first["declaration_id"],),
+        until=lambda rows: {r[0] for r in rows} == {1, 2, 3},
+    )
+    # Every change went to the audit topic, keyed by the case.
+    events = collect(settings, topics.CASE_EVENTS, key_prefix(str(case_id)), expected=3)
+    mine = [orjson.loads(r.value) for r in events if r.key == str(case_id).encode()]
+    assert [e["kind"] for e in mine] == kinds
+    assert {e["declaration_id"] for e in mine} == {first["declaration_id"]}
+
+
+def test_a_killed_workbench_resumes_without_losing_or_repeating_cases(
+    settings: Settings,
+    worker: object,
+    producer: Producer,
+    run_id: str,
+    database_url: str,
+    tmp_path: Path,
+    workbenches: list[WorkbenchProcess],
+) -> None:
+    first = spawn_workbench(settings, database_url, tmp_path)
+    workbenches.append(first)
+    before = [filing(f"{run_id}-K{i:03d}", hs_code=ARMS) for i in range(30)]
+    publish(producer, [encode(d) for d in before])
+    first.wait_for(
+        "SELECT count(*) FROM cases WHERE declaration_id LIKE %s",
+        (f"{run_id}-%",),
+        until=lambda rows: rows[0][0] >= 10,
+    )
+    first.kill()
+    after = [filing(f"{run_id}-K{i:03d}", hs_code=ARMS) for i in range(30, 60)]
+    publish(producer, [encode(d) for d in after])
+    again = spawn_workbench(settings, database_url, tmp_path, group=first.group, log_name="2.log")
+    workbenches.append(again)
+    again.wait_for(
+        "SELECT count(*) FROM cases WHERE declaration_id LIKE %s",
+        (f"{run_id}-%",),
+        until=lambda rows: rows[0][0] >= 60,
+    )
+    time.sleep(2)  # anything applied twice would show by now
+    per_declaration = again.query(
+        "SELECT declaration_id, count(*) FROM cases WHERE declaration_id LIKE %s"
+        " GROUP BY declaration_id",
+        (f"{run_id}-%",),
+    )
+    assert len(per_declaration) == 60
+    assert {count for _, count in per_declaration} == {1}
+    opened = again.query(
+        "SELECT count(*) FROM case_events e JOIN cases c USING (case_id)"
+        " WHERE c.declaration_id LIKE %s AND e.kind = 'OPENED'",
+        (f"{run_id}-%",),
+    )
+    assert opened == [(60,)]
+
+
+def test_without_the_database_nothing_is_acknowledged_and_the_page_says_so(
+    settings: Settings,
+    worker: object,
+    producer: Producer,
+    run_id: str,
+    workbench: WorkbenchProcess,
+    database_url: str,
+    postgres: object,
+) -> None:
+    name = database_url.rsplit("/", 1)[1]
+    officer = Officer(workbench.url)
+    assert officer.login("officer").status_code == 303
+    admin = psycopg.connect(database_url.rsplit("/", 1)[0] + "/postgres", autocommit=True)
+    try:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        down = [filing(f"{run_id}-D{i}", hs_code=ARMS) for i in range(5)]
+        publish(producer, [encode(d) for d in down])
+        collect(settings, topics.HITS, key_prefix(run_id), expected=5)
+        time.sleep(3)
+        page = officer.client.get("/")
+        assert page.status_code == 503
+        assert "case database is unavailable" in page.text
+        assert "D0" not in page.text
+        # The group's committed offsets stay short of the hits that are not in the database.
+        consumer = Consumer({**settings.librdkafka_config(), "group.id": workbench.group})
+        try:
+            committed = consumer.committed(
+                [TopicPartition(topics.HITS, p) for p in range(settings.partitions)], timeout=10
+            )
+            ends = [
+                consumer.get_watermark_offsets(TopicPartition(topics.HITS, p), timeout=10)[1]
+                for p in range(settings.partitions)
+            ]
+        finally:
+            consumer.close()
+        assert any(tp.offset < end for tp, end in zip(committed, ends, strict=True))
+    finally:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.close()
+    workbench.wait_for(
+        "SELECT count(*) FROM cases WHERE declaration_id LIKE %s",
+        (f"{run_id}-%",),
+        until=lambda rows: rows[0][0] == 5,
+    )
+    assert officer.client.get("/").status_code == 200
+    officer.close()
+
+
+def test_two_officers_claim_at_once_one_wins(
+    settings: Settings,
+    workbench: WorkbenchProcess,
+    arms_case: tuple[dict[str, object], int],
+) -> None:
+    _, case_id = arms_case
+    with psycopg.connect(workbench.database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO accounts (username, display_name, role, password_hash)"
+            " VALUES ('second', 'Second Officer', 'officer', 'x')"
+        )
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def claim(username: str) -> None:
+        with psycopg.connect(workbench.database_url, autocommit=True) as conn:
+            barrier.wait()
+            try:
+                cases.claim(conn, Account(username, username, "officer"), case_id)
+                outcomes[username] = "claimed"
+            except cases.CaseConflict as exc:
+                outcomes[username] = str(exc)
+
+    threads = [threading.Thread(target=claim, args=(u,)) for u in ("officer", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [u for u, o in outcomes.items() if o == "claimed"]
+    assert len(winners) == 1
+    loser = next(u for u in outcomes if u not in winners)
+    assert outcomes[loser] == f"{winners[0]} has already claimed this case"
+    assert workbench.query("SELECT assignee, status FROM cases WHERE case_id = %s", (case_id,)) == [
+        (winners[0], "IN_PROGRESS")
+    ]
+    claims = workbench.query(
+        "SELECT actor FROM case_events WHERE case_id = %s AND kind = 'CLAIMED'", (case_id,)
+    )
+    assert claims == [(winners[0],)]
+
+
+def test_roles_and_bad_requests_change_nothing(
+    settings: Settings,
+    workbench: WorkbenchProcess,
+    arms_case: tuple[dict[str, object], int],
+) -> None:
+    document, case_id = arms_case
+
+    def trail() -> list[tuple[object, ...]]:
+        return workbench.query(
+            "SELECT kind FROM case_events WHERE case_id = %s ORDER BY event_id", (case_id,)
+        )
+
+    def state() -> list[tuple[object, ...]]:
+        return workbench.query(
+            "SELECT status, assignee, disposition, revision FROM cases WHERE case_id = %s",
+            (case_id,),
+        )
+
+    start_trail, start_state = trail(), state()
+    anonymous = Officer(workbench.url)
+    assert anonymous.client.get(f"/cases/{case_id}").status_code == 303
+    assert anonymous.client.get("/worklist/rows").status_code == 303
+    assert anonymous.client.get("/worklist/rows", headers={"HX-Request": "true"}).status_code == 401
+    assert anonymous.post(f"/cases/{case_id}/claim").status_code == 401
+
+    analyst = Officer(workbench.url)
+    assert analyst.login("analyst").status_code == 303
+    page = analyst.case_page(case_id)
+    assert page.status_code == 200
+    assert document["declaration_id"] in page.text
+    assert 'action="/cases/' not in page.text  # no forms for a reader
+    refused = analyst.post(f"/cases/{case_id}/claim")
+    assert refused.status_code == 403
+    assert "can read cases but not change them" in refused.text
+
+    officer = Officer(workbench.url)
+    assert officer.login("officer").status_code == 303
+    assert officer.login("officer", "wrong password").status_code == 401
+    revision = officer.revision(case_id)
+    forged = officer.client.post(f"/cases/{case_id}/claim", data={"csrf_token": "forged"})
+    assert forged.status_code == 403
+    bad = [
+        officer.post(f"/cases/{case_id}/close", revision=revision, disposition="LOST"),
+        officer.post(f"/cases/{case_id}/close", revision="x", disposition="RELEASED"),
+        officer.post("/cases/not-a-number/claim"),
+        officer.post(f"/cases/{case_id}/examination", result="SEIZURE", examined_at="yesterday"),
+        officer.post(f"/cases/{case_id}/examination", result="FOUND", examined_at="2026-01-01"),
+        officer.post(f"/cases/{case_id}/comment", text="   "),
+        officer.post(f"/cases/{case_id}/comment", text="x" * 5000),
+        officer.post(f"/cases/{case_id}/assign", revision=revision, assignee="officer"),
+        officer.post(f"/cases/{case_id}/clearances", match="consignee|NOPE", reason="r" * 20,
+                     expires_on="2027-01-01"),
+        officer.post(f"/cases/{case_id}/close", revision=revision + 5, disposition="RELEASED"),
+    ]  # fmt: skip
+    assert [r.status_code for r in bad] == [400, 400, 400, 400, 400, 400, 400, 403, 403, 409]
+    assert "the disposition must be one of" in bad[0].text
+    assert "changed since you opened it" in bad[9].text
+    assert officer.client.get("/?outcome=BOGUS").status_code == 400
+    assert trail() == start_trail
+    assert state() == start_state
+    assert workbench.query("SELECT count(*) FROM examinations") == [(0,)]
+
+    # The same officer, asked properly, closes the case; it is kept with its retention.
+    done = officer.post(
+        f"/cases/{case_id}/close", revision=revision, disposition="RELEASED", note="papers ok"
+    )
+    assert done.status_code == 303
+    retained = workbench.query(
+        "SELECT status, disposition, retain_until - closed_at FROM cases WHERE case_id = %s",
+        (case_id,),
+    )
+    assert retained[0][:2] == ("CLOSED", "RELEASED")
+    assert retained[0][2].days == RETENTION_DAYS
+    for client in (anonymous, analyst, officer):
+        client.close()
+
+
+def test_an_examination_result_reaches_rule_effectiveness_topic(
+    settings: Settings,
+    workbench: WorkbenchProcess,
+    arms_case: tuple[dict[str, object], int],
+) -> None:
+    document, case_id = arms_case
+    officer = Officer(workbench.url)
+    officer.login("officer")
+    answer = officer.post(
+        f"/cases/{case_id}/examination", result="SEIZURE", examined_at="2026-12-01T10:30"
+    )
+    assert answer.status_code == 303
+    records = collect(
+        settings, topics.EXAMINATION_RESULTS, key_prefix(document["declaration_id"]), expected=1
+    )
+    assert [orjson.loads(r.value) for r in records] == [
+        {
+            "declaration_id": document["declaration_id"],
+            "version": 1,
+            "result": "SEIZURE",
+            "examined_at": "2026-12-01T10:30:00.000Z",
+            "officer_ref": "officer",
+        }
+    ]
+    assert workbench.query("SELECT count(*) FROM outbox WHERE published_at IS NULL") == [(0,)]
+    officer.close()
+
+
+def test_closed_cases_are_kept_for_their_retention_then_deleted(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        migrate(conn)
+        conn.execute(
+            "INSERT INTO accounts (username, display_name, role, password_hash)"
+            " VALUES ('sup', 'S', 'supervisor', 'x')"
+        )
+        for declaration_id, retain in (("OLD", "-1 day"), ("KEPT", "1 day"), ("HELD", "-1 day")):
+            conn.execute(
+                "INSERT INTO cases (declaration_id, version, outcome, priority, score, summary,"
+                " assessed_at, status, disposition, closed_at, retain_until) VALUES"
+                " (%s, 1, 'RFI', 3, 30, 's', now(), 'CLOSED', 'RELEASED', now(),"
+                " now() + %s::interval)",
+                (declaration_id, retain),
+            )
+            conn.execute(
+                "INSERT INTO case_events (case_id, actor, kind)"
+                " SELECT case_id, 'system', 'OPENED' FROM cases WHERE declaration_id = %s",
+                (declaration_id,),
+            )
+        # A clearance still in force keeps its case past the retention.
+        conn.execute(
+            "INSERT INTO clearances (case_id, party_key, role, party_name, entry_id, reason,"
+            " expires_on, cleared_by) SELECT case_id, 'k', 'consignee', 'n', 'E', 'a reason here',"
+            " current_date + 10, 'sup' FROM cases WHERE declaration_id = 'HELD'"
+        )
+        with pytest.raises(psycopg.errors.RaiseException, match="retention"):
+            conn.execute(
+                "DELETE FROM case_events WHERE case_id IN"
+                " (SELECT case_id FROM cases WHERE declaration_id = 'KEPT')"
+            )
+        assert purge_expired(conn) == 1
+        left = conn.execute("SELECT declaration_id FROM cases ORDER BY 1").fetchall()
+        assert left == [("HELD",), ("KEPT",)]
+        assert conn.execute("SELECT count(*) FROM case_events").fetchone() == (2,)
+
+
+def test_a_hostile_filing_still_makes_its_case(
+    settings: Settings,
+    worker: object,
+    producer: Producer,
+    run_id: str,
+    workbench: WorkbenchProcess,
+) -> None:
+    document = filing(f"{run_id}-H", hs_code=ARMS)
+    document["consignee"]["name"] = "NUL\u0000 TRADING"
+    raw = orjson.dumps(document)[:-1] + b', "huge": 1e400, "long": ' + b"9" * 400 + b"}"
+    following = filing(f"{run_id}-N", hs_code=ARMS)
+    publish(producer, [(document["declaration_id"].encode(), raw), encode(following)])
+    case_id, *_ = _case_of(workbench, document["declaration_id"])
+    _case_of(workbench, following["declaration_id"])  # the next one is not held up
+    stored = workbench.query(
+        "SELECT declaration->'consignee'->>'name', hit ? 'stored_without_nul_characters'"
+        " FROM referrals WHERE declaration_id = %s",
+        (document["declaration_id"],),
+    )
+    assert stored == [("NUL TRADING", True)]
+    officer = Officer(workbench.url)
+    officer.login("officer")
+    page = officer.case_page(case_id)
+    assert page.status_code == 200
+    assert "NUL TRADING" in page.text
+    officer.close()
+
+
+def test_a_session_ends_after_its_idle_time_even_with_the_worklist_open(
+    workbench: WorkbenchProcess,
+) -> None:
+    officer = Officer(workbench.url)
+    assert officer.login("officer").status_code == 303
+    refresh = {"HX-Request": "true"}
+
+    def idle_for(interval: str) -> None:
+        workbench.query(
+            "UPDATE web_sessions SET last_seen_at = now() - %s::interval RETURNING 1", (interval,)
+        )
+
+    idle_for("7 hours 59 minutes")
+    assert officer.client.get("/worklist/rows", headers=refresh).status_code == 200
+    # The page's own refresh did not count as use ...
+    idle = workbench.query("SELECT now() - last_seen_at > interval '7 hours' FROM web_sessions")
+    assert idle == [(True,)]
+    # ... the officer's own request does.
+    assert officer.client.get("/").status_code == 200
+    assert workbench.query(
+        "SELECT now() - last_seen_at < interval '1 minute' FROM web_sessions"
+    ) == [(True,)]
+    idle_for("8 hours 1 minute")
+    expired = officer.client.get("/worklist/rows", headers=refresh)
+    assert expired.status_code == 401
+    assert expired.headers["HX-Redirect"] == "/login"
+    assert officer.client.get("/").status_code == 303
+    officer.close()

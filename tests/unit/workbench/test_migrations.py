@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from pipeline.workbench.migrations import available
+
+
+def test_migrations_are_numbered_in_order_and_ship_with_the_package() -> None:
+    found = available()
+    assert [m.number for m in found] == list(range(1, len(found) + 1))
+    assert found[0].name == "0001_cases.sql"
+    assert "CREATE TABLE cases" in found[0].sql
