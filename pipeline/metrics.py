@@ -91,6 +91,24 @@ SHADOW_MATCHES = Counter(
     ["rule_id"],
     registry=REGISTRY,
 )
+NOTICE_KINDS = ("ASSESSMENT_COMPLETE", "RFI", "HRCM", "DNL", "REJECTED", "REFERRAL_CLOSED")
+FILER_NOTICES = Counter(
+    "screening_filer_notices_total",
+    "Notices to filers produced on customs.filer.notices.v1, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+FILER_NOTICES_UNADDRESSED = Counter(
+    "screening_filer_notices_unaddressed_total",
+    "Notices not sent because the message named no filer (no filer_id, no declarant id; for "
+    "REJECTED also a message that is not a JSON object), by the kind they would have been.",
+    ["kind"],
+    registry=REGISTRY,
+)
+# Every kind is exported from the start, at 0.
+for _kind in NOTICE_KINDS:
+    FILER_NOTICES.labels(_kind)
+    FILER_NOTICES_UNADDRESSED.labels(_kind)
 BATCH_SIZE = Histogram(
     "screening_batch_size",
     "Declarations per screened batch.",
@@ -300,6 +318,10 @@ def record_batch(
         RULE_MATCHES.labels(rule_id, action).inc(count)
     for rule_id, count in result.shadow_matches.items():
         SHADOW_MATCHES.labels(rule_id).inc(count)
+    for kind, count in result.notices.items():
+        FILER_NOTICES.labels(kind).inc(count)
+    for kind, count in result.notices_unaddressed.items():
+        FILER_NOTICES_UNADDRESSED.labels(kind).inc(count)
     BATCH_SIZE.observe(consumed)
     BATCH_SECONDS.observe(seconds)
     LAST_PROCESSED.set(now)

@@ -133,6 +133,12 @@ class Settings(BaseSettings):
         ge=0,
         description="A referral whose loading is this close (or past) is flagged in red.",
     )
+    workbench_rfi_answer_s: int = Field(
+        4 * 3600,
+        ge=60,
+        description="Time a filer has to answer an RFI before the case is escalated (it is "
+        "escalated at loading time too, if that comes first).",
+    )
     case_retention_days: int = Field(
         7 * 365 + 2,
         ge=1,

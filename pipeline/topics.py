@@ -20,6 +20,10 @@ CASE_EVENTS = "customs.case.events.v1"
 # Not in the contract: the false watch-list matches officers cleared, which every worker
 # applies (key: party key and entry id; a null value lifts the clearance).
 WATCHLIST_CLEARANCES = "customs.watchlist.clearances.v1"
+FILER_NOTICES = "customs.filer.notices.v1"
+REFERRAL_RESPONSES = "customs.referral.responses.v1"
+# Not in the contract: the filers' responses the workbench refused, with the reason's code.
+REFERRAL_RESPONSES_DLQ = "customs.referral.responses.dlq.v1"
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 _MONTH_MS = str(30 * 24 * 3600 * 1000)
@@ -81,6 +85,21 @@ TOPICS: tuple[TopicSpec, ...] = (
         CASE_EVENTS,
         "case id",
         {"cleanup.policy": "delete", "retention.ms": _SEVEN_YEARS_MS},
+    ),
+    TopicSpec(
+        FILER_NOTICES,
+        "filer_id",
+        {"cleanup.policy": "delete", "retention.ms": _MONTH_MS},
+    ),
+    TopicSpec(
+        REFERRAL_RESPONSES,
+        "declaration_id",
+        {"cleanup.policy": "delete", "retention.ms": _MONTH_MS},
+    ),
+    TopicSpec(
+        REFERRAL_RESPONSES_DLQ,
+        "original key",
+        {"cleanup.policy": "delete", "retention.ms": _MONTH_MS, "max.message.bytes": "4194304"},
     ),
     TopicSpec(
         WATCHLIST_CLEARANCES, "party key and entry id", {"cleanup.policy": "compact"}, partitions=1

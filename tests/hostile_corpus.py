@@ -57,6 +57,12 @@ def full_declaration(declaration_id: str) -> dict[str, Any]:
     document["declarant"]["address"]["po_box"] = False
     document["notify_party"] = {"name": "HAMBURG NOTIFY GMBH", "ids": ids(), "contact": contact()}
     document["transport"]["carrier"] = {"name": "MEDITERRANEAN SHIPPING CO", "ids": ids()}
+    # Version 1.1's optional fields.
+    document["filer_id"] = "NO987654321"
+    document["ucr"] = "6NO987654321-2026-000042"
+    document["place_of_receipt"] = "CNSZX"
+    document["transport"]["vessel"] = {"name": "MSC ANNA", "imo": "9123465", "flag": "PA"}
+    document["transport_document"]["master_number"] = "MEDU1234567"
     document["declaration_id"] = declaration_id
     return document
 

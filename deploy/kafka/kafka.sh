@@ -14,6 +14,9 @@
 # KAFKA_SCRAM_USERS lists SCRAM credentials created when the storage is first formatted, one
 # StorageTool --add-scram value per line, e.g. SCRAM-SHA-512=[name=pipeline,password=...].
 # The PLAINTEXT listener on KAFKA_PORT stays: the start check and the tools use it.
+# Under an authorizer (authorizer.class.name in KAFKA_EXTRA_CONFIG) its clients are
+# User:ANONYMOUS, which must never be a super user: tests/integration/secure_kafka.py moves the
+# controller and inter-broker listeners to mutual TLS and makes their principal the super user.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

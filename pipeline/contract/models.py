@@ -38,6 +38,13 @@ HsCode = Annotated[
 # Free text is bounded so that one message cannot make the worker build huge strings.
 Text = Annotated[str, msgspec.Meta(max_length=4096)]
 ShortText = Annotated[str, msgspec.Meta(max_length=512)]
+ImoNumber = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=32,
+        description="IMO ship number as filed, 7 digits; a wrong check digit is not a rejection",
+    ),
+]
 
 MessageType = Literal["FILING", "AMENDMENT", "INVALIDATION"]
 TransportMode = Literal["AIR", "SEA", "ROAD", "RAIL"]
@@ -47,6 +54,7 @@ Action = Literal["SCORE", "RFI", "HRCM", "DNL"]
 Outcome = Literal["ASSESSMENT_COMPLETE", "RFI", "HRCM", "DNL", "INVALIDATED"]
 Referral = Literal["RFI", "HRCM", "DNL"]
 RejectionCode = Literal["INVALID_JSON", "NOT_AN_OBJECT", "SCHEMA", "TOO_LARGE", "ENCODING"]
+NoticeKind = Literal["ASSESSMENT_COMPLETE", "RFI", "HRCM", "DNL", "REJECTED", "REFERRAL_CLOSED"]
 PartyRole = Literal["declarant", "consignor", "consignee", "carrier", "notify_party"]
 
 MAX_GOODS_ITEMS = 999
@@ -88,11 +96,25 @@ class Transport(msgspec.Struct, forbid_unknown_fields=False):
     routing_countries: Annotated[list[Country], msgspec.Meta(max_length=64)] = []
     estimated_loading_at: Timestamp | None = None
     estimated_arrival_at: Timestamp | None = None
+    # Version 1.1: sea only.
+    vessel: Vessel | None = None
+
+
+class Vessel(msgspec.Struct, forbid_unknown_fields=False):
+    """The ship (version 1.1), as filed."""
+
+    name: ShortText | None = None
+    # Kept as filed, like a container number: a wrong check digit is a finding for the rules,
+    # not a rejection; bounded so that a hostile message cannot make it large.
+    imo: ImoNumber | None = None
+    flag: Country | None = None
 
 
 class TransportDocument(msgspec.Struct, forbid_unknown_fields=False):
     type: DocumentType | None = None
     number: ShortText | None = None
+    # Version 1.1: for a house document (HAWB, HBL), its master document's number.
+    master_number: ShortText | None = None
 
 
 class Equipment(msgspec.Struct, forbid_unknown_fields=False):
@@ -146,6 +168,11 @@ class Declaration(msgspec.Struct, forbid_unknown_fields=False):
     # 1-999 is checked with a precise message in decode.
     goods: Annotated[list[GoodsItem], msgspec.Meta(max_length=MAX_GOODS_ITEMS + 1)] | None = None
     totals: Totals | None = None
+    # Version 1.1 (optional): who sent the message (ICS2's sender); notices to filers are keyed
+    # by it, and when it is absent the declarant's first id value stands in.
+    filer_id: ShortText | None = None
+    ucr: ShortText | None = None  # WCO Unique Consignment Reference
+    place_of_receipt: Locode | None = None  # where the carrier took the goods in charge
 
 
 # --- outputs ------------------------------------------------------------------------------
@@ -228,6 +255,30 @@ class Rejection(msgspec.Struct):
     key: str | None = None  # the original key as text, when it was UTF-8
 
 
+class NoticeError(msgspec.Struct):
+    path: str  # JSON path of the field, "$" for the message as a whole
+    message: str  # plain words, e.g. "must be 6 to 10 digits"
+
+
+class Notice(msgspec.Struct):
+    """What a filer is told about one declaration version (version 1.1), keyed by ``filer_id``
+    on customs.filer.notices.v1: what to do and by when, never why (no tipping-off)."""
+
+    filer_id: str
+    # Null only in a REJECTED notice whose message has no usable declaration_id.
+    declaration_id: str | None
+    # In a REJECTED notice, 0 when the message has no usable version; in REFERRAL_CLOSED, the
+    # version whose referral is withdrawn.
+    version: int
+    kind: NoticeKind
+    # The same for the same declaration version and kind (for REJECTED: the same message), so
+    # that a notice sent again after a restart is recognised: deduplicate by it.
+    notice_id: str
+    issued_at: datetime
+    text: str
+    errors: list[NoticeError] | msgspec.UnsetType = msgspec.UNSET  # REJECTED only
+
+
 # --- reference data -----------------------------------------------------------------------
 
 
@@ -261,3 +312,23 @@ class ExaminationResult(msgspec.Struct, forbid_unknown_fields=False):
     result: Literal["SEIZURE", "IRREGULARITY", "NO_FINDING", "NOT_EXAMINED"]
     examined_at: Timestamp
     officer_ref: ShortText | None = None
+
+
+# --- the filers' side (contract v1.1) -----------------------------------------------------
+
+ResponseKind = Literal["RFI_ANSWER", "SCREENING_RESULT", "DNL_ACKNOWLEDGEMENT"]
+ScreeningMethod = Literal["XRAY", "EDS", "ETD", "EDD", "PHYSICAL"]
+
+
+class ReferralResponse(msgspec.Struct, forbid_unknown_fields=False):
+    """A filer's answer to a referral: ``method`` and ``result`` belong to a screening result
+    (checked by the workbench, which knows the referral it answers)."""
+
+    declaration_id: DeclarationId
+    version: Version
+    filer_id: ShortText
+    kind: ResponseKind
+    submitted_at: Timestamp
+    text: Text = ""
+    method: ScreeningMethod | None = None
+    result: Literal["CLEARED", "NOT_CLEARED"] | None = None

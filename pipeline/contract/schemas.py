@@ -30,6 +30,8 @@ from pipeline.contract.models import (
     Declaration,
     ExaminationResult,
     Hit,
+    Notice,
+    ReferralResponse,
     Rejection,
     WatchlistEntry,
 )
@@ -96,6 +98,22 @@ def _complete_declaration(schema: Schema) -> None:
         "an INVALIDATION needs only declaration_id, version, message_type and submitted_at"
     )
     schema["properties"]["version"]["description"] = "a higher version supersedes a lower one"
+    # Version 1.1's optional fields.
+    schema["properties"]["filer_id"]["description"] = (
+        "version 1.1: the EORI or filer code of whoever sent the message; notices to filers are "
+        "keyed by it, and when it is absent the declarant's first id value stands in"
+    )
+    schema["properties"]["ucr"]["description"] = (
+        "version 1.1: WCO Unique Consignment Reference (ISO 15459 based)"
+    )
+    schema["properties"]["place_of_receipt"]["description"] = (
+        "version 1.1: UN/LOCODE where the carrier took the goods in charge"
+    )
+    definitions = schema["$defs"]
+    definitions["Transport"]["properties"]["vessel"]["description"] = "version 1.1: sea only"
+    definitions["TransportDocument"]["properties"]["master_number"]["description"] = (
+        "version 1.1: for a house document (HAWB, HBL), its master document's number"
+    )
 
 
 def _complete_assessment(schema: Schema) -> None:
@@ -159,6 +177,43 @@ def _complete_rejection(schema: Schema) -> None:
     error["path"]["description"] = "JSON path of the offending field, if any"
 
 
+def _complete_notice(schema: Schema) -> None:
+    _timestamps(schema, "issued_at")
+    properties = schema["properties"]
+    properties["declaration_id"]["description"] = (
+        "null only in a REJECTED notice whose message has no usable declaration_id"
+    )
+    properties["version"]["description"] = (
+        "the declaration version the notice is about; in REFERRAL_CLOSED the version whose "
+        "referral is withdrawn; in REJECTED the message's version, 0 when it has none"
+    )
+    properties["notice_id"]["description"] = (
+        "the same for the same declaration version and kind (REJECTED: the same message): "
+        "a notice sent again after a restart has the notice_id of the first"
+    )
+    properties["text"]["description"] = (
+        "plain words for the carrier: what to do and by when; never why the cargo was selected"
+    )
+    properties["errors"]["description"] = "REJECTED only: every error, by JSON path"
+    rejected = {"properties": {"kind": {"const": "REJECTED"}}, "required": ["kind"]}
+    schema["allOf"] = [
+        {
+            "if": rejected,
+            "then": {"required": ["errors"]},
+            "else": {"not": {"required": ["errors"]}},
+        }
+    ]
+
+
+def _complete_referral_response(schema: Schema) -> None:
+    _timestamps(schema, "submitted_at")
+    properties = schema["properties"]
+    properties["method"]["description"] = "SCREENING_RESULT only: the screening method used"
+    properties["result"]["description"] = "SCREENING_RESULT only: CLEARED or NOT_CLEARED"
+    screening = {"properties": {"kind": {"const": "SCREENING_RESULT"}}, "required": ["kind"]}
+    schema["allOf"] = [{"if": screening, "then": {"required": ["method", "result"]}}]
+
+
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
         "declaration",
@@ -190,6 +245,25 @@ _SPECS: tuple[_Spec, ...] = (
         "Rejection",
         "A message that was not screened, with the reason, on customs.declarations.dlq.v1.",
         _complete_rejection,
+    ),
+    _Spec(
+        "notice",
+        Notice,
+        "Notice",
+        "What a filer is told about a declaration version, keyed by filer_id on "
+        "customs.filer.notices.v1 (version 1.1): what to do and by when, never why.",
+        _complete_notice,
+    ),
+    _Spec(
+        "referral_response",
+        ReferralResponse,
+        "ReferralResponse",
+        "A filer's answer to a referral, keyed by declaration_id on "
+        "customs.referral.responses.v1 (version 1.1): an RFI answer, a screening result with "
+        "its method and result, or a DNL acknowledgement. The workbench checks it against the "
+        "open referral; one it refuses goes to customs.referral.responses.dlq.v1 and its "
+        "filer gets a REJECTED notice.",
+        _complete_referral_response,
     ),
     _Spec(
         "aeo_record",

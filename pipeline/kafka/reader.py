@@ -13,6 +13,8 @@ from pipeline.kafka.security import check_access
 from pipeline.settings import Settings
 
 _METADATA_TIMEOUT_S = 15.0
+# Every reader's consumer group starts so (one prefixed ACL covers them: pipeline/kafka/acls.py).
+GROUP_PREFIX = "screening-reader-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,7 @@ class TopicReader:
             {
                 **settings.librdkafka_config(),
                 # A throwaway group id: offsets are never committed, nothing is shared.
-                "group.id": f"screening-reader-{uuid.uuid4()}",
+                "group.id": f"{GROUP_PREFIX}{uuid.uuid4()}",
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
                 "auto.offset.reset": "earliest",

@@ -1,6 +1,7 @@
 """Screen one batch of raw declaration records into output records.
 
-The one place where decode, evaluate, version bookkeeping and assessment meet. No Kafka here:
+The one place where decode, evaluate, version bookkeeping and assessment meet, and where the
+notices to filers (``pipeline.notices``) are made beside the assessments. No Kafka here:
 the worker hands records in and produces what comes out, so the whole data path is testable
 without a broker.
 """
@@ -21,15 +22,17 @@ from pipeline.contract.models import (
     Assessment,
     Declaration,
     Hit,
+    Notice,
     Rejection,
     RejectionError,
     RejectionSource,
 )
+from pipeline.notices import build as notices
 from pipeline.screening.decode import DecodeFailure, decode_declaration
 from pipeline.screening.evaluation import Evaluation, Evaluator
 from pipeline.screening.outcome import PRIORITY, REFERRALS, Thresholds, decide
 from pipeline.screening.summary import summarise
-from pipeline.screening.versions import VersionState, admit, hit_action
+from pipeline.screening.versions import Closure, VersionState, admit, hit_action
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -72,6 +75,9 @@ class BatchResult:
     rule_matches: Counter[tuple[str, str]] = field(default_factory=Counter)
     shadow_matches: Counter[str] = field(default_factory=Counter)
     submitted_at_s: list[float] = field(default_factory=list)  # Unix time, per assessment
+    notices: Counter[str] = field(default_factory=Counter)  # notices to filers, by kind
+    # Notices not sent because the message named no filer, by the kind they would have been.
+    notices_unaddressed: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(slots=True)
@@ -82,6 +88,9 @@ class Prepared:
     assessable: list[tuple[InputRecord, Declaration, Evaluation]] = field(default_factory=list)
     rejections: list[OutputRecord] = field(default_factory=list)
     rejection_codes: Counter[str] = field(default_factory=Counter)
+    # Rejected messages that name a filer, for their REJECTED notices; and those that do not.
+    rejected_filings: list[tuple[InputRecord, notices.RejectedFiling]] = field(default_factory=list)
+    rejected_unaddressed: int = 0
 
 
 class Screener:
@@ -113,6 +122,13 @@ class Screener:
             if isinstance(outcome, DecodeFailure):
                 prepared.rejections.append(self._rejection(record, outcome))
                 prepared.rejection_codes[outcome.code] += 1
+                rejected = notices.read_rejected(
+                    record.value, outcome, record.key, self.max_message_bytes
+                )
+                if rejected is None:
+                    prepared.rejected_unaddressed += 1
+                else:
+                    prepared.rejected_filings.append((record, rejected))
             else:
                 decoded.append((record, outcome))
         to_evaluate = [d for _, d in decoded if d.message_type != "INVALIDATION"]
@@ -129,6 +145,15 @@ class Screener:
         result = BatchResult(outputs=list(prepared.rejections))
         result.rejections.update(prepared.rejection_codes)
         assessed_at = self.clock()
+        for record, rejected in prepared.rejected_filings:
+            _notify(
+                result,
+                notices.rejected_notice(
+                    rejected, record.topic, record.partition, record.offset, assessed_at
+                ),
+            )
+        if prepared.rejected_unaddressed:
+            result.notices_unaddressed["REJECTED"] += prepared.rejected_unaddressed
         for record, declaration, evaluation in prepared.assessable:
             self._assess(
                 record,
@@ -184,21 +209,32 @@ class Screener:
             result.shadow_matches[match.rule_id] += 1
 
         if admission.superseded_by is not None:
-            # A newer version was assessed first: keep this one for audit, raise no hit.
+            # A newer version was assessed first: keep this one for audit, raise no hit, and
+            # tell the filer nothing (the newer version's notice holds).
             result.superseded += 1
             ledger.put(declaration.declaration_id, record.partition, state)
             return
+        filer = notices.filer_of(declaration)
         action = hit_action(state, declaration.version, outcome in REFERRALS, invalidated)
         if action == "hit":
             hit = _hit(assessment, record.value)
             result.outputs.append(OutputRecord(topics.HITS, key, _ENCODER.encode(hit)))
             result.hits += 1
             result.hits_by_outcome[outcome] += 1
-            state = VersionState(state.versions, declaration.version)
+            state = VersionState(state.versions, declaration.version, outcome, filer)
         elif action == "tombstone":
             result.outputs.append(OutputRecord(topics.HITS, key, None))
             result.tombstones += 1
-            state = VersionState(state.versions, None)
+            closure = _closure(state, declaration.version, filer)
+            if closure is not None:
+                _withdrawn(declaration.declaration_id, closure, assessed_at, result)
+            state = VersionState(state.versions, None, closed=closure)
+        if not invalidated:
+            # The version's own notice, after the one withdrawing the referral it replaces.
+            if filer is None:
+                result.notices_unaddressed[outcome] += 1
+            else:
+                _notify(result, notices.outcome_notice(declaration, filer, outcome, assessed_at))
         ledger.put(declaration.declaration_id, record.partition, state)
 
     def _rejection(self, record: InputRecord, failure: DecodeFailure) -> OutputRecord:
@@ -210,6 +246,39 @@ class Screener:
             key=_text_or_none(record.key),
         )
         return OutputRecord(topics.DLQ, record.key, _ENCODER.encode(rejection))
+
+
+def _closure(state: VersionState, version: int, filer: str | None) -> Closure | None:
+    """The referral that ``version`` withdraws (a tombstone is being published for it): the
+    open one; or, when ``version`` is screened again after a crash and had already closed one,
+    that one again, so that the filer gets the same notice. None for a spare tombstone."""
+    if state.open_hit is not None:
+        # Told to whoever was told of the referral; the closing message's filer if not known.
+        return Closure(version, state.open_hit, state.open_kind, state.open_filer or filer)
+    if state.closed is not None and state.closed.by == version:
+        return state.closed
+    return None
+
+
+def _withdrawn(
+    declaration_id: str, closure: Closure, issued_at: datetime, result: BatchResult
+) -> None:
+    if closure.filer is None:
+        result.notices_unaddressed["REFERRAL_CLOSED"] += 1
+        return
+    _notify(
+        result,
+        notices.referral_closed(
+            closure.filer, declaration_id, closure.hit, closure.kind, issued_at
+        ),
+    )
+
+
+def _notify(result: BatchResult, notice: Notice) -> None:
+    result.outputs.append(
+        OutputRecord(topics.FILER_NOTICES, notice.filer_id.encode(), _ENCODER.encode(notice))
+    )
+    result.notices[notice.kind] += 1
 
 
 def _check_key(record: InputRecord, declaration: Declaration) -> Declaration | DecodeFailure:

@@ -6,27 +6,70 @@ Redelivery of a version already seen gives the same answer again, so outputs sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Enough for any real amendment history; bounds the state of a hostile declaration id.
 MAX_TRACKED_VERSIONS = 64
 
 
 @dataclass(frozen=True, slots=True)
+class Closure:
+    """A referral withdrawn by a later version or an invalidation, remembered so that the
+    closing version, screened again after a crash, tells the filer the same again."""
+
+    by: int  # the version (or invalidation) that closed it
+    hit: int  # the version whose referral was closed
+    kind: str | None  # that referral's outcome (RFI, HRCM, DNL); None if not known
+    filer: str | None  # whom its notice was addressed to
+
+    def to_json(self) -> dict[str, object]:
+        return {"by": self.by, "hit": self.hit, "kind": self.kind, "filer": self.filer}
+
+    @classmethod
+    def from_json(cls, data: object) -> Closure | None:
+        if not isinstance(data, dict):
+            return None
+        kind, filer = data.get("kind"), data.get("filer")
+        return cls(
+            int(data["by"]),
+            int(data["hit"]),
+            kind if isinstance(kind, str) else None,
+            filer if isinstance(filer, str) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class VersionState:
     versions: tuple[int, ...]
     open_hit: int | None = None
+    # The open referral's outcome and the filer told about it, for the notice that closes it.
+    # None in states written before notices to filers existed.
+    open_kind: str | None = None
+    open_filer: str | None = None
+    closed: Closure | None = None  # the last referral closed, while its closer is the newest
 
     def to_json(self) -> dict[str, object]:
-        return {"versions": list(self.versions), "open_hit": self.open_hit}
+        data: dict[str, object] = {"versions": list(self.versions), "open_hit": self.open_hit}
+        # Written only when set: most declarations are never referred.
+        if self.open_kind is not None:
+            data["open_kind"] = self.open_kind
+        if self.open_filer is not None:
+            data["open_filer"] = self.open_filer
+        if self.closed is not None:
+            data["closed"] = self.closed.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> VersionState:
         versions = data.get("versions") or []
         open_hit = data.get("open_hit")
+        open_kind, open_filer = data.get("open_kind"), data.get("open_filer")
         return cls(
             tuple(int(v) for v in versions),  # type: ignore[attr-defined]
             int(open_hit) if open_hit is not None else None,  # type: ignore[call-overload]
+            open_kind if isinstance(open_kind, str) else None,
+            open_filer if isinstance(open_filer, str) else None,
+            Closure.from_json(data.get("closed")),
         )
 
 
@@ -39,12 +82,12 @@ class Admission:
 def admit(state: VersionState | None, version: int) -> tuple[Admission, VersionState]:
     """Place ``version`` among the versions seen so far."""
     seen = state.versions if state else ()
-    open_hit = state.open_hit if state else None
     newest = max(seen, default=0)
     lower = sorted(v for v in seen if v < version)
     superseded_by = newest if newest > version else None
     merged = tuple(sorted(set(seen) | {version})[-MAX_TRACKED_VERSIONS:])
-    return Admission(lower, superseded_by), VersionState(merged, open_hit)
+    admitted = replace(state, versions=merged) if state else VersionState(merged)
+    return Admission(lower, superseded_by), admitted
 
 
 def hit_action(state: VersionState, version: int, referral: bool, invalidated: bool) -> str:

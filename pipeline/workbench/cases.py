@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 from pipeline import topics
 from pipeline.errors import ScreeningError
 from pipeline.reference.clearances import WatchlistClearance, clearance_key, encode
-from pipeline.workbench import audit
+from pipeline.workbench import audit, notices
 from pipeline.workbench.accounts import Account
 
 DISPOSITIONS = ("EXAMINATION_ORDERED", "RELEASED", "FALSE_POSITIVE", "CONFIRMED_RISK")
@@ -110,6 +110,11 @@ def case_view(conn: psycopg.Connection[Any], case_id: int) -> dict[str, Any]:
             " WHERE case_id = %s ORDER BY examination_id",
             (case_id,),
         ).fetchall()
+        responses = cur.execute(
+            "SELECT version, filer_id, kind, submitted_at, text, method, result, received_at"
+            " FROM referral_responses WHERE case_id = %s ORDER BY response_id",
+            (case_id,),
+        ).fetchall()
         clearances = cur.execute(
             "SELECT clearance_id, role, party_name, entry_id, reason, expires_on, cleared_by,"
             " cleared_at, lifted_by, lifted_at FROM clearances WHERE case_id = %s"
@@ -129,6 +134,7 @@ def case_view(conn: psycopg.Connection[Any], case_id: int) -> dict[str, Any]:
         "parties": parties,
         "party_history": by_party,
         "examinations": examinations,
+        "responses": responses,
         "clearances": clearances,
         "watchlist_matches": watchlist_matches(hit, parties),
     }
@@ -261,10 +267,35 @@ def close(
             " assignee = coalesce(assignee, %s) WHERE case_id = %s",
             (disposition, retention, actor.username, case_id),
         )
-        audit.record(
+        event_id = audit.record(
             conn, case_id, case["declaration_id"], case["version"], "CLOSED", actor.username,
             before={"status": case["status"]},
             after={"status": "CLOSED", "disposition": disposition}, note=note or None,
+        )  # fmt: skip
+        notices.decision(conn, case, disposition, event_id)
+
+
+def release_cleared(
+    conn: psycopg.Connection[Any],
+    actor: Account,
+    case_id: int,
+    revision: int,
+    retention: timedelta,
+) -> None:
+    """Close an HRCM case in one step: the filer's screening by an approved method cleared it."""
+    with conn.transaction():
+        case = _open_case(conn, case_id, revision)
+        if case["outcome"] != "HRCM" or not case["screening_cleared"]:
+            raise CaseError("only an HRCM case whose screening cleared it is released in one step")
+        screening = conn.execute(
+            "SELECT method FROM referral_responses WHERE case_id = %s AND result = 'CLEARED'"
+            " ORDER BY response_id DESC LIMIT 1",
+            (case_id,),
+        ).fetchone()
+        method = screening[0] if screening else "an approved method"
+        close(
+            conn, actor, case_id, "RELEASED", f"screening by {method} cleared the consignment",
+            revision, retention,
         )  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""Hits and assessments from Kafka into the case store, exactly once.
+"""Hits, assessments and the filers' responses from Kafka into the case store, exactly once.
 
 The consumer joins its own group, but the position that counts is the one kept in PostgreSQL:
 each batch is applied in one transaction that also records the next offset of every partition
@@ -23,12 +23,12 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 
 from pipeline import topics
 from pipeline.settings import Settings
-from pipeline.workbench import intake, metrics
+from pipeline.workbench import intake, metrics, responses
 from pipeline.workbench.referrals import decode_hit, referral_from_hit
 
 log = logging.getLogger(__name__)
 
-INGESTED_TOPICS = (topics.HITS, topics.ASSESSMENTS)
+INGESTED_TOPICS = (topics.HITS, topics.ASSESSMENTS, topics.REFERRAL_RESPONSES)
 BATCH_MAX = 500
 _RETRY_S = (0.5, 1.0, 2.0, 5.0)
 
@@ -159,7 +159,9 @@ class Ingest:
         delays: list[float] = []
         conn = self._connection()
         with conn.transaction():
-            for message in records:
+            # Hits before responses: a response that comes in the batch of its referral's hit
+            # finds the case.
+            for message in sorted(records, key=lambda m: m.topic() == topics.REFERRAL_RESPONSES):
                 topic, partition, offset = _position(message)
                 next_offsets[(topic, partition)] = offset + 1
                 effect = self._apply_one(conn, message, assessments, delays)
@@ -192,6 +194,8 @@ class Ingest:
         delays: list[float],
     ) -> str:
         value = message.value()
+        if message.topic() == topics.REFERRAL_RESPONSES:
+            return responses.apply_response(conn, value, message.key(), _position(message))
         if message.topic() == topics.ASSESSMENTS:
             if value is None:
                 return "tombstone"

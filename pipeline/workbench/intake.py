@@ -22,7 +22,7 @@ from pipeline.workbench.referrals import Referral, clean
 _CASE_COLUMNS = (
     "version, outcome, priority, score, summary, mode, office, loading_location,"
     " estimated_loading_at, transport_document, container_ids, rule_ids, party_names,"
-    " assessed_at"
+    " assessed_at, filer_id"
 )
 
 
@@ -231,6 +231,7 @@ def _case_values(referral: Referral) -> tuple[Any, ...]:
         referral.rule_ids,
         referral.party_names,
         referral.assessed_at,
+        referral.filer_id,
     )
 
 

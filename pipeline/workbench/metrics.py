@@ -48,3 +48,15 @@ DATABASE_UP = Gauge(
     "1 while the workbench reaches its database (the outbox reads it several times a second).",
     registry=REGISTRY,
 )
+DEADLINES_MISSED = Counter(
+    "screening_workbench_deadlines_missed_total",
+    "Referrals escalated because no response came before loading or in the time given.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+OVERDUE_REFERRALS = Gauge(
+    "screening_workbench_overdue_referrals",
+    "Open referrals escalated for a missed deadline, by outcome.",
+    ["outcome"],
+    registry=REGISTRY,
+)

@@ -54,6 +54,7 @@ class Referral:
     declaration: dict[str, Any] | None
     party_names: str = field(default="")
     declaration_json: str | None = None  # the filing's text as received, when known
+    filer_id: str | None = None  # who filed it: the filing's filer_id, else the declarant's id
 
 
 _TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -137,6 +138,7 @@ def referral_from_hit(
         hit=slim,
         declaration=declaration,
         declaration_json=declaration_json,
+        filer_id=_filer(filing),
         party_names=clean(" | ".join(p.name.upper() for p in parties)),
     )
 
@@ -156,6 +158,16 @@ def _parties(filing: dict[str, Any]) -> list[CaseParty]:
         ids = [clean(f"{i.scheme}:{i.value}") for i in party.ids]
         found.append(CaseParty(role, party_key(party), clean(party.name), country, ids))
     return found
+
+
+def _filer(filing: dict[str, Any]) -> str | None:
+    """The contract's addressee of notices: ``filer_id``, else the declarant's first id."""
+    if isinstance(filing.get("filer_id"), str) and filing["filer_id"]:
+        return clean(filing["filer_id"])
+    ids = _object(filing.get("declarant")).get("ids")
+    if isinstance(ids, list) and ids and isinstance(ids[0], dict) and ids[0].get("value"):
+        return clean(str(ids[0]["value"]))
+    return None
 
 
 def _object(value: object) -> dict[str, Any]:

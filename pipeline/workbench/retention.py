@@ -5,8 +5,6 @@ clearance has ended."""
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -33,7 +31,14 @@ def purge_expired(conn: psycopg.Connection[Any]) -> int:
             if not rows:
                 return purged
             ids = [row[0] for row in rows]
-            for table in ("case_events", "examinations", "clearances", "case_parties", "referrals"):
+            for table in (
+                "case_events",
+                "examinations",
+                "clearances",
+                "case_parties",
+                "referrals",
+                "referral_responses",
+            ):
                 conn.execute(f"DELETE FROM {table} WHERE case_id = ANY(%s)", (ids,))
             conn.execute("DELETE FROM cases WHERE case_id = ANY(%s)", (ids,))
             # A declaration's assessments go with its last case.
@@ -45,29 +50,8 @@ def purge_expired(conn: psycopg.Connection[Any]) -> int:
             purged += len(ids)
 
 
-class RetentionSweeper:
-    """Purges expired cases once at start and then every hour."""
-
-    def __init__(self, connect: Callable[[], psycopg.Connection[Any]]) -> None:
-        self._connect = connect
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="workbench-retention", daemon=True)
-
-    def start(self) -> RetentionSweeper:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with self._connect() as conn:
-                    purged = purge_expired(conn)
-                if purged:
-                    log.info("retention: %d closed cases past their retention deleted", purged)
-            except psycopg.Error as exc:
-                log.warning("retention: sweep not done: %s", exc)
-            self._stop.wait(SWEEP_EVERY_S)
+def sweep(conn: psycopg.Connection[Any]) -> None:
+    """The periodic job: purge, and say how many went."""
+    purged = purge_expired(conn)
+    if purged:
+        log.info("retention: %d closed cases past their retention deleted", purged)

@@ -29,12 +29,12 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.settings import Settings
-from pipeline.workbench import accounts, cases, metrics, worklist
+from pipeline.workbench import accounts, cases, deadlines, metrics, retention, worklist
 from pipeline.workbench.accounts import Session
 from pipeline.workbench.ingest import Ingest
 from pipeline.workbench.outbox import OutboxPublisher
+from pipeline.workbench.periodic import Periodic
 from pipeline.workbench.presentation import register_filters
-from pipeline.workbench.retention import RetentionSweeper
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +99,23 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
     pool = ConnectionPool(
         url, min_size=1, max_size=8, open=False, timeout=5.0, kwargs={"autocommit": True}
     )
-    ingest = Ingest(settings, lambda: psycopg.connect(url, connect_timeout=5))
-    outbox = OutboxPublisher(settings, lambda: psycopg.connect(url, connect_timeout=5))
-    sweeper = RetentionSweeper(lambda: psycopg.connect(url, connect_timeout=5))
-    retention = timedelta(days=settings.case_retention_days)
+
+    def connect() -> psycopg.Connection[Any]:
+        return psycopg.connect(url, connect_timeout=5)
+
+    ingest = Ingest(settings, connect)
+    outbox = OutboxPublisher(settings, connect)
+    rfi_answer = timedelta(seconds=settings.workbench_rfi_answer_s)
+    periodic = [
+        Periodic("retention", retention.SWEEP_EVERY_S, retention.sweep, connect),
+        Periodic(
+            "deadlines",
+            deadlines.CHECK_EVERY_S,
+            lambda conn: _discard(deadlines.escalate_overdue(conn, rfi_answer)),
+            connect,
+        ),
+    ]
+    keep_for = timedelta(days=settings.case_retention_days)
     templates = Jinja2Templates(
         directory=str(resources.files("pipeline.workbench").joinpath("templates"))
     )
@@ -114,14 +127,16 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         if background:
             ingest.start()
             outbox.start()
-            sweeper.start()
+            for job in periodic:
+                job.start()
         try:
             yield
         finally:
             if background:
                 ingest.stop()
                 outbox.stop()
-                sweeper.stop()
+                for job in periodic:
+                    job.stop()
             pool.close()
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -434,8 +449,17 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         return act(
             request, csrf_token, case_id, "closed",
             lambda conn, s: cases.close(
-                conn, s.account, case_id, disposition, note, revision, retention
+                conn, s.account, case_id, disposition, note, revision, keep_for
             ),
+        )  # fmt: skip
+
+    @app.post("/cases/{case_id}/release-cleared")
+    def release_cleared(
+        request: Request, case_id: int, revision: Revision, csrf_token: Csrf = ""
+    ) -> Response:
+        return act(
+            request, csrf_token, case_id, "released",
+            lambda conn, s: cases.release_cleared(conn, s.account, case_id, revision, keep_for),
         )  # fmt: skip
 
     @app.post("/cases/{case_id}/examination")
@@ -479,6 +503,10 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         )  # fmt: skip
 
     return app
+
+
+def _discard(_: object) -> None:
+    """A periodic job's result is for its callers in tests; the thread has no use for it."""
 
 
 def _when(text: str) -> datetime:

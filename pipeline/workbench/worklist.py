@@ -1,6 +1,7 @@
 """The worklist: open referrals, most urgent first, filtered and searched.
 
-Order: DNL, HRCM, RFI (the hit's priority); then the time left before loading, the nearest
+Order: escalated cases first (a screening that did not clear the consignment, or a response
+overdue); then DNL, HRCM, RFI (the hit's priority); then the time left before loading, the nearest
 (or already passed) first and an unknown loading time last; then the higher score; then the
 older case.
 """
@@ -56,14 +57,16 @@ class Page:
 def fetch(conn: psycopg.Connection[Any], filters: Filters, page_size: int = PAGE) -> Page:
     where, params = _conditions(filters)
     order = (
-        "priority, estimated_loading_at ASC NULLS LAST, score DESC, opened_at, case_id"
+        "(escalated_at IS NULL), priority, estimated_loading_at ASC NULLS LAST, score DESC,"
+        " opened_at, case_id"
         if filters.status == "open"
         else "coalesce(closed_at, opened_at) DESC, case_id DESC"
     )
     query = sql.SQL(
         "SELECT case_id, declaration_id, version, outcome, priority, score, summary, mode,"
         " office, loading_location, estimated_loading_at, transport_document, status,"
-        " disposition, assignee, opened_at, closed_at, rule_ids, now() AS now,"
+        " disposition, assignee, opened_at, closed_at, rule_ids, escalation,"
+        " screening_cleared, responded_at, now() AS now,"
         " count(*) OVER () AS total"
         " FROM cases WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s"
     ).format(where=sql.SQL(" AND ").join(where), order=sql.SQL(order))

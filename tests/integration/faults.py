@@ -40,6 +40,7 @@ from pipeline import topics
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.producer import produce_waiting, producer_config
 from pipeline.kafka.reader import Record, TopicReader
+from pipeline.notices.build import notice_id
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
 from pipeline.settings import Settings
 from tests.integration.conftest import KAFKA_SCRIPT, TEST_PARTITIONS, WorkerProcess, _free_port
@@ -412,6 +413,66 @@ def judge(sent: Sent, assessments: Sequence[Record], hits: Sequence[Record]) -> 
         compacted=len(set(live) & set(sent.latest)),
         open_hits=len(open_hits),
         problems=problems,
+    )
+
+
+@dataclass
+class NoticeAudit:
+    """Every assessment of a filing that names a filer has its notice (by notice_id)."""
+
+    expected: int  # distinct notices the assessments call for
+    missing: int
+    notice_records: int  # raw records on the notices topic for this run's declarations
+    duplicates: int  # raw notice records beyond the first per notice_id
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        figures = asdict(self)
+        figures["problems"] = self.problems[:10]
+        return figures
+
+
+def audit_notices(settings: Settings, prefix: str) -> NoticeAudit:
+    """Read the assessments and the filers' notices of this run in full and check that every
+    assessed FILING or AMENDMENT has its notice. The generated filings all name a filer (the
+    declarant's id). A version that any of its assessments says was superseded (a newer version
+    was assessed first, possibly only when its batch was screened again after a kill) is told
+    nothing; its notice may exist from the first screening, and is not required."""
+    assessments = read_all(settings, topics.ASSESSMENTS, prefix)
+    notices = [
+        orjson.loads(r.value)
+        for r in read_all(settings, topics.FILER_NOTICES, "")
+        if r.value is not None and orjson.loads(r.value)["declaration_id"].startswith(prefix)
+    ]
+    return judge_notices(assessments, notices)
+
+
+def judge_notices(assessments: Sequence[Record], notices: Sequence[dict[str, Any]]) -> NoticeAudit:
+    outcomes: dict[tuple[str, int], set[str]] = {}
+    superseded: set[tuple[str, int]] = set()
+    for record in assessments:
+        if record.value is None:
+            continue
+        assessment = orjson.loads(record.value)
+        version = (assessment["declaration_id"], assessment["version"])
+        if assessment.get("superseded_by") is not None:
+            superseded.add(version)
+        if assessment.get("message_type", "FILING") != "INVALIDATION":
+            outcomes.setdefault(version, set()).add(assessment["outcome"])
+    expected = {
+        notice_id(declaration_id, version, outcome): (declaration_id, version, outcome)
+        for (declaration_id, version), seen in outcomes.items()
+        if (declaration_id, version) not in superseded
+        for outcome in seen
+    }
+    sent = Counter(notice["notice_id"] for notice in notices)
+    missing = sorted(expected[n] for n in set(expected) - set(sent))
+    return NoticeAudit(
+        expected=len(expected),
+        missing=len(missing),
+        notice_records=len(notices),
+        duplicates=sum(sent.values()) - len(sent),
+        problems=[f"no notice for {v}" for v in missing],
     )
 
 

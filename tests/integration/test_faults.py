@@ -30,6 +30,7 @@ from tests.integration.faults import (
     Sent,
     SteadyFeed,
     audit,
+    audit_notices,
     generated_stream,
     kill_hard,
     own_broker,
@@ -119,16 +120,31 @@ def test_kill_minus_nine_five_times_while_declarations_flow(
         left = wait_for_commits(settings, app_id, COMMIT_TIMEOUT_S)
         worker.stop()
         result = audit(settings, sent, prefix)
+        notices = audit_notices(settings, prefix)
 
     report(
         "kill_minus_nine",
-        {**result.as_dict(), "published_at_kill": published_at_kill, "uncommitted": left},
+        {
+            **result.as_dict(),
+            **{f"notices_{k}": v for k, v in notices.as_dict().items()},
+            "published_at_kill": published_at_kill,
+            "uncommitted": left,
+        },
         results_file,
         record_property,
     )
     # The kills hit a flowing stream, not an idle worker after the feed.
     assert published_at_kill[0] < len(messages)
     _check(result, left)
+    # Every filing or amendment assessed and not superseded is owed its notice to the filer,
+    # whatever was screened again (duplicates carry the same notice_id).
+    message_types = {
+        (document["declaration_id"], document["version"]): document["message_type"]
+        for document in (orjson.loads(value) for _, value in messages if value is not None)
+    }
+    latest_filings = [key for key in sent.latest.items() if message_types[key] != "INVALIDATION"]
+    assert notices.expected >= len(latest_filings) > KILL_STREAM // 2
+    assert notices.missing == 0, notices.problems[:10]
 
 
 @pytest.mark.timeout(420)

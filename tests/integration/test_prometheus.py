@@ -32,6 +32,7 @@ from pipeline.settings import Settings
 from tests.binaries import require
 from tests.integration.conftest import ROOT, WorkerProcess, publish, spawn_worker
 from tests.integration.factories import amendment, encode, filing, invalidation
+from tests.integration.workbench import WorkbenchProcess
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +40,7 @@ PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 DASHBOARD_DIR = ROOT / "deploy" / "grafana" / "dashboards"
 RULE_FILES = ("recording.yml", "alerts.yml")
 JOB = "screening-worker"
+WORKBENCH_JOB = "screening-workbench"
 DATA_TIMEOUT_S = 120.0
 
 
@@ -48,15 +50,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def derived_config(worker_port: int) -> dict[str, Any]:
-    """The project's prometheus.yml, scraping the test worker every second, rules loaded."""
+def derived_config(worker_port: int, workbench_port: int) -> dict[str, Any]:
+    """The project's prometheus.yml, scraping the test worker and workbench every second,
+    rules loaded."""
     config: dict[str, Any] = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
     config["global"].update(scrape_interval="1s", evaluation_interval="1s")
     assert config["rule_files"] == list(RULE_FILES)
     config["rule_files"] = [str(PROMETHEUS_DIR / name) for name in RULE_FILES]
-    (job,) = config["scrape_configs"]
-    assert job["job_name"] == JOB
-    job["static_configs"] = [{"targets": [f"127.0.0.1:{worker_port}"], "labels": {"env": "test"}}]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {JOB, WORKBENCH_JOB}
+    for name, port in ((JOB, worker_port), (WORKBENCH_JOB, workbench_port)):
+        jobs[name]["static_configs"] = [
+            {"targets": [f"127.0.0.1:{port}"], "labels": {"env": "test"}}
+        ]
     return config
 
 
@@ -124,11 +130,13 @@ def metrics_worker(
 
 
 @pytest.fixture
-def prometheus(metrics_worker: WorkerProcess, tmp_path: Path) -> Iterator[str]:
-    """A real Prometheus scraping the worker; yields its base URL."""
+def prometheus(
+    metrics_worker: WorkerProcess, workbench: WorkbenchProcess, tmp_path: Path
+) -> Iterator[str]:
+    """A real Prometheus scraping the worker and a workbench; yields its base URL."""
     binary = require("prometheus")
     config = tmp_path / "prometheus.yml"
-    config.write_text(yaml.safe_dump(derived_config(metrics_worker.web_port)))
+    config.write_text(yaml.safe_dump(derived_config(metrics_worker.web_port, workbench.port)))
     port = _free_port()
     log_path = tmp_path / "prometheus.log"
     with log_path.open("wb") as log:
@@ -216,8 +224,8 @@ def test_every_dashboard_and_alert_query_has_data(
     assert _empty_queries(prometheus, control) == control
 
     # The scrape is of the test worker, under the job the rules and dashboards select on.
-    (target,) = _api(prometheus, "/api/v1/targets")["data"]["activeTargets"]
-    assert target["labels"]["job"] == JOB
+    targets = _api(prometheus, "/api/v1/targets")["data"]["activeTargets"]
+    (target,) = [t for t in targets if t["labels"]["job"] == JOB]
     assert target["scrapeUrl"] == f"http://127.0.0.1:{metrics_worker.web_port}/metrics"
     assert target["health"] == "up"
     # Every rule group loaded, and every alert is known to Prometheus.

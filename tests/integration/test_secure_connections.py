@@ -1,7 +1,8 @@
 """The pipeline through a SASL_SSL listener (TLS, SCRAM-SHA-512) of a broker of its own.
 
 The test makes a throwaway CA and broker certificate with openssl, starts the local Kafka with
-a SASL_SSL listener and a SCRAM user created by Kafka's own storage tool, then runs
+a SASL_SSL listener and a SCRAM user created by Kafka's own storage tool (tests/integration/
+secure_kafka.py, shared with the ACL tests), then runs
 `screening topics ensure`, a worker and `screening send` through it and reads the assessment.
 Wrong credentials make each command fail fast with one clear line and a non-zero exit, and the
 password never shows in any output.
@@ -14,7 +15,6 @@ import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -23,7 +23,6 @@ import pytest
 from pipeline import topics
 from pipeline.settings import Settings
 from tests.integration.conftest import (
-    KAFKA_SCRIPT,
     ROOT,
     TEST_PARTITIONS,
     _free_port,
@@ -32,6 +31,7 @@ from tests.integration.conftest import (
     start_worker,
 )
 from tests.integration.factories import filing
+from tests.integration.secure_kafka import SecureBroker, started_secure_broker
 
 pytestmark = pytest.mark.integration
 
@@ -39,102 +39,18 @@ USER = "pipeline"
 COMMAND_TIMEOUT_S = 120
 
 
-@dataclass(frozen=True)
-class SecureBroker:
-    bootstrap: str  # the SASL_SSL listener
-    cafile: Path
-    password: str
-
-
-def _openssl(*args: str, cwd: Path) -> None:
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_certificates(folder: Path, keystore_password: str) -> tuple[Path, Path]:
-    """A CA and a broker certificate for 127.0.0.1/localhost; returns (CA file, keystore)."""
-    _openssl(
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        "-subj", "/CN=screening test CA", "-keyout", "ca.key", "-out", "ca.pem",
-        cwd=folder,
-    )  # fmt: skip
-    _openssl(
-        "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-        "-keyout", "broker.key", "-out", "broker.csr",
-        cwd=folder,
-    )  # fmt: skip
-    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    _openssl(
-        "x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "broker.pem",
-        cwd=folder,
-    )  # fmt: skip
-    _openssl(
-        "pkcs12", "-export", "-in", "broker.pem", "-inkey", "broker.key",
-        "-certfile", "ca.pem", "-name", "broker", "-out", "broker.p12",
-        "-passout", f"pass:{keystore_password}",
-        cwd=folder,
-    )  # fmt: skip
-    return folder / "ca.pem", folder / "broker.p12"
-
-
 @pytest.fixture(scope="module")
 def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
-    folder = tmp_path_factory.mktemp("secure-kafka")
-    keystore_password = secrets.token_hex(12)
-    password = f"scram-{secrets.token_hex(12)}"
-    cafile, keystore = make_certificates(folder, keystore_password)
-    port, controller_port, secure_port = _free_port(), _free_port(), _free_port()
-    extra = folder / "sasl_ssl.properties"
-    extra.write_text(
-        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port},"
-        f"SASL_SSL://127.0.0.1:{secure_port}\n"
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port},SASL_SSL://127.0.0.1:{secure_port}\n"
-        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
-        "SASL_SSL:SASL_SSL\n"
-        "sasl.enabled.mechanisms=SCRAM-SHA-512\n"
-        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
-        "org.apache.kafka.common.security.scram.ScramLoginModule required;\n"
-        "ssl.keystore.type=PKCS12\n"
-        f"ssl.keystore.location={keystore}\n"
-        f"ssl.keystore.password={keystore_password}\n"
-    )
-    env = {
-        **os.environ,
-        "KAFKA_PORT": str(port),
-        "KAFKA_CONTROLLER_PORT": str(controller_port),
-        "KAFKA_DATA_DIR": str(folder / "data"),
-        "KAFKA_EXTRA_CONFIG": str(extra),
-        "KAFKA_SCRAM_USERS": f"SCRAM-SHA-512=[name={USER},password={password}]",
-    }
-    subprocess.run([str(KAFKA_SCRIPT), "start"], env=env, check=True, timeout=300)
-    try:
-        yield SecureBroker(f"127.0.0.1:{secure_port}", cafile, password)
-    finally:
-        subprocess.run([str(KAFKA_SCRIPT), "stop"], env=env, check=False, timeout=120)
+    with started_secure_broker(tmp_path_factory.mktemp("secure-kafka"), [USER]) as broker:
+        yield broker
 
 
 def secure_env(broker: SecureBroker, password: str) -> dict[str, str]:
-    return {
-        "SCREENING_KAFKA_BOOTSTRAP": broker.bootstrap,
-        "SCREENING_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-        "SCREENING_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-        "SCREENING_KAFKA_SASL_USERNAME": USER,
-        "SCREENING_KAFKA_SASL_PASSWORD": password,
-        "SCREENING_KAFKA_SSL_CAFILE": str(broker.cafile),
-        "SCREENING_PARTITIONS": str(TEST_PARTITIONS),
-    }
+    return {**broker.env(USER, password), "SCREENING_PARTITIONS": str(TEST_PARTITIONS)}
 
 
 def secure_settings(broker: SecureBroker) -> Settings:
-    return Settings(
-        kafka_bootstrap=broker.bootstrap,
-        kafka_security_protocol="SASL_SSL",
-        kafka_sasl_mechanism="SCRAM-SHA-512",
-        kafka_sasl_username=USER,
-        kafka_sasl_password=broker.password,  # type: ignore[arg-type]
-        kafka_ssl_cafile=broker.cafile,
-        partitions=TEST_PARTITIONS,
-    )
+    return broker.settings(USER, partitions=TEST_PARTITIONS)
 
 
 def screening(
@@ -156,7 +72,7 @@ def test_the_pipeline_runs_through_sasl_ssl(
     run_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    env = secure_env(secure_broker, secure_broker.password)
+    env = secure_env(secure_broker, secure_broker.passwords[USER])
     ensured = screening(["topics", "ensure"], env)
     assert ensured.returncode == 0, ensured.stderr
     assert topics.DECLARATIONS in ensured.stderr
@@ -183,7 +99,7 @@ def test_the_pipeline_runs_through_sasl_ssl(
             f"{run_id}-S1": "ASSESSMENT_COMPLETE",
             f"{run_id}-S2": "ASSESSMENT_COMPLETE",
         }
-        assert secure_broker.password not in log_path.read_text(errors="replace")
+        assert secure_broker.passwords[USER] not in log_path.read_text(errors="replace")
 
 
 @pytest.mark.parametrize(
@@ -209,7 +125,7 @@ def test_wrong_credentials_fail_fast_with_one_clear_line_and_no_secret(
     output = result.stdout + result.stderr
     assert result.returncode not in (0, None), output
     assert wrong not in output
-    assert secure_broker.password not in output
+    assert secure_broker.passwords[USER] not in output
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("screening: "), output
     assert "authentication" in last.lower(), output

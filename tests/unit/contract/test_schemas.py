@@ -25,6 +25,8 @@ EXPECTED_FILES = {
     "assessment.json",
     "hit.json",
     "rejection.json",
+    "notice.json",
+    "referral_response.json",
     "aeo_record.json",
     "watchlist_entry.json",
     "examination_result.json",
@@ -82,6 +84,15 @@ CONTRACT_FIELDS: dict[tuple[str, str | None], frozenset[str]] = {
             "goods",
             "totals.packages",
             "totals.gross_mass_kg",
+            # Version 1.1's optional fields.
+            "filer_id",
+            "ucr",
+            "place_of_receipt",
+            "transport.vessel",
+            "transport.vessel.name",
+            "transport.vessel.imo",
+            "transport.vessel.flag",
+            "transport_document.master_number",
         }
     ),
     ("declaration", "Party"): frozenset(
@@ -164,6 +175,33 @@ CONTRACT_FIELDS: dict[tuple[str, str | None], frozenset[str]] = {
     ("examination_result", None): frozenset(
         {"declaration_id", "version", "result", "examined_at", "officer_ref"}
     ),
+    # Version 1.1.
+    ("notice", None): frozenset(
+        {
+            "filer_id",
+            "declaration_id",
+            "version",
+            "kind",
+            "notice_id",
+            "issued_at",
+            "text",
+            "errors",
+            "path",
+            "message",
+        }
+    ),
+    ("referral_response", None): frozenset(
+        {
+            "declaration_id",
+            "version",
+            "filer_id",
+            "kind",
+            "submitted_at",
+            "text",
+            "method",
+            "result",
+        }
+    ),
 }
 
 # --- reading contract.md --------------------------------------------------------------------------
@@ -181,12 +219,18 @@ _SECTION_SCHEMA = {
 }
 # A paragraph that opens with one of these describes a nested type of its section.
 _NESTED = ("Party", "GoodsItem", "Match")
+# Types described in a paragraph of their own under another heading (version 1.1's "New
+# topics"). ReferralResponse and PartnerMessage are there too; their schemas are not here.
+_PARAGRAPH_SCHEMA = {"Notice": "notice", "ReferralResponse": "referral_response"}
 
 
 def _names_in(text: str) -> Iterator[str]:
-    """Field names quoted in ``text``: `name`, `a.b`, and the members of `{a, b: [string]}`."""
+    """Field names quoted in ``text``: `name`, `a.b`, and the members of `{a, b: [string]}`
+    and of `[{a, b}]`."""
     for quoted in _BACKTICKED.findall(text):
         inner = quoted.strip()
+        if inner.startswith("[{") and inner.endswith("}]"):
+            inner = inner[1:-1]
         if inner.startswith("{") and inner.endswith("}"):
             for member in inner[1:-1].split(","):
                 candidate = member.split(":")[0].strip()
@@ -209,12 +253,23 @@ def parse_contract(text: str) -> dict[tuple[str, str | None], frozenset[str]]:
     found: dict[tuple[str, str | None], set[str]] = {}
     for section in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
         heading, _, body = section.partition("\n")
-        schema = _SECTION_SCHEMA.get(heading.split()[0])
-        if schema is None:
-            continue
+        # "Declaration: optional fields" (version 1.1) adds to the Declaration.
+        title = heading.split()[0].rstrip(":") if heading.strip() else ""
+        schema = _SECTION_SCHEMA.get(title)
         for block in re.split(r"\n\s*\n", body):
             lines = block.strip().splitlines()
-            if not lines or lines[0].startswith("CSV"):
+            if not lines:
+                continue
+            own = next(
+                (s for t, s in _PARAGRAPH_SCHEMA.items() if lines[0].startswith(f"{t}:")), None
+            )
+            if own is not None:
+                found.setdefault((own, None), set()).update(_names_in(block))
+                continue
+            # A paragraph about another section's type (version 1.1: "WatchlistEntry `ids` may
+            # use the scheme `IMO`") names fields of that type, already listed there.
+            about_other = lines[0].split()[0] in set(_SECTION_SCHEMA) - {title}
+            if schema is None or lines[0].startswith("CSV") or about_other:
                 continue
             if lines[0].startswith("|"):
                 found.setdefault((schema, None), set()).update(_table_names(lines))
@@ -402,6 +457,24 @@ VALID_DECLARATIONS: dict[str, dict[str, Any]] = {
     "unknown fields": sample_declaration(x_extension={"anything": [1, 2]}),
     "999 goods": sample_declaration(goods=[{"hs_code": "851712"}] * 999),
     "offset timestamp": sample_declaration(submitted_at="2026-11-27T17:04:05+02:00"),
+    "version 1.1 fields": sample_declaration(
+        filer_id="DE123456789012345",
+        ucr="6DE123456789-0000123",
+        place_of_receipt="CNSZX",
+        transport={
+            "mode": "SEA",
+            "vessel": {"name": "MSC ANNA", "imo": "9123456", "flag": "PA"},
+        },
+        transport_document={"type": "HBL", "number": "HB1", "master_number": "MEDU1234567"},
+    ),
+    # A wrong check digit is a finding for the rules, not a rejection.
+    "IMO number with a wrong check digit": sample_declaration(
+        transport={"mode": "SEA", "vessel": {"name": "X", "imo": "9123450", "flag": "PA"}}
+    ),
+    "null vessel and master number": sample_declaration(
+        transport={"mode": "AIR", "vessel": None},
+        transport_document={"type": "MAWB", "number": "1", "master_number": None},
+    ),
 }
 
 INVALID_DECLARATIONS: dict[str, Any] = {
@@ -435,6 +508,12 @@ INVALID_DECLARATIONS: dict[str, Any] = {
     "lower-case country": sample_declaration(consignee={"name": "C", "address": {"country": "de"}}),
     "bad transport mode": sample_declaration(transport={"mode": "SPACE"}),
     "bad UN number": sample_declaration(goods=[{"un_number": "3480"}]),
+    "filer_id as a number": sample_declaration(filer_id=123),
+    "place_of_receipt of 4 characters": sample_declaration(place_of_receipt="CNSZ"),
+    "lower-case vessel flag": sample_declaration(transport={"vessel": {"flag": "pa"}}),
+    "IMO number of 33 characters": sample_declaration(transport={"vessel": {"imo": "9" * 33}}),
+    "vessel as a string": sample_declaration(transport={"vessel": "MSC ANNA"}),
+    "master_number as a number": sample_declaration(transport_document={"master_number": 1}),
     "not an object": [sample_declaration()],
 }
 
@@ -532,6 +611,8 @@ def test_output_timestamps_are_date_times() -> None:
         "assessment": ("submitted_at", "assessed_at"),
         "hit": ("submitted_at", "assessed_at"),
         "rejection": ("received_at",),
+        "notice": ("issued_at",),
+        "referral_response": ("submitted_at",),
         "declaration": ("submitted_at",),
     }.items():
         properties = schemas.load_schema(name)["properties"]
@@ -581,6 +662,25 @@ def test_field_check_notices_a_missing_field() -> None:
     assert not field_present(schema, None, "transport.mode")
     assert not field_present(schema, "Party", "po_box")
     assert not field_present(schema, None, "transport.no_such_field")
+
+
+def test_contract_parser_reads_version_1_1_additions() -> None:
+    text = (
+        "## Declaration: optional fields\n\n| field | type | rule |\n|---|---|---|\n"
+        "| `filer_id` | string | keyed by it (`HAWB`) |\n"
+        "| `transport.vessel` | `{name, imo}` or null | |\n\n"
+        "WatchlistEntry `ids` may use the scheme `IMO`: `transport.vessel.imo` matches.\n\n"
+        "## New topics\n\n| topic | key |\n|---|---|\n| `customs.x.v1` | `filer_id` |\n\n"
+        "Notice: `filer_id`, `kind` (`REJECTED`), `errors`: `[{path, message}]`.\n\n"
+        "ReferralResponse: `declaration_id`, `method`.\n"
+    )
+    assert parse_contract(text) == {
+        ("declaration", None): frozenset(
+            {"filer_id", "transport.vessel", "transport.vessel.name", "transport.vessel.imo"}
+        ),
+        ("notice", None): frozenset({"filer_id", "kind", "errors", "path", "message"}),
+        ("referral_response", None): frozenset({"declaration_id", "method"}),
+    }
 
 
 def test_contract_parser_reads_tables_and_prose() -> None:
@@ -717,6 +817,41 @@ def test_a_hit_with_its_declaration_round_trips_through_its_struct() -> None:
     assert "declaration" not in json.loads(msgspec.json.encode(older))
 
 
+def _notice(**changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "filer_id": "DE123456789012345",
+        "declaration_id": "D1",
+        "version": 1,
+        "kind": "HRCM",
+        "notice_id": "7d6c1a52-5c2e-5a4b-9c41-0e1f2a3b4c5d",
+        "issued_at": "2026-11-27T15:04:06.5Z",
+        "text": "Have the consignment screened before loading.",
+    }
+    document.update(changes)
+    return document
+
+
+def test_notice_carries_errors_when_rejected_only() -> None:
+    errors_ = [{"path": "$.goods[0].hs_code", "message": "must be 6 to 10 digits"}]
+    assert errors("notice", _notice()) == []
+    assert errors("notice", _notice(kind="REJECTED", version=0, errors=errors_)) == []
+    assert errors("notice", _notice(kind="REJECTED")) != []  # a rejection says what was wrong
+    assert errors("notice", _notice(errors=errors_)) != []
+    assert errors("notice", _notice(kind="MAYBE")) != []
+    assert errors("notice", _notice(issued_at="yesterday")) != []
+    assert errors("notice", _without(_notice(), "filer_id")) != []
+    assert errors("notice", _notice(kind="REJECTED", errors=[{"path": "$"}])) != []
+
+
+def test_a_notice_round_trips_through_its_struct() -> None:
+    rejected = _notice(kind="REJECTED", errors=[{"path": "$", "message": "must be an object"}])
+    for document in (_notice(), rejected):
+        decoded = msgspec.json.decode(json.dumps(document).encode(), type=models.Notice)
+        encoded = json.loads(msgspec.json.encode(decoded))
+        assert errors("notice", encoded) == []
+        assert ("errors" in encoded) == (document["kind"] == "REJECTED")
+
+
 def test_rejection_shape() -> None:
     rejection = {
         "error": {"code": "SCHEMA", "message": "Expected `int`", "path": "$.version"},
@@ -737,6 +872,7 @@ STRUCT_SAMPLES: dict[str, tuple[type[msgspec.Struct], dict[str, Any]]] = {
     "declaration": (models.Declaration, sample_declaration()),
     "assessment": (models.Assessment, _assessment()),
     "hit": (models.Hit, {**_assessment(), "priority": 1, "summary": "DNL"}),
+    "notice": (models.Notice, _notice()),
     "aeo_record": (
         models.AeoRecord,
         {

@@ -21,7 +21,7 @@ from pipeline import topics
 from pipeline.contract.models import Assessment, Hit, Rejection
 from pipeline.contract.schemas import load_schema
 from pipeline.screening.batch import BatchResult, InputRecord, OutputRecord, Screener
-from pipeline.screening.versions import VersionState
+from pipeline.screening.versions import Closure, VersionState
 from tests.unit.screening.builtin_checks import RULESET_VERSION, BuiltinChecks
 from tests.unit.screening.ledgers import DictLedger
 
@@ -168,7 +168,7 @@ def test_arms_hs_code_gives_hrcm_and_one_hit(ledger: DictLedger) -> None:
     shared = {f for f in Hit.__struct_fields__ if f in Assessment.__struct_fields__}
     assert {f: getattr(hit, f) for f in shared} == {f: getattr(assessment, f) for f in shared}
     assert result.hits == 1
-    assert ledger.states["D1"] == VersionState((1,), open_hit=1)
+    assert ledger.states["D1"] == VersionState((1,), open_hit=1, open_kind="HRCM")
 
 
 def test_the_hit_carries_the_declaration_exactly_as_received(ledger: DictLedger) -> None:
@@ -238,7 +238,7 @@ def test_amendment_that_clears_a_referral_closes_the_hit(ledger: DictLedger) -> 
     assert assessment.message_type == "AMENDMENT"
     assert on(result, topics.HITS) == [OutputRecord(topics.HITS, b"D1", None)]
     assert result.tombstones == 1
-    assert ledger.states["D1"] == VersionState((1, 2), None)
+    assert ledger.states["D1"] == VersionState((1, 2), None, closed=Closure(2, 1, "HRCM", None))
 
 
 def test_amendment_that_stays_a_referral_replaces_the_hit(ledger: DictLedger) -> None:
@@ -249,7 +249,7 @@ def test_amendment_that_stays_a_referral_replaces_the_hit(ledger: DictLedger) ->
     (hit_output,) = on(result, topics.HITS)
     hit = hit_of(hit_output)
     assert (hit.version, hit.superseded_versions) == (2, [1])
-    assert ledger.states["D1"] == VersionState((1, 2), open_hit=2)
+    assert ledger.states["D1"] == VersionState((1, 2), open_hit=2, open_kind="HRCM")
 
 
 def test_amendment_of_a_clean_filing_publishes_only_a_spare_tombstone(
@@ -276,7 +276,8 @@ def test_late_older_version_is_kept_for_audit_and_raises_no_hit(ledger: DictLedg
     assert assessment.superseded_versions == []
     assert on(result, topics.HITS) == []
     assert result.superseded == 1
-    assert ledger.states["D1"] == VersionState((1, 2), open_hit=2)  # v2's hit stays open
+    # v2's hit stays open
+    assert ledger.states["D1"] == VersionState((1, 2), open_hit=2, open_kind="HRCM")
 
 
 def test_late_older_clean_version_does_not_close_the_newer_hit(ledger: DictLedger) -> None:
@@ -299,7 +300,7 @@ def test_invalidation_gives_invalidated_and_a_tombstone(ledger: DictLedger) -> N
     assert assessment.superseded_versions == [1]
     assert on(result, topics.HITS) == [OutputRecord(topics.HITS, b"D1", None)]
     assert result.outcomes == {"INVALIDATED": 1}
-    assert ledger.states["D1"] == VersionState((1, 2), None)
+    assert ledger.states["D1"] == VersionState((1, 2), None, closed=Closure(2, 1, "HRCM", None))
 
 
 def test_invalidation_of_an_unknown_declaration_is_assessed(ledger: DictLedger) -> None:
@@ -324,7 +325,7 @@ def test_versions_in_one_batch_are_applied_in_order(ledger: DictLedger) -> None:
         (topics.HITS, False),
     ]
     assert assessment_of(result.outputs[4]).superseded_versions == [1, 2]
-    assert ledger.states["D1"] == VersionState((1, 2, 3), open_hit=3)
+    assert ledger.states["D1"] == VersionState((1, 2, 3), open_hit=3, open_kind="HRCM")
 
 
 def test_declarations_are_tracked_apart(ledger: DictLedger) -> None:
@@ -335,7 +336,10 @@ def test_declarations_are_tracked_apart(ledger: DictLedger) -> None:
     ]
     result = screen(records, ledger)
     assert [o.key for o in on(result, topics.ASSESSMENTS)] == [b"A", b"B", b"A"]
-    assert ledger.states == {"A": VersionState((1, 2), None), "B": VersionState((1,), None)}
+    assert ledger.states == {
+        "A": VersionState((1, 2), None, closed=Closure(2, 1, "HRCM", None)),
+        "B": VersionState((1,), None),
+    }
     assert ledger.partitions == {"A": 1, "B": 2}
 
 
@@ -417,6 +421,57 @@ def test_redelivered_amendment_that_clears_a_referral_closes_it_again(
     _redelivered(
         ledger, [declaration(hs_code=ARMS)], declaration(version=2, message_type="AMENDMENT")
     )
+
+
+@pytest.mark.parametrize(
+    ("history", "again"),
+    [
+        pytest.param([], declaration(filer_id="F1", hs_code=ARMS), id="referred filing"),
+        pytest.param(
+            [declaration(filer_id="F1", hs_code=ARMS)],
+            declaration(version=2, message_type="AMENDMENT", filer_id="F1"),
+            id="amendment that clears a referral",
+        ),
+        pytest.param(
+            [declaration(filer_id="F1", hs_code=ARMS)],
+            declaration(version=2, message_type="INVALIDATION"),
+            id="invalidation of a referral",
+        ),
+    ],
+)
+def test_redelivery_gives_the_same_notices(
+    ledger: DictLedger, history: list[dict[str, Any]], again: dict[str, Any]
+) -> None:
+    _redelivered(ledger, history, again)
+    notices = on(screen([record(again, offset=7)], ledger), topics.FILER_NOTICES)
+    assert notices  # the notices were part of what was compared
+
+
+# --- notices to filers --------------------------------------------------------------------------
+
+
+def test_a_filing_with_a_filer_gets_its_notice_after_its_assessment_and_hit(
+    ledger: DictLedger,
+) -> None:
+    result = screen([record(declaration(hs_code=ARMS, filer_id="F1"))], ledger)
+    assert [o.topic for o in result.outputs] == [
+        topics.ASSESSMENTS,
+        topics.HITS,
+        topics.FILER_NOTICES,
+    ]
+    notice = json.loads(result.outputs[2].value or b"")
+    assert result.outputs[2].key == b"F1"
+    assert (notice["kind"], notice["declaration_id"], notice["version"]) == ("HRCM", "D1", 1)
+    assert notice["issued_at"] == NOW_TEXT
+    assert "BUILTIN" not in notice["text"]
+    assert ARMS not in notice["text"]
+    assert result.notices == {"HRCM": 1}
+
+
+def test_a_filing_without_a_filer_is_counted_not_notified(ledger: DictLedger) -> None:
+    result = screen([record(declaration()), record(declaration("D2", hs_code=ARMS))], ledger)
+    assert on(result, topics.FILER_NOTICES) == []
+    assert result.notices_unaddressed == {"ASSESSMENT_COMPLETE": 1, "HRCM": 1}
 
 
 # --- rejections ---------------------------------------------------------------------------------
@@ -542,17 +597,29 @@ def _is_rfc3339(value: object) -> bool:
     return not isinstance(value, str) or bool(_RFC3339.match(value))
 
 
-_SCHEMA_OF_TOPIC = {topics.ASSESSMENTS: "assessment", topics.HITS: "hit", topics.DLQ: "rejection"}
+_SCHEMA_OF_TOPIC = {
+    topics.ASSESSMENTS: "assessment",
+    topics.HITS: "hit",
+    topics.DLQ: "rejection",
+    topics.FILER_NOTICES: "notice",
+}
 
 
 def _every_kind_of_output(ledger: DictLedger) -> list[OutputRecord]:
     outputs: list[OutputRecord] = []
     batches = [
-        [record(declaration("A")), record(declaration("B", hs_code=ARMS))],
-        [record(declaration("B", version=2, message_type="AMENDMENT"))],
-        [record(declaration("C", version=2, message_type="AMENDMENT", hs_code="360100"))],
+        [record(declaration("A", filer_id="F1")), record(declaration("B", hs_code=ARMS))],
+        [record(declaration("B", version=2, message_type="AMENDMENT", filer_id="F1"))],
+        [
+            record(
+                declaration(
+                    "C", version=2, message_type="AMENDMENT", hs_code="360100", filer_id="F1"
+                )
+            )
+        ],
         [record(declaration("C", version=1))],
         [record(declaration("C", version=3, message_type="INVALIDATION"))],
+        [record(declaration("F", hs_code="93", filer_id="F1"))],
         [
             record(
                 declaration("E", equipment=[{"container_id": "BAD"}], totals={"gross_mass_kg": 1})
@@ -579,6 +646,10 @@ def test_every_output_validates_against_the_shipped_schema(ledger: DictLedger) -
     assert (topics.HITS, "HRCM") in kinds
     assert (topics.HITS, "RFI") in kinds
     assert (topics.HITS, None) in kinds  # tombstones
+    notice_kinds = {
+        json.loads(o.value)["kind"] for o in outputs if o.topic == topics.FILER_NOTICES and o.value
+    }
+    assert notice_kinds == {"ASSESSMENT_COMPLETE", "REFERRAL_CLOSED", "HRCM", "REJECTED"}
     validators = {
         topic: Draft202012Validator(load_schema(name), format_checker=_FORMATS)
         for topic, name in _SCHEMA_OF_TOPIC.items()

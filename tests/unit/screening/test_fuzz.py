@@ -57,7 +57,12 @@ def screen(raw: bytes | None, key: bytes | None = None) -> BatchResult:
 
 def outputs_validate(result: BatchResult) -> list[dict[str, Any]]:
     """Every output validates against its schema; returns the assessments."""
-    schema_of = {topics.ASSESSMENTS: "assessment", topics.HITS: "hit", topics.DLQ: "rejection"}
+    schema_of = {
+        topics.ASSESSMENTS: "assessment",
+        topics.HITS: "hit",
+        topics.DLQ: "rejection",
+        topics.FILER_NOTICES: "notice",
+    }
     assessments = []
     for output in result.outputs:
         if output.value is None:
@@ -178,10 +183,26 @@ def declarations(draw: st.DrawFn) -> dict[str, Any]:
                     st.integers(-500, 500),
                 ),
                 "estimated_arrival_at": timestamps.map(rfc3339),
+                "vessel": st.one_of(
+                    st.none(),
+                    st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "name": text,
+                            "imo": st.from_regex(r"\A[0-9]{7}\Z"),  # check digit right or not
+                            "flag": st.sampled_from(COUNTRIES),
+                        },
+                    ),
+                ),
             },
         ),
         "transport_document": st.fixed_dictionaries(
-            {}, optional={"type": st.sampled_from(["MAWB", "HAWB", "MBL", "HBL"]), "number": text}
+            {},
+            optional={
+                "type": st.sampled_from(["MAWB", "HAWB", "MBL", "HBL"]),
+                "number": text,
+                "master_number": st.one_of(st.none(), text),
+            },
         ),
         "equipment": st.lists(
             st.fixed_dictionaries(
@@ -197,6 +218,9 @@ def declarations(draw: st.DrawFn) -> dict[str, Any]:
                 "gross_mass_kg": st.floats(0, 1e9, allow_nan=False),
             },
         ),
+        "filer_id": text,
+        "ucr": text,
+        "place_of_receipt": st.sampled_from(LOCODES),
         "unknown_extension": st.recursive(
             st.none() | st.booleans() | st.integers() | text,
             lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
@@ -301,7 +325,7 @@ def test_a_mutated_declaration_is_assessed_or_rejected_never_raises(raw: bytes) 
     assert isinstance(decoded, Declaration | DecodeFailure)
     result = screen(raw)
     outputs_validate(result)
-    kinds = {output.topic for output in result.outputs}
+    kinds = {output.topic for output in result.outputs} - {topics.FILER_NOTICES}
     if isinstance(decoded, DecodeFailure):
         assert kinds == {topics.DLQ}
         assert result.rejections == {decoded.code: 1}

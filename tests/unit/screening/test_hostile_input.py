@@ -76,9 +76,48 @@ def outputs_by_topic(result: BatchResult) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+def _names_a_filer(raw: bytes | None) -> bool:
+    """A JSON object with a filer_id, or a declarant id, to address a REJECTED notice to."""
+    try:
+        document = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        return False
+    if not isinstance(document, dict):
+        return False
+    if isinstance(document.get("filer_id"), str) and document["filer_id"].strip():
+        return True
+    declarant = document.get("declarant")
+    ids = declarant.get("ids") if isinstance(declarant, dict) else None
+    first = ids[0] if isinstance(ids, list) and ids else None
+    value = first.get("value") if isinstance(first, dict) else None
+    return isinstance(value, str) and bool(value.strip())
+
+
+def check_notices(case: HostileCase, notices: list[dict[str, Any]], rejection: Any) -> None:
+    """A rejected message naming a filer gets one REJECTED notice, whose errors name the
+    rejection's path (or a field under it) in plain words; any other gets none."""
+    for notice in notices:
+        validator("notice").validate(notice)
+    if case.expected is None:
+        assert all(n["kind"] != "REJECTED" for n in notices)
+        return
+    if case.expected not in ("SCHEMA", "TOO_LARGE") or not _names_a_filer(case.value):
+        assert notices == []
+        return
+    [notice] = notices
+    assert notice["kind"] == "REJECTED"
+    paths = [error["path"] for error in notice["errors"]]
+    assert any(path.startswith(rejection["error"]["path"] or "$") for path in paths), paths
+    for error in notice["errors"]:
+        assert error["message"]
+        assert "(?!" not in error["message"]  # no regular expression
+        assert "{1," not in error["message"]
+
+
 def check_handled(case: HostileCase, result: BatchResult, offset: int = 7) -> None:
     """The one output the case must give, valid against its schema."""
     found = outputs_by_topic(result)
+    notices = found.pop(topics.FILER_NOTICES, [])
     if case.expected is None:
         assert list(found.get(topics.DLQ, [])) == [], found.get(topics.DLQ)
         [assessment] = found[topics.ASSESSMENTS]
@@ -86,6 +125,7 @@ def check_handled(case: HostileCase, result: BatchResult, offset: int = 7) -> No
         assert assessment["declaration_id"] == case.declaration_id
         for hit in found.get(topics.HITS, []):
             validator("hit").validate(hit)
+        check_notices(case, notices, None)
         return
     assert topics.ASSESSMENTS not in found
     [rejection] = found[topics.DLQ]
@@ -96,6 +136,7 @@ def check_handled(case: HostileCase, result: BatchResult, offset: int = 7) -> No
         assert rejection["error"]["path"] == case.path, rejection["error"]
     assert base64.b64decode(rejection["original"]) == (case.value or b"")
     assert rejection["source"] == {"topic": topics.DECLARATIONS, "partition": 3, "offset": offset}
+    check_notices(case, notices, rejection)
 
 
 def test_the_corpus_is_large_and_covers_every_code() -> None:

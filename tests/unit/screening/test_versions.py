@@ -7,6 +7,7 @@ import pytest
 from pipeline.screening.versions import (
     MAX_TRACKED_VERSIONS,
     Admission,
+    Closure,
     VersionState,
     admit,
     hit_action,
@@ -94,10 +95,35 @@ def test_hit_action_for_a_first_clean_version_is_none() -> None:
 
 
 @pytest.mark.parametrize(
-    "state", [VersionState(()), VersionState((1, 2, 64)), VersionState((3,), open_hit=3)]
+    "state",
+    [
+        VersionState(()),
+        VersionState((1, 2, 64)),
+        VersionState((3,), open_hit=3),
+        VersionState((3,), open_hit=3, open_kind="DNL", open_filer="DE123"),
+        VersionState((1, 2), closed=Closure(2, 1, "RFI", "DE123")),
+        VersionState((1, 2), closed=Closure(2, 1, None, None)),
+    ],
 )
 def test_state_round_trips_through_json(state: VersionState) -> None:
     assert VersionState.from_json(state.to_json()) == state
+
+
+def test_what_notices_need_is_written_only_when_set() -> None:
+    # Most declarations are never referred: their state stays as small as before.
+    assert VersionState((1,)).to_json() == {"versions": [1], "open_hit": None}
+    assert VersionState((1,), 1, "HRCM", "DE1").to_json() == {
+        "versions": [1],
+        "open_hit": 1,
+        "open_kind": "HRCM",
+        "open_filer": "DE1",
+    }
+
+
+def test_admission_keeps_what_notices_need() -> None:
+    state = VersionState((1,), 1, "HRCM", "DE1", Closure(1, 0, "RFI", "DE1"))
+    _, admitted = admit(state, 2)
+    assert admitted == VersionState((1, 2), 1, "HRCM", "DE1", Closure(1, 0, "RFI", "DE1"))
 
 
 def test_state_from_partial_json() -> None:
