@@ -6,9 +6,10 @@ with the project's environment (it uses pycountry). The same input gives the sam
 
 What is kept: every SDN entry that is an entity (not an individual, vessel or aircraft), as
 ``OFAC-<ent_num>``, with its aliases (a.k.a., f.k.a., n.k.a.), the country of its first address,
-and the tax and registration numbers its remarks give. Programmes of the highest concern for
-cargo (weapons of mass destruction, terrorism, the IRGC, North Korea) give DNL; the others
-HRCM.
+and the tax and registration numbers its remarks give; and every vessel whose remarks give its
+IMO number ("Vessel Registration Identification IMO 9187629"), with that number as an ``IMO``
+id (contract v1.1) and its flag as the country. Programmes of the highest concern for cargo
+(weapons of mass destruction, terrorism, the IRGC, North Korea) give DNL; the others HRCM.
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ ID_PATTERN = re.compile(
     + r")\s+(?P<value>[A-Z0-9][A-Z0-9./-]*(?: [A-Z0-9][A-Z0-9./-]*)*?)\s*(?=\(|;|,|\.?$)"
 )
 
+# A vessel's IMO number in the SDN remarks: "Vessel Registration Identification IMO 9187629".
+IMO_PATTERN = re.compile(r"\bIMO (?P<number>[0-9]{7})\b")
+
 
 def field(value: str) -> str:
     value = value.strip()
@@ -102,6 +106,21 @@ def ids_in(remarks: str) -> list[str]:
     return found
 
 
+def imo_valid(number: str) -> bool:
+    """The IMO check digit: the first six digits weighted 7..2, summed, modulo 10."""
+    weighted = sum(int(d) * w for d, w in zip(number[:6], range(7, 1, -1), strict=True))
+    return weighted % 10 == int(number[6])
+
+
+def vessel_ids(remarks: str) -> list[str]:
+    found: list[str] = []
+    for match in IMO_PATTERN.finditer(remarks):
+        item = f"IMO:{match['number']}"
+        if imo_valid(match["number"]) and item not in found:
+            found.append(item)
+    return found
+
+
 def derive(source: Path) -> list[tuple[str, ...]]:
     with (source / "watchman_alt.csv").open(encoding="utf-8", newline="") as handle:
         aliases: dict[str, list[str]] = defaultdict(list)
@@ -119,9 +138,27 @@ def derive(source: Path) -> list[tuple[str, ...]]:
     with (source / "watchman_sdn.csv").open(encoding="utf-8", newline="") as handle:
         for record in csv.reader(handle):
             ent_num, name, sdn_type, program = (field(v) for v in record[:4])
+            progs = programmes(program)
+            if sdn_type.lower() == "vessel" and name:
+                imos = vessel_ids(field(record[11]))
+                if imos:
+                    flag = country_code(field(record[9])) if field(record[9]) else None
+                    rows.append(
+                        (
+                            f"OFAC-{ent_num}",
+                            name,
+                            "|".join(a for a in aliases.get(ent_num, []) if a != name),
+                            flag or "",
+                            "|".join(imos),
+                            "OFAC",
+                            action(progs),
+                            "Vessel on the US OFAC SDN list"
+                            f" (programme {', '.join(progs) or 'unspecified'})",
+                        )
+                    )
+                continue
             if sdn_type or not name:  # entities have no SDN type
                 continue
-            progs = programmes(program)
             rows.append(
                 (
                     f"OFAC-{ent_num}",

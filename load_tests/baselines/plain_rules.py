@@ -33,6 +33,8 @@ _NO_VALUE_PASSES = frozenset({"not_equals", "not_in", "not_in_list"})
 _SEVERITY = {"ASSESSMENT_COMPLETE": 0, "RFI": 1, "HRCM": 2, "DNL": 3}
 _ROLES = ("declarant", "consignor", "consignee", "carrier", "notify_party")
 _CONTAINER = re.compile(r"[A-Z]{3}[UJZ][0-9]{7}")
+_IMO_PREFIX = re.compile(r"^\s*IMO(?![A-Z])[\s.:#-]*", re.IGNORECASE)
+_IMO_SEPARATORS = re.compile(r"[\s.-]")
 
 
 def _letter_values() -> dict[str, int]:
@@ -62,6 +64,17 @@ def check_digit_valid(number: str) -> bool:
         return False
     total = sum((_LETTERS[c] if c.isalpha() else int(c)) << i for i, c in enumerate(compact[:10]))
     return total % 11 % 10 == int(compact[10])
+
+
+def imo_valid(number: str | None) -> bool | None:
+    """An IMO ship number's check digit (none when none is filed), as the pipeline checks it."""
+    if not number:
+        return None
+    digits = _IMO_SEPARATORS.sub("", _IMO_PREFIX.sub("", number))
+    if len(digits) != 7 or not digits.isascii() or not digits.isdigit():
+        return False
+    weighted = sum(int(d) * w for d, w in zip(digits[:6], range(7, 1, -1), strict=True))
+    return weighted % 10 == int(digits[6])
 
 
 @dataclass(slots=True)
@@ -242,6 +255,7 @@ def subject_of(doc: Mapping[str, Any]) -> Subject:
     totals = doc.get("totals") or {}
     goods = doc.get("goods") or []
     equipment = doc.get("equipment") or []
+    vessel = transport.get("vessel") or {}
     loading = transport.get("loading_location")
     discharge = transport.get("discharge_location")
     masses = [g["gross_mass_kg"] for g in goods if g.get("gross_mass_kg") is not None]
@@ -262,6 +276,10 @@ def subject_of(doc: Mapping[str, Any]) -> Subject:
         "transport.routing_countries": transport.get("routing_countries") or [],
         "transport.estimated_loading_at": transport.get("estimated_loading_at"),
         "transport.estimated_arrival_at": transport.get("estimated_arrival_at"),
+        "transport.vessel.name": vessel.get("name"),
+        "transport.vessel.imo": vessel.get("imo"),
+        "transport.vessel.flag": vessel.get("flag"),
+        "transport.vessel.imo_valid": imo_valid(vessel.get("imo")),
         "transport_document.type": document.get("type"),
         "transport_document.number": document.get("number"),
         "totals.packages": totals.get("packages"),

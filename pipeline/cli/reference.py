@@ -2,7 +2,10 @@
 
 ``load`` publishes every valid row, keyed by its id, and reports each bad row as
 ``FILE:LINE: reason`` without stopping; ``delete`` publishes tombstones. Both topics are
-compacted, so the latest value per id is what workers hold.
+compacted, so the latest value per id is what workers hold. ``sync`` makes the topic hold
+exactly the file: it checks the whole file first, reads what the topic holds, and publishes the
+new and changed records and tombstones for the records the file no longer has
+(pipeline/reference/sync.py works out which).
 """
 
 from __future__ import annotations
@@ -21,8 +24,16 @@ from pipeline import topics
 from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.errors import ConfigurationError, DeliveryFailed, InputFileError
 from pipeline.kafka.producer import produce_waiting, producer_config
+from pipeline.kafka.reader import read_compacted
 from pipeline.kafka.security import check_access
 from pipeline.reference.csv_load import RowError, RowResult, read_aeo_csv, read_watchlist_csv
+from pipeline.reference.sync import (
+    DEFAULT_MAX_DELETE_SHARE,
+    FileRecord,
+    check_deletions,
+    duplicates,
+    plan_sync,
+)
 
 aeo_app = typer.Typer(help="Publish the AEO registry.", no_args_is_help=True)
 watchlist_app = typer.Typer(help="Publish watch-list entries.", no_args_is_help=True)
@@ -37,10 +48,11 @@ class Feed:
     topic: str
     read: Callable[[Path], Iterator[RowResult[Any]]]
     key: Callable[[Any], str]
+    key_field: str = "id"
 
 
-AEO = Feed(topics.AEO_REGISTRY, read_aeo_csv, lambda record: record.operator_id)
-WATCHLIST = Feed(topics.WATCHLIST, read_watchlist_csv, lambda entry: entry.entry_id)
+AEO = Feed(topics.AEO_REGISTRY, read_aeo_csv, lambda record: record.operator_id, "operator_id")
+WATCHLIST = Feed(topics.WATCHLIST, read_watchlist_csv, lambda entry: entry.entry_id, "entry_id")
 
 
 @dataclass
@@ -150,6 +162,74 @@ def _delete(feed: Feed, ids: list[str], bootstrap: str | None) -> None:
     console.print(summary.line(feed.topic), markup=False, highlight=False)
 
 
+def read_whole_file(path: Path, feed: Feed) -> list[FileRecord]:
+    """Every record of the file, or, when any row is bad (a duplicate id too), each bad row
+    reported on stderr as ``FILE:LINE: reason`` and ``InputFileError``: nothing is published."""
+    encode = msgspec.json.Encoder().encode
+    records: list[FileRecord] = []
+    bad: list[tuple[int, str]] = []
+    for result in feed.read(path):
+        if isinstance(result, RowError):
+            bad.append((result.line, result.reason))
+        else:
+            key = feed.key(result.record).encode()
+            records.append(FileRecord(result.line, key, encode(result.record)))
+    for duplicate in duplicates(records):
+        repeated = duplicate.key.decode()
+        bad.append(
+            (
+                duplicate.line,
+                f"{feed.key_field} {repeated!r} is already on line {duplicate.first_line}",
+            )
+        )
+    for line, reason in sorted(bad):
+        _say(f"{path}:{line}: {reason}")
+    if bad:
+        rows = "row" if len(bad) == 1 else "rows"
+        raise InputFileError(f"{path}: {len(bad)} bad {rows}, nothing published")
+    return records
+
+
+def _sync(
+    feed: Feed,
+    file: Path,
+    bootstrap: str | None,
+    *,
+    dry_run: bool,
+    force: bool,
+    max_delete_share: float,
+) -> None:
+    records = read_whole_file(file, feed)
+    plan = plan_sync(records, read_compacted(load_settings(bootstrap), feed.topic))
+    if dry_run:
+        for key, _ in plan.publish:
+            _say(f"would load {key.decode()}")
+        for key in plan.delete:
+            _say(f"would delete {key.decode()}")
+        _say(
+            f"{file}: would load {len(plan.publish)}, unchanged {plan.unchanged}, "
+            f"would delete {len(plan.delete)} ({feed.topic}); dry run, nothing published"
+        )
+        check_deletions(plan, max_delete_share, force, feed.topic, str(file))
+        return
+    check_deletions(plan, max_delete_share, force, feed.topic, str(file))
+    publisher = Publisher(bootstrap)
+    send = publisher.sender(feed.topic)
+    for key, value in plan.publish:
+        send(key, value)
+    for key in plan.delete:
+        send(key, None)
+    publisher.flush(len(plan.publish) + len(plan.delete))
+    _say(
+        f"{file}: loaded {len(plan.publish)}, unchanged {plan.unchanged}, "
+        f"deleted {len(plan.delete)} ({feed.topic})"
+    )
+
+
+def _say(line: str) -> None:
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def _line_count(path: Path) -> int | None:
     try:
         with path.open("rb") as handle:
@@ -160,6 +240,23 @@ def _line_count(path: Path) -> int | None:
 
 _FILE = typer.Argument(..., help="CSV file with the contract's header.", show_default=False)
 _IDS = typer.Argument(..., help="Ids to delete (tombstones).", show_default=False)
+_SYNC_FILE = typer.Argument(
+    ..., help="CSV file with the contract's header: the whole list.", show_default=False
+)
+_DRY_RUN = typer.Option(
+    False, "--dry-run", help="Print what would be loaded and deleted; publish nothing."
+)
+_FORCE = typer.Option(
+    False, "--force", help="Delete however many records the file no longer holds."
+)
+_MAX_DELETE_SHARE = typer.Option(
+    DEFAULT_MAX_DELETE_SHARE,
+    "--max-delete-share",
+    min=0.0,
+    max=1.0,
+    help="Without --force, refuse to delete more than this share of the topic's records "
+    "(0.1 = 10 %).",
+)
 
 
 @aeo_app.command("load")
@@ -169,6 +266,21 @@ def aeo_load(file: Path = _FILE, bootstrap: BootstrapOption = None) -> None:
     Header: operator_id,scheme,name,country,aeo_type,status,valid_from,valid_to,mra_partner.
     Bad rows are reported as FILE:LINE and skipped; the rest are published."""
     _load(AEO, file, bootstrap)
+
+
+@aeo_app.command("sync")
+def aeo_sync(
+    file: Path = _SYNC_FILE,
+    dry_run: bool = _DRY_RUN,
+    force: bool = _FORCE,
+    max_delete_share: float = _MAX_DELETE_SHARE,
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """Make the AEO registry hold exactly the file's records.
+
+    Publishes every new or changed record and deletes every record the file no longer holds;
+    prints loaded, unchanged and deleted. A file with any bad row publishes nothing."""
+    _sync(AEO, file, bootstrap, dry_run=dry_run, force=force, max_delete_share=max_delete_share)
 
 
 @aeo_app.command("delete")
@@ -184,6 +296,28 @@ def watchlist_load(file: Path = _FILE, bootstrap: BootstrapOption = None) -> Non
     Header: entry_id,name,aliases,country,ids,list,action,reason; aliases separated by |, ids
     written SCHEME:VALUE|SCHEME:VALUE. Bad rows are reported as FILE:LINE and skipped."""
     _load(WATCHLIST, file, bootstrap)
+
+
+@watchlist_app.command("sync")
+def watchlist_sync(
+    file: Path = _SYNC_FILE,
+    dry_run: bool = _DRY_RUN,
+    force: bool = _FORCE,
+    max_delete_share: float = _MAX_DELETE_SHARE,
+    bootstrap: BootstrapOption = None,
+) -> None:
+    """Make the watch list hold exactly the file's entries.
+
+    Publishes every new or changed entry and deletes every entry the file no longer holds;
+    prints loaded, unchanged and deleted. A file with any bad row publishes nothing."""
+    _sync(
+        WATCHLIST,
+        file,
+        bootstrap,
+        dry_run=dry_run,
+        force=force,
+        max_delete_share=max_delete_share,
+    )
 
 
 @watchlist_app.command("delete")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from confluent_kafka import Producer
@@ -14,6 +17,13 @@ from pipeline.errors import DeliveryFailed, ScreeningError
 from pipeline.kafka.producer import produce_waiting, producer_config
 from pipeline.kafka.reader import read_compacted
 from pipeline.rules.cases import run_cases
+from pipeline.rules.governance import (
+    compare,
+    describe,
+    overdue_reviews,
+    published_state,
+    version_problems,
+)
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.model import RuleSet
 from pipeline.rules.publish import ruleset_records
@@ -28,6 +38,50 @@ DirArgument = typer.Argument(Path("rules"), help="The rule folder.", show_defaul
 
 class RuleCasesFailed(ScreeningError):
     """A rule's own cases disagree with it: fix the rule or the case."""
+
+
+class RuleVersionsRefused(ScreeningError):
+    """A rule changed without a new version, or went back to a lower one: nothing published."""
+
+
+ReasonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reason",
+        help="Why this rule set is published; recorded in its manifest on the rules topic.",
+        show_default=False,
+    ),
+]
+ByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help="Who publishes, recorded in the manifest; default the operating-system user.",
+        show_default=False,
+    ),
+]
+DryRunOption = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run", help="Show what would change against what is published; send nothing."
+    ),
+]
+
+
+RollbackOption = Annotated[
+    bool,
+    typer.Option(
+        "--rollback",
+        help="Publish an earlier rule set again: rules may go back to a lower version.",
+    ),
+]
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return "unknown"
 
 
 def checked_ruleset(directory: Path) -> RuleSet:
@@ -52,16 +106,59 @@ def validate(directory: Path = DirArgument) -> None:
         f"{directory}: {len(ruleset)} rules ({shadow} in shadow mode), "
         f"{len(ruleset.lists)} lists, {cases} cases pass; version {ruleset.version}"
     )
+    for line in overdue_reviews(ruleset, datetime.now(UTC).date()):
+        console.print(f"warning: {line}", markup=False, highlight=False)
 
 
 @app.command("publish")
-def publish(directory: Path = DirArgument, bootstrap: BootstrapOption = None) -> None:
-    """Validate the rules, then publish them to running workers (they switch within seconds)."""
+def publish(
+    directory: Path = DirArgument,
+    bootstrap: BootstrapOption = None,
+    reason: ReasonOption = None,
+    by: ByOption = None,
+    dry_run: DryRunOption = False,
+    rollback: RollbackOption = False,
+) -> None:
+    """Validate the rules, show what changes against the published set, then publish them to
+    running workers (they switch within seconds). A rule changed without a new version is
+    refused."""
     settings = load_settings(bootstrap)
     ruleset = checked_ruleset(directory)
-    keys = [key.decode("utf-8", "replace") for key in read_compacted(settings, topics.RULES)]
+    live = read_compacted(settings, topics.RULES)
+    published = published_state(live)
+    problems = version_problems(published, ruleset, rollback=rollback)
+    if problems:
+        raise RuleVersionsRefused(
+            f"rule set refused, nothing published: {len(problems)} rule(s) with a wrong "
+            "version:\n" + "\n".join(problems)
+        )
+    changes = compare(published, ruleset)
+    for line in describe(published, changes):
+        console.print(line, markup=False, highlight=False)
+    if dry_run:
+        console.print(f"dry run: rule set {ruleset.version} not published")
+        return
+    if not changes.any and published.ruleset_version == ruleset.version:
+        console.print(f"rule set {ruleset.version} is already published: nothing sent")
+        return
+    if changes.any and not (reason and reason.strip()):
+        console.print(
+            "warning: no --reason given; the manifest records none. "
+            'Say why with --reason "..." next time.',
+            markup=False,
+            highlight=False,
+        )
+    keys = [key.decode("utf-8", "replace") for key in live]
     producer = Producer(producer_config(settings))
-    records = ruleset_records(ruleset, keys)
+    records = ruleset_records(
+        ruleset,
+        keys,
+        published_by=(by or "").strip() or _os_user(),
+        reason=(reason or "").strip() or None,
+        previous_ruleset_version=published.ruleset_version,
+        changes=changes.summary(),
+        **({"rollback": True} if rollback else {}),
+    )
     for key, value in records:
         produce_waiting(producer, topics.RULES, value, key.encode())
     if producer.flush(60):

@@ -50,6 +50,8 @@ MessageType = Literal["FILING", "AMENDMENT", "INVALIDATION"]
 TransportMode = Literal["AIR", "SEA", "ROAD", "RAIL"]
 DocumentType = Literal["MAWB", "HAWB", "MBL", "HBL"]
 IdScheme = Literal["EORI", "AEO", "CTPAT", "TIN", "OTHER"]
+# Version 1.1: a watch-list entry may also name a vessel by its IMO ship number.
+WatchlistIdScheme = Literal["EORI", "AEO", "CTPAT", "TIN", "OTHER", "IMO"]
 Action = Literal["SCORE", "RFI", "HRCM", "DNL"]
 Outcome = Literal["ASSESSMENT_COMPLETE", "RFI", "HRCM", "DNL", "INVALIDATED"]
 Referral = Literal["RFI", "HRCM", "DNL"]
@@ -62,7 +64,14 @@ MAX_GOODS_ITEMS = 999
 # --- Declaration --------------------------------------------------------------------------
 
 
-class PartyId(msgspec.Struct, forbid_unknown_fields=False):
+# An identifier of a watch-list entry: a party's, or a vessel's (``IMO``). No docstring: a
+# party's id (below) would inherit it into the declaration's schema.
+class WatchlistId(msgspec.Struct, forbid_unknown_fields=False):
+    scheme: WatchlistIdScheme
+    value: ShortText
+
+
+class PartyId(WatchlistId, forbid_unknown_fields=False):
     scheme: IdScheme
     value: ShortText
 
@@ -300,7 +309,7 @@ class WatchlistEntry(msgspec.Struct, forbid_unknown_fields=False):
     name: ShortText
     aliases: builtins.list[ShortText] = []
     country: Country | None = None
-    ids: builtins.list[PartyId] = []
+    ids: builtins.list[WatchlistId] = []
     list: ShortText = "NATIONAL"
     action: Referral = "HRCM"
     reason: Text = ""

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar, get_args
 import msgspec
 import pycountry
 
-from pipeline.contract.models import AeoRecord, IdScheme, Referral, WatchlistEntry
+from pipeline.contract.models import AeoRecord, Referral, WatchlistEntry, WatchlistIdScheme
 from pipeline.errors import InputFileError
 
 AEO_HEADER = (
@@ -37,7 +37,7 @@ WATCHLIST_HEADER = ("entry_id", "name", "aliases", "country", "ids", "list", "ac
 _AEO_SCHEMES = ("EORI", "AEO", "CTPAT", "TIN")
 _AEO_STATUSES = ("ACTIVE", "SUSPENDED", "REVOKED")
 _HOME_TYPES = ("AEOC", "AEOS", "AEOF")
-_ID_SCHEMES: tuple[str, ...] = get_args(IdScheme)
+_ID_SCHEMES: tuple[str, ...] = get_args(WatchlistIdScheme)
 _ACTIONS: tuple[str, ...] = get_args(Referral)
 # ISO 3166-1, plus the user-assigned codes customs use: XI (Northern Ireland, in EORI and AEO
 # numbers) and XK (Kosovo).

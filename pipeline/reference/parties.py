@@ -101,6 +101,23 @@ class ReferenceData:
         facts, aeo = found
         return facts, to_party_status(role, aeo)  # type: ignore[arg-type]
 
+    def vessel(self, declaration: Declaration) -> Mapping[str, Any]:
+        """Watch-list facts for the declaration's vessel, by its IMO number (contract v1.1)."""
+        transport = declaration.transport
+        vessel = transport.vessel if transport else None
+        if vessel is None or not vessel.imo:
+            return {}
+        with self._lock:
+            findings = self.watchlist.match_vessel(vessel.imo)
+        if not findings:
+            return {}
+        worst = findings[0]
+        return {
+            "watchlist_action": worst.action,
+            "watchlist_list": worst.list,
+            "watchlist_entry": worst.entry_id,
+        }
+
     def _look_up(self, party: Party, on: date, on_utc: date) -> tuple[dict[str, Any], AeoFinding]:
         aeo = self.registry.lookup(party, on)
         findings = self.watchlist.match(party)

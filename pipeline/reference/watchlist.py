@@ -4,6 +4,7 @@ Everything is indexed, so that a lookup costs about the same with 1,000 entries 
 100,000:
 
 - identifiers: a dict from the normalised value to the entries that list it;
+- vessels (contract v1.1): a dict from the seven digits of an ``IMO`` id to the entries;
 - names and aliases: a dict from the normalised name (see ``normalise``) to the entries;
 - fuzzy: an inverted index from blocking keys to the names that have them. The keys of a name
   are its words, plus the first and the last four letters of the name written without spaces,
@@ -25,6 +26,7 @@ from rapidfuzz import fuzz, process
 
 from pipeline.contract.models import Party, WatchlistEntry
 from pipeline.reference.normalise import normalise_id, normalise_name
+from pipeline.reference.vessels import normalise_imo
 
 MatchHow = Literal["ID", "NAME", "ALIAS", "FUZZY"]
 
@@ -85,6 +87,7 @@ class Watchlist:
         # the very strings of ``_exact``'s keys, so the index holds references, not copies.
         self._postings: dict[str, list[str]] = {}
         self._ids: dict[str, tuple[_Id, ...]] = {}
+        self._imos: dict[str, tuple[_Id, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -106,6 +109,8 @@ class Watchlist:
                 self._exact[key] = (*held, name)
         for value, listed in _ids(entry):
             self._ids[value] = (*self._ids.get(value, ()), listed)
+        for value, listed in _imos(entry):
+            self._imos[value] = (*self._imos.get(value, ()), listed)
 
     def delete(self, entry_id: str) -> None:
         """Remove an entry; an unknown id is ignored, as a repeated tombstone must be."""
@@ -131,6 +136,24 @@ class Watchlist:
                 self._ids[value] = kept_ids
             else:
                 self._ids.pop(value, None)
+        for value, _ in _imos(entry):
+            kept_imos = tuple(i for i in self._imos.get(value, ()) if i.entry_id != entry_id)
+            if kept_imos:
+                self._imos[value] = kept_imos
+            else:
+                self._imos.pop(value, None)
+
+    def match_vessel(self, imo: str | None) -> list[WatchlistFinding]:
+        """Every entry that lists the vessel's IMO number, most severe action first."""
+        digits = normalise_imo(imo)
+        if digits is None:
+            return []
+        findings = [
+            self._finding(listed.entry_id, "ID", 100.0, listed.text)
+            for listed in self._imos.get(digits, ())
+        ]
+        findings.sort(key=lambda f: (_SEVERITY[f.action], f.entry_id))
+        return findings
 
     def match(self, party: Party) -> list[WatchlistFinding]:
         """Every entry the party matches, most severe action first, then highest score."""
@@ -221,6 +244,14 @@ def _ids(entry: WatchlistEntry) -> list[tuple[str, _Id]]:
         (value, _Id(entry.entry_id, i.scheme, f"{i.scheme}:{i.value}"))
         for i in entry.ids
         if (value := normalise_id(i.value))
+    ]
+
+
+def _imos(entry: WatchlistEntry) -> list[tuple[str, _Id]]:
+    return [
+        (digits, _Id(entry.entry_id, "IMO", f"IMO:{i.value}"))
+        for i in entry.ids
+        if i.scheme == "IMO" and (digits := normalise_imo(i.value))
     ]
 
 

@@ -93,7 +93,7 @@ def merge(base: Any, fragment: Any) -> Any:
 
 
 class CaseFacts:
-    """Reference facts as a case states them, by party role."""
+    """Reference facts as a case states them, by party role, and for the vessel (``vessel``)."""
 
     def __init__(self, facts: Mapping[str, Mapping[str, Any]]) -> None:
         self._facts = facts
@@ -113,6 +113,9 @@ class CaseFacts:
             "REGISTRY" if given.get("aeo_status") else None,
         )
         return merged, status
+
+    def vessel(self, declaration: Declaration) -> Mapping[str, Any]:
+        return self._facts.get("vessel", {})
 
 
 def case_declaration(case: Mapping[str, Any]) -> tuple[Declaration, Mapping[str, Any]]:

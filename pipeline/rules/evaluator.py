@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pipeline.contract.models import Declaration, Match, Party, PartyStatus
 from pipeline.rules.compiler import CompiledRuleSet, RuleMatch
@@ -26,6 +26,13 @@ class PartyLookup(Protocol):
     ) -> tuple[Mapping[str, Any], PartyStatus]: ...
 
 
+@runtime_checkable
+class VesselLookup(Protocol):
+    """Reference data for the declaration's vessel (contract v1.1): watch-list facts by IMO."""
+
+    def vessel(self, declaration: Declaration) -> Mapping[str, Any]: ...
+
+
 class NoReferenceData:
     def lookup(
         self, declaration: Declaration, role: str, party: Party
@@ -36,6 +43,14 @@ class NoReferenceData:
             {"aeo_status": status, "aeo_security": False},
             PartyStatus(role, claimed, None, status, None),  # type: ignore[arg-type]
         )
+
+
+class _NoVessels:
+    def vessel(self, declaration: Declaration) -> Mapping[str, Any]:
+        return {}
+
+
+NO_VESSELS = _NoVessels()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +87,8 @@ class RuleEvaluator:
                 relief.add(row)
             return found
 
-        frames = build_frames(declarations, facts, self.compiled.fields)
+        vessels = self.parties if isinstance(self.parties, VesselLookup) else NO_VESSELS
+        frames = build_frames(declarations, facts, self.compiled.fields, vessels.vessel)
         per_row = self.compiled.evaluate(frames)
         evaluations = []
         for row, (declaration, matches) in enumerate(zip(declarations, per_row, strict=True)):

@@ -49,6 +49,13 @@ FIELDS: dict[Scope, dict[str, Field]] = {
             "transport_document.number",
             "loading_country",
             "discharge_country",
+            # Version 1.1: the vessel as filed, and its watch-list finding by IMO number.
+            "transport.vessel.name",
+            "transport.vessel.imo",
+            "transport.vessel.flag",
+            "transport.vessel.watchlist_action",
+            "transport.vessel.watchlist_list",
+            "transport.vessel.watchlist_entry",
         ),
         **_fields(
             Kind.NUMBER,
@@ -70,6 +77,8 @@ FIELDS: dict[Scope, dict[str, Field]] = {
             "transport.estimated_loading_at",
             "transport.estimated_arrival_at",
         ),
+        # Whether the IMO number's check digit is right; none when no IMO number is filed.
+        **_fields(Kind.BOOL, "transport.vessel.imo_valid"),
     },
     Scope.GOODS: {
         **_fields(

@@ -17,6 +17,7 @@ import polars as pl
 from stdnum import iso6346
 
 from pipeline.contract.models import Declaration, Party
+from pipeline.reference.vessels import imo_check_digit_valid
 from pipeline.rules.conditions import normalise_text
 from pipeline.rules.fields import (
     FIELDS,
@@ -43,6 +44,8 @@ _NORMALISED: dict[str, str] = {}
 
 # Reference facts for one party: the keys of REFERENCE_PARTY_FACTS.
 PartyFacts = Callable[[Declaration, str, Party], Mapping[str, Any]]
+# Reference facts for the declaration's vessel (contract v1.1): watchlist_action, _list, _entry.
+VesselFacts = Callable[[Declaration], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +70,16 @@ def no_reference_facts(declaration: Declaration, role: str, party: Party) -> Map
     return {"aeo_status": "UNVERIFIED" if claimed else "NONE", "aeo_security": False}
 
 
+def no_vessel_facts(declaration: Declaration) -> Mapping[str, Any]:
+    """Vessel facts when no reference data is loaded: no watch-list finding."""
+    return {}
+
+
 def build_frames(
     declarations: Sequence[Declaration],
     party_facts: PartyFacts = no_reference_facts,
     fields: Mapping[Scope, frozenset[str]] | None = None,
+    vessel_facts: VesselFacts = no_vessel_facts,
 ) -> Frames:
     """Frames for a batch; with ``fields``, only those columns (what a rule set reads)."""
     # One tuple per row, turned into columns by zip: a dict per row cost a lookup per field
@@ -80,7 +89,7 @@ def build_frames(
     parties: list[tuple[Any, ...]] = []
     containers: list[tuple[Any, ...]] = []
     for row, declaration in enumerate(declarations):
-        rows.append(_declaration_row(row, declaration))
+        rows.append(_declaration_row(row, declaration, vessel_facts))
         goods.extend(_goods_rows(row, declaration))
         parties.extend(_party_rows(row, declaration, party_facts))
         containers.extend(_container_rows(row, declaration))
@@ -182,8 +191,12 @@ def normalised_all(values: Sequence[str | None]) -> list[str | None]:
     return list(map(look_up, values))
 
 
-def _declaration_row(row: int, d: Declaration) -> tuple[Any, ...]:
+def _declaration_row(row: int, d: Declaration, vessel_facts: VesselFacts) -> tuple[Any, ...]:
     t, doc, totals = d.transport, d.transport_document, d.totals
+    vessel = t.vessel if t else None
+    imo = vessel.imo if vessel else None
+    # Most declarations name no vessel: the lookup is asked only for one with an IMO number.
+    found: Mapping[str, Any] = vessel_facts(d) if imo else {}
     loading = t.estimated_loading_at if t else None
     items = d.goods or []
     masses = [g.gross_mass_kg for g in items if g.gross_mass_kg is not None]
@@ -207,6 +220,12 @@ def _declaration_row(row: int, d: Declaration) -> tuple[Any, ...]:
         doc.number if doc else None,
         loading_location[:2] if loading_location else None,
         discharge_location[:2] if discharge_location else None,
+        vessel.name if vessel else None,
+        imo,
+        vessel.flag if vessel else None,
+        found.get("watchlist_action"),
+        found.get("watchlist_list"),
+        found.get("watchlist_entry"),
         d.version,
         totals.packages if totals else None,
         totals.gross_mass_kg if totals else None,
@@ -221,6 +240,7 @@ def _declaration_row(row: int, d: Declaration) -> tuple[Any, ...]:
         d.submitted_at,
         loading,
         t.estimated_arrival_at if t else None,
+        imo_check_digit_valid(imo) if imo else None,
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.contract.models import AeoRecord, PartyId, WatchlistEntry
+from pipeline.contract.models import AeoRecord, WatchlistEntry, WatchlistId
 from pipeline.errors import InputFileError
 from pipeline.reference.csv_load import (
     AEO_HEADER,
@@ -201,7 +201,7 @@ def test_watchlist_rows_become_entries(tmp_path: Path) -> None:
                 name="ISLAMIC REPUBLIC OF IRAN SHIPPING LINES",
                 aliases=["IRISL", "IRAN SHIPPING LINES"],
                 country="IR",
-                ids=[PartyId("OTHER", "IMO 9051648"), PartyId("TIN", "IR-123")],
+                ids=[WatchlistId("OTHER", "IMO 9051648"), WatchlistId("TIN", "IR-123")],
                 list="OFAC",
                 action="DNL",
                 reason="On the OFAC SDN list (NPWMD, IFSR)",

@@ -139,6 +139,18 @@ def subject_of(declaration: Declaration, facts: Facts | None = None) -> Subject:
     )
 
 
+def _imo_valid(imo: str) -> bool:
+    """Seven digits after an optional "IMO", the last the first six weighted 7..2, mod 10."""
+    text = imo.strip()
+    if text[:3].upper() == "IMO" and not text[3:4].isalpha():
+        text = text[3:]
+    digits = "".join(c for c in text.lstrip(" .:#-") if c not in " .-\t")
+    if len(digits) != 7 or not all(c in string.digits for c in digits):
+        return False
+    weighted = sum(int(c) * (7 - i) for i, c in enumerate(digits[:6]))
+    return weighted % 10 == int(digits[6])
+
+
 def _declaration_values(d: Declaration) -> Values:
     t, doc, totals = d.transport, d.transport_document, d.totals
     loading = t.loading_location if t else None
@@ -151,8 +163,18 @@ def _declaration_values(d: Declaration) -> Values:
     total_mass = totals.gross_mass_kg if totals else None
     total_packages = totals.packages if totals else None
     estimated_loading = t.estimated_loading_at if t else None
+    vessel = t.vessel if t else None
+    imo = vessel.imo if vessel else None
     return {
         "declaration_id": d.declaration_id,
+        "transport.vessel.name": vessel.name if vessel else None,
+        "transport.vessel.imo": imo,
+        "transport.vessel.flag": vessel.flag if vessel else None,
+        # Reference facts: none without a watch list.
+        "transport.vessel.watchlist_action": None,
+        "transport.vessel.watchlist_list": None,
+        "transport.vessel.watchlist_entry": None,
+        "transport.vessel.imo_valid": _imo_valid(imo) if imo else None,
         "version": d.version,
         "message_type": d.message_type,
         "submitted_at": d.submitted_at,
