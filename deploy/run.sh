@@ -38,7 +38,7 @@ export SCREENING_DATABASE_URL="${SCREENING_DATABASE_URL:-$(deploy/postgres/postg
 # Reference data and rules are compacted topics: loading them again changes nothing.
 "$bin/screening" aeo load deploy/sample-data/aeo.csv
 "$bin/screening" watchlist load deploy/sample-data/watchlist.csv
-"$bin/screening" rules publish rules
+"$bin/screening" rules publish rules --reason "make run: the rule set of this checkout"
 
 echo "starting the worker (log: $run_dir/worker.log)"
 "$bin/screening" worker --web-port "$web_port" >"$run_dir/worker.log" 2>&1 &
