@@ -21,10 +21,13 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # The default rule set (used until one is published) and the sample reference data.
 COPY rules/ rules/
+# The sharing agreements with partner administrations (docs/customs-to-customs.md).
+COPY agreements/ agreements/
 COPY deploy/sample-data/aeo.csv deploy/sample-data/watchlist.csv deploy/sample-data/LICENSES.md deploy/sample-data/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     SCREENING_RULES_DIR=/app/rules \
+    SCREENING_AGREEMENTS_DIR=/app/agreements \
     SCREENING_DATA_DIR=/var/lib/screening \
     SCREENING_WEB_HOST=0.0.0.0 \
     SCREENING_WEB_PORT=6066

@@ -50,6 +50,10 @@ bench-workbench: setup ## The workbench: worklist at 10,000 open cases, hit-to-w
 	$(BIN)/python -m load_tests.workbench_bench
 .PHONY: bench-workbench
 
+bench-names: setup ## Party names against the OFAC list: recall per kind of variation, false matches (load_tests/results/names.*)
+	$(BIN)/python -m load_tests.name_matching
+.PHONY: bench-names
+
 soak: setup ## 10 minutes at half the benchmark's rate: worker memory and lag over time
 	$(BIN)/python -m load_tests.soak
 

@@ -91,6 +91,11 @@ SHADOW_MATCHES = Counter(
     ["rule_id"],
     registry=REGISTRY,
 )
+RULESETS_REFUSED = Counter(
+    "screening_ruleset_refused_total",
+    "Published rule sets this worker refused (they failed its checks; the running set stayed).",
+    registry=REGISTRY,
+)
 NOTICE_KINDS = ("ASSESSMENT_COMPLETE", "RFI", "HRCM", "DNL", "REJECTED", "REFERRAL_CLOSED")
 FILER_NOTICES = Counter(
     "screening_filer_notices_total",

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(
         Path("rules"), description="Rule folder used until a rule set is published to Kafka."
     )
+    agreements_dir: Path = Field(
+        Path("agreements"),
+        description="Folder of the Customs-to-Customs sharing agreements, one YAML file per "
+        "partner (`screening c2c validate`).",
+    )
     rfi_threshold: float = Field(30.0, description="Score from which the outcome is RFI.")
     hrcm_threshold: float = Field(60.0, description="Score from which the outcome is HRCM.")
     aeo_score_reduction: float = Field(
@@ -93,6 +98,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Liveness fails (/livez) when declarations have waited this long on the "
         "worker's partitions and it has screened nothing for as long.",
+    )
+    worker_status_interval_s: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="How often a worker writes its status (rule set in use, sets refused) to "
+        "customs.worker.status.v1; `screening rules status` shows a worker not heard from for "
+        "three intervals as stale.",
     )
     metrics_enabled: bool = Field(
         True, description="Update and export metrics (off only to measure what they cost)."

@@ -17,6 +17,9 @@ WATCHLIST = "customs.watchlist.v1"
 RULES = "customs.rules.v1"
 EXAMINATION_RESULTS = "customs.examination.results.v1"
 CASE_EVENTS = "customs.case.events.v1"
+# Version 1.1: findings, requests and results for partner administrations, replicated to each
+# partner by MirrorMaker 2; a partner's arrive as partner_inbound_topic(its alias).
+C2C_OUTBOUND = "customs.c2c.outbound.v1"
 # Not in the contract: the false watch-list matches officers cleared, which every worker
 # applies (key: party key and entry id; a null value lifts the clearance).
 WATCHLIST_CLEARANCES = "customs.watchlist.clearances.v1"
@@ -24,6 +27,12 @@ FILER_NOTICES = "customs.filer.notices.v1"
 REFERRAL_RESPONSES = "customs.referral.responses.v1"
 # Not in the contract: the filers' responses the workbench refused, with the reason's code.
 REFERRAL_RESPONSES_DLQ = "customs.referral.responses.dlq.v1"
+# Not in the contract: each worker's status (the rule set it screens with, the sets it refused),
+# keyed by worker id; a null value when the worker stops cleanly (`screening rules status`).
+WORKER_STATUS = "customs.worker.status.v1"
+# Not in the contract: the latest outcome of every house filing, keyed by master number and
+# declaration id, so that every worker sees the other houses of a master (consolidations.py).
+CONSOLIDATIONS = "customs.consolidations.v1"
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 _MONTH_MS = str(30 * 24 * 3600 * 1000)
@@ -82,6 +91,11 @@ TOPICS: tuple[TopicSpec, ...] = (
         {"cleanup.policy": "delete", "retention.ms": _MONTH_MS},
     ),
     TopicSpec(
+        C2C_OUTBOUND,
+        "ucr, else declaration_id",
+        {"cleanup.policy": "delete", "retention.ms": _MONTH_MS},
+    ),
+    TopicSpec(
         CASE_EVENTS,
         "case id",
         {"cleanup.policy": "delete", "retention.ms": _SEVEN_YEARS_MS},
@@ -104,7 +118,27 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         WATCHLIST_CLEARANCES, "party key and entry id", {"cleanup.policy": "compact"}, partitions=1
     ),
+    # Compacted to each worker's last record; deleted after a week too, so that a worker gone
+    # without its tombstone (killed, its host lost) leaves the listing in the end.
+    TopicSpec(
+        WORKER_STATUS,
+        "worker id",
+        {"cleanup.policy": "compact,delete", "retention.ms": _WEEK_MS},
+        partitions=1,
+    ),
+    # A master's houses are filed within days of each other; a month covers a voyage.
+    TopicSpec(
+        CONSOLIDATIONS,
+        "master number and declaration id",
+        {"cleanup.policy": "compact,delete", "retention.ms": _MONTH_MS},
+        partitions=1,
+    ),
 )
+
+
+def partner_inbound_topic(alias: str) -> str:
+    """A partner's outbound topic as MirrorMaker 2's default replication policy names it here."""
+    return f"{alias}.{C2C_OUTBOUND}"
 
 
 def spec(name: str) -> TopicSpec:

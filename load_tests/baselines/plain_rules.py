@@ -8,11 +8,14 @@ virtual environment, which only has PyYAML next to Quix Streams.
 
 from __future__ import annotations
 
+import csv
+import functools
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -233,6 +236,48 @@ def _has_value(value: Any) -> bool:
 # --- the values the rules test ------------------------------------------------------------------
 
 
+_PORTS = Path(__file__).resolve().parents[2] / "pipeline" / "reference" / "data" / "ports.csv"
+
+
+@functools.cache
+def _ports() -> dict[str, tuple[float, float]]:
+    with _PORTS.open(encoding="utf-8", newline="") as handle:
+        return {r["code"]: (float(r["lat"]), float(r["lon"])) for r in csv.DictReader(handle)}
+
+
+def _sailing_hours(start: str, end: str) -> float | None:
+    """Great-circle distance at 18 knots, as the pipeline estimates a voyage."""
+    a, b = _ports().get(start.upper()), _ports().get(end.upper())
+    if a is None or b is None:
+        return None
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return round(2 * 3440.065 * math.asin(math.sqrt(min(1.0, h))) / 18.0, 1)
+
+
+def _best_loading(
+    transport: Mapping[str, Any], loading_at: datetime | None, arrival_at: datetime | None
+) -> tuple[datetime | None, str | None, float | None]:
+    if loading_at:
+        return loading_at, "the filed loading time", None
+    departure = _time(transport.get("estimated_departure_at"))
+    if departure:
+        return departure, "the filed departure time", None
+    start, end = transport.get("loading_location"), transport.get("discharge_location")
+    if transport.get("mode") == "SEA" and arrival_at and start and end:
+        hours = _sailing_hours(start, end)
+        if hours is not None:
+            return (
+                arrival_at - timedelta(hours=hours),
+                "the arrival time less the usual sailing time",
+                hours,
+            )
+    return None, None, None
+
+
 def _time(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
@@ -264,6 +309,8 @@ def subject_of(doc: Mapping[str, Any]) -> Subject:
     goods_packages = sum(packages) if packages else None
     submitted = _time(doc.get("submitted_at"))
     loading_at = _time(transport.get("estimated_loading_at"))
+    arrival_at = _time(transport.get("estimated_arrival_at"))
+    best_at, basis, sailing = _best_loading(transport, loading_at, arrival_at)
     values: Values = {
         "declaration_id": doc.get("declaration_id"),
         "version": doc.get("version"),
@@ -282,13 +329,26 @@ def subject_of(doc: Mapping[str, Any]) -> Subject:
         "transport.vessel.imo_valid": imo_valid(vessel.get("imo")),
         "transport_document.type": document.get("type"),
         "transport_document.number": document.get("number"),
+        "transport_document.master_number": document.get("master_number"),
+        "master_house_count": None,
+        "master_referral_outcome": None,
+        "master_referred_declarations": None,
         "totals.packages": totals.get("packages"),
         "totals.gross_mass_kg": totals.get("gross_mass_kg"),
         "loading_country": loading[:2] if loading else None,
         "discharge_country": discharge[:2] if discharge else None,
         "hours_before_loading": (
-            round((loading_at - submitted).total_seconds() / 3600, 2)
-            if loading_at and submitted
+            round((best_at - submitted).total_seconds() / 3600, 2)
+            if best_at and submitted
+            else None
+        ),
+        "transport.estimated_departure_at": transport.get("estimated_departure_at"),
+        "best_loading_at": best_at.isoformat() if best_at else None,
+        "loading_time_basis": basis,
+        "usual_sailing_hours": sailing,
+        "hours_loading_to_arrival": (
+            round((arrival_at - loading_at).total_seconds() / 3600, 2)
+            if arrival_at and loading_at
             else None
         ),
         "goods_count": len(goods),

@@ -7,7 +7,7 @@ import sys
 import click
 import typer
 
-from pipeline.cli import acl, generate, hits, reference, rules, send, topics, workbench, worker
+from pipeline.cli import acl, c2c, generate, hits, reference, rules, send, topics, workbench, worker
 from pipeline.errors import ScreeningError
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(reference.aeo_app, name="aeo")
 app.add_typer(reference.watchlist_app, name="watchlist")
 app.add_typer(rules.app, name="rules")
 app.add_typer(acl.app, name="acl")
+app.add_typer(c2c.app, name="c2c")
 app.command("worker")(worker.worker)
 app.command("workbench")(workbench.workbench)
 app.add_typer(workbench.accounts_app, name="accounts")

@@ -1,4 +1,4 @@
-"""``screening rules validate|publish|backtest``."""
+"""``screening rules validate|publish|status|backtest``."""
 
 from __future__ import annotations
 
@@ -7,19 +7,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 from confluent_kafka import Producer
 
 from pipeline import topics
-from pipeline.cli import backtest, effectiveness
+from pipeline.cli import backtest, effectiveness, rules_status
 from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.errors import DeliveryFailed, ScreeningError
 from pipeline.kafka.producer import produce_waiting, producer_config
 from pipeline.kafka.reader import read_compacted
 from pipeline.rules.cases import run_cases
 from pipeline.rules.governance import (
+    BacktestReportInvalid,
+    Expectations,
     compare,
     describe,
+    expectations,
     overdue_reviews,
     published_state,
     version_problems,
@@ -77,6 +81,34 @@ RollbackOption = Annotated[
 ]
 
 
+ExpectedOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--expected",
+        metavar="FILE.json",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A report of `screening rules backtest --json-out` on this folder: each rule's "
+        "matches per declaration in it are recorded in the manifest, and the workers alert "
+        "when a rule's rate moves far from it.",
+        show_default=False,
+    ),
+]
+
+
+def _expectations(path: Path | None, ruleset: RuleSet) -> Expectations | None:
+    if path is None:
+        return None
+    try:
+        report = orjson.loads(path.read_bytes())
+        return expectations(report, ruleset, path.name)
+    except (orjson.JSONDecodeError, BacktestReportInvalid) as exc:
+        problem = str(exc) if isinstance(exc, BacktestReportInvalid) else "not JSON"
+        hint = "--expected"
+        raise typer.BadParameter(problem.removeprefix(f"{path.name}: "), param_hint=hint) from exc
+
+
 def _os_user() -> str:
     try:
         return getpass.getuser()
@@ -118,12 +150,14 @@ def publish(
     by: ByOption = None,
     dry_run: DryRunOption = False,
     rollback: RollbackOption = False,
+    expected: ExpectedOption = None,
 ) -> None:
     """Validate the rules, show what changes against the published set, then publish them to
     running workers (they switch within seconds). A rule changed without a new version is
     refused."""
     settings = load_settings(bootstrap)
     ruleset = checked_ruleset(directory)
+    estimate = _expectations(expected, ruleset)
     live = read_compacted(settings, topics.RULES)
     published = published_state(live)
     problems = version_problems(published, ruleset, rollback=rollback)
@@ -135,11 +169,26 @@ def publish(
     changes = compare(published, ruleset)
     for line in describe(published, changes):
         console.print(line, markup=False, highlight=False)
+    if estimate is not None:
+        console.print(
+            f"expected match rates of {len(estimate.ratios)} rules from {expected} "
+            f"({estimate.declarations} declarations backtested)",
+            markup=False,
+            highlight=False,
+        )
+        for line in estimate.warnings():
+            console.print(f"warning: {line}", markup=False, highlight=False)
     if dry_run:
         console.print(f"dry run: rule set {ruleset.version} not published")
         return
     if not changes.any and published.ruleset_version == ruleset.version:
         console.print(f"rule set {ruleset.version} is already published: nothing sent")
+        if estimate is not None:
+            console.print(
+                "warning: the expected match rates were not recorded: they go with a publication",
+                markup=False,
+                highlight=False,
+            )
         return
     if changes.any and not (reason and reason.strip()):
         console.print(
@@ -158,6 +207,7 @@ def publish(
         previous_ruleset_version=published.ruleset_version,
         changes=changes.summary(),
         **({"rollback": True} if rollback else {}),
+        **(estimate.record() if estimate is not None else {}),
     )
     for key, value in records:
         produce_waiting(producer, topics.RULES, value, key.encode())
@@ -170,5 +220,6 @@ def publish(
     )
 
 
+app.command("status")(rules_status.status)
 app.command("backtest")(backtest.backtest)
 app.command("effectiveness")(effectiveness.effectiveness)

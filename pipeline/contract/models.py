@@ -107,6 +107,9 @@ class Transport(msgspec.Struct, forbid_unknown_fields=False):
     estimated_arrival_at: Timestamp | None = None
     # Version 1.1: sea only.
     vessel: Vessel | None = None
+    # Not in the contract: read when a filer sends it (ICS2 and AMS manifests carry a departure
+    # time), so that the late-filing rules can use it when the loading time is missing.
+    estimated_departure_at: Timestamp | None = None
 
 
 class Vessel(msgspec.Struct, forbid_unknown_fields=False):
@@ -341,3 +344,43 @@ class ReferralResponse(msgspec.Struct, forbid_unknown_fields=False):
     text: Text = ""
     method: ScreeningMethod | None = None
     result: Literal["CLEARED", "NOT_CLEARED"] | None = None
+
+
+# --- Customs-to-Customs (contract v1.1) ---------------------------------------------------
+
+PartnerMessageKind = Literal["RISK_FINDING", "EXAMINATION_REQUEST", "EXAMINATION_RESULT"]
+PartnerLevel = Literal["HIGH", "MEDIUM"]
+ExaminationOutcome = Literal["SEIZURE", "IRREGULARITY", "NO_FINDING", "NOT_EXAMINED"]
+# The contract lists categories by example (SECURITY, SANCTIONS, IPR, DRUGS): a partner may
+# send others, so any upper-case word is read; what we send is bounded by each agreement.
+PartnerCategory = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Z][A-Z_]{1,31}$(?!\n)", description="e.g. SECURITY")
+]
+
+
+class PartnerMessage(msgspec.Struct, forbid_unknown_fields=False, omit_defaults=True):
+    """A finding, a request or a result exchanged with a partner administration (version 1.1),
+    on customs.c2c.outbound.v1, keyed by ``ucr`` or else ``declaration_ref``.
+
+    The optional fields are left out unless the sharing agreement allows them: a field the
+    partner may not see is absent, not empty. Rule ids, scores and officers' notes never leave.
+    """
+
+    message_id: ShortText
+    kind: PartnerMessageKind
+    from_administration: Country
+    to_administration: Country
+    # The sender's declaration id: a partner's ids need not follow our pattern.
+    declaration_ref: ShortText
+    handling: ShortText  # who may see it on the partner's side, e.g. C2C-RESTRICTED
+    sent_at: Timestamp
+    ucr: ShortText | None = None
+    transport_document_number: ShortText | None = None
+    container_ids: Annotated[list[ShortText], msgspec.Meta(max_length=999)] | None = None
+    level: PartnerLevel | None = None  # required for RISK_FINDING
+    categories: Annotated[list[PartnerCategory], msgspec.Meta(max_length=16)] = []
+    summary: Text | None = None
+    # Not in the contract's list, allowed by it: what an EXAMINATION_RESULT found, and the
+    # message_id a message answers (a result answers a request, a request a finding).
+    result: ExaminationOutcome | None = None
+    in_reply_to: ShortText | None = None

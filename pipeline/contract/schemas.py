@@ -31,6 +31,7 @@ from pipeline.contract.models import (
     ExaminationResult,
     Hit,
     Notice,
+    PartnerMessage,
     ReferralResponse,
     Rejection,
     WatchlistEntry,
@@ -214,6 +215,39 @@ def _complete_referral_response(schema: Schema) -> None:
     schema["allOf"] = [{"if": screening, "then": {"required": ["method", "result"]}}]
 
 
+def _complete_partner_message(schema: Schema) -> None:
+    _timestamps(schema, "sent_at")
+    properties = schema["properties"]
+    properties["message_id"]["description"] = (
+        "the same for the same declaration version, partner and kind: a message sent again "
+        "has the message_id of the first"
+    )
+    properties["to_administration"]["description"] = "ISO 3166-1 alpha-2"
+    properties["declaration_ref"]["description"] = "the sending administration's declaration id"
+    properties["handling"]["description"] = "who may see it, as the sharing agreement says"
+    properties["level"]["description"] = "required for RISK_FINDING"
+    properties["result"]["description"] = "EXAMINATION_RESULT only: what the examination found"
+    properties["in_reply_to"]["description"] = "the message_id this message answers, if any"
+    for name in ("transport_document_number", "container_ids", "summary"):
+        properties[name]["description"] = "present only when the sharing agreement allows it"
+    finding = {"properties": {"kind": {"const": "RISK_FINDING"}}, "required": ["kind"]}
+    result = {"properties": {"kind": {"const": "EXAMINATION_RESULT"}}, "required": ["kind"]}
+    schema["allOf"] = [
+        {
+            "if": finding,
+            "then": {
+                "required": ["level", "categories"],
+                "properties": {"categories": {"minItems": 1}},
+            },
+        },
+        {
+            "if": result,
+            "then": {"required": ["result"]},
+            "else": {"not": {"required": ["result"]}},
+        },
+    ]
+
+
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
         "declaration",
@@ -284,6 +318,17 @@ _SPECS: tuple[_Spec, ...] = (
         "ExaminationResult",
         "The result of a physical examination, keyed by declaration_id on "
         "customs.examination.results.v1.",
+    ),
+    _Spec(
+        "partner_message",
+        PartnerMessage,
+        "PartnerMessage",
+        "A risk finding, an examination request or an examination result for a partner "
+        "administration (version 1.1), keyed by ucr or else declaration_ref on "
+        "customs.c2c.outbound.v1; a partner's arrive as <partner alias>.customs.c2c.outbound.v1. "
+        "What may leave is set per sharing agreement; rule ids, scores and officers' notes "
+        "never do.",
+        _complete_partner_message,
     ),
 )
 

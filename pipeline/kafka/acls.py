@@ -213,6 +213,21 @@ ROLES: tuple[Role, ...] = (
                 FILER_NOTICES,
                 why="its outputs; notices to filers are written, never read",
             ),
+            _topics(
+                "Write",
+                topics.WORKER_STATUS,
+                why="each worker's status: the rule set it screens with, the sets it refused",
+            ),
+            _topics(
+                "Write",
+                topics.C2C_OUTBOUND,
+                why="risk findings for partner administrations, as their agreements allow",
+            ),
+            _topics(
+                "Read,Write",
+                topics.CONSOLIDATIONS,
+                why="house filings by master: each worker writes its own, reads every worker's",
+            ),
             _group("Read", PIPELINE_GROUP, why="its consumer group (KEDA reads its lag too)"),
             _topics(
                 "All",
@@ -244,6 +259,11 @@ ROLES: tuple[Role, ...] = (
                 REFERRAL_RESPONSES_DLQ,
                 why="its outbox: audit trail, examinations, clearances, notices, refused answers",
             ),
+            _topics(
+                "Write",
+                topics.C2C_OUTBOUND,
+                why="officers' examination requests and results for partner administrations",
+            ),
         ),
     ),
     Role(
@@ -270,6 +290,11 @@ ROLES: tuple[Role, ...] = (
                 topics.EXAMINATION_RESULTS,
                 why="screening rules effectiveness",
             ),
+            _topics(
+                "Read",
+                topics.WORKER_STATUS,
+                why="screening rules status: which rule set each worker screens with",
+            ),
             _group("Read", READER_GROUP_PREFIX, prefixed=True, why=_READER_GROUPS),
         ),
     ),
@@ -287,6 +312,17 @@ ROLES: tuple[Role, ...] = (
         ),
     ),
     Role(
+        "c2c-link",
+        "MirrorMaker 2, replicating our findings to partner administrations",
+        (
+            _topics(
+                "Read,Describe",
+                topics.C2C_OUTBOUND,
+                why="what leaves for partners (docs/customs-to-customs.md: the partner side)",
+            ),
+        ),
+    ),
+    Role(
         "customs-it",
         "customs IT, who operate the pipeline",
         (
@@ -295,6 +331,12 @@ ROLES: tuple[Role, ...] = (
                 topics.DLQ,
                 REFERRAL_RESPONSES_DLQ,
                 why="dead letters: what was wrong with a refused message (personal data)",
+            ),
+            _topics(
+                "Read",
+                topics.WORKER_STATUS,
+                topics.RULES,
+                why="screening rules status: each worker's rule set against the latest published",
             ),
             _group("Read", READER_GROUP_PREFIX, prefixed=True, why=_READER_GROUPS),
             _topics(

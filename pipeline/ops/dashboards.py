@@ -480,6 +480,26 @@ def operations() -> dict[str, object]:
                 Query(f"screening_ruleset_info{{{JOB}}}"),
                 width=16,
             ),
+            graph(
+                "Rule sets refused",
+                "Published rule sets that workers refused (they failed the worker's checks and "
+                "the running set stayed), over the last hour.",
+                [
+                    Query(
+                        "sum by (instance) "
+                        f"(increase(screening_ruleset_refused_total{{{JOB}}}[1h]))",
+                        "{{instance}}",
+                    )
+                ],
+                width=12,
+            ),
+            listing(
+                "Latest rule set refused, by worker",
+                "Workers that refused the latest published rule set and screen with an earlier "
+                "one; the alert fires after 5 minutes (screening rules status shows the same).",
+                Query(f"screening_ruleset_refused_info{{{JOB}}}"),
+                width=12,
+            ),
         ],
     )
     return _dashboard(
@@ -606,6 +626,21 @@ def targeting() -> dict[str, object]:
                     f"(increase(screening_shadow_matches_total{{{JOB}}}[$__range])))",
                     "{{rule_id}}",
                 ),
+            ),
+            graph(
+                "Rule match rate against the estimate",
+                "Matches per screened declaration over the last hour, by rule, and the "
+                "backtest's estimate published with the rule set (legend: rule id and "
+                "estimate); the alert fires outside a third to three times the estimate.",
+                [
+                    Query(f"job_rule:screening_rule_match:ratio_1h{{{JOB}}}", "{{rule_id}}"),
+                    Query(
+                        f"job_rule:screening_rule_expected_match:ratio{{{JOB}}}",
+                        "{{rule_id}} estimate",
+                    ),
+                ],
+                unit="percentunit",
+                width=24,
             ),
             graph(
                 "Shadow rule activity",

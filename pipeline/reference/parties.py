@@ -25,6 +25,7 @@ import msgspec
 from pipeline.contract.models import AeoRecord, Declaration, Party, PartyStatus, WatchlistEntry
 from pipeline.reference.aeo import AeoFinding, AeoRegistry, to_party_status
 from pipeline.reference.clearances import Clearances, party_key
+from pipeline.reference.consolidations import Consolidations
 from pipeline.reference.watchlist import Watchlist
 
 _AEO_DECODER = msgspec.json.Decoder(AeoRecord)
@@ -40,10 +41,13 @@ class ReferenceData:
         registry: AeoRegistry,
         watchlist: Watchlist,
         clearances: Clearances | None = None,
+        consolidations: Consolidations | None = None,
     ) -> None:
         self.registry = registry
         self.watchlist = watchlist
         self.clearances = Clearances() if clearances is None else clearances
+        # Kept apart from the memo: houses change with every filing, parties seldom.
+        self.consolidations = Consolidations() if consolidations is None else consolidations
         self._lock = threading.Lock()
         # Key: the party, the submitted date as filed (AEO validity) and in UTC (clearances).
         self._memo: dict[tuple[bytes, date, date], tuple[dict[str, Any], AeoFinding]] = {}
@@ -117,6 +121,10 @@ class ReferenceData:
             "watchlist_list": worst.list,
             "watchlist_entry": worst.entry_id,
         }
+
+    def consolidation(self, declaration: Declaration) -> Mapping[str, Any]:
+        """The other house filings of the declaration's master (contract v1.1)."""
+        return self.consolidations.facts(declaration)
 
     def _look_up(self, party: Party, on: date, on_utc: date) -> tuple[dict[str, Any], AeoFinding]:
         aeo = self.registry.lookup(party, on)

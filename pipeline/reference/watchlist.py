@@ -5,7 +5,16 @@ Everything is indexed, so that a lookup costs about the same with 1,000 entries 
 
 - identifiers: a dict from the normalised value to the entries that list it;
 - vessels (contract v1.1): a dict from the seven digits of an ``IMO`` id to the entries;
-- names and aliases: a dict from the normalised name (see ``normalise``) to the entries;
+- names and aliases: a dict from the normalised name (see ``normalise``) to the entries, and
+  one from the significant words in order without spaces, so that "HUA WEI", "HUAWEI" and 华为
+  (transliterated a word at a time) are one name;
+- truncated names: US manifests (AMS) cut names at 35 characters. A filed name whose written
+  form (``NameForms.written``: folded, transliterated, punctuation as single spaces, every word
+  kept in order; its length counted on that form) has at least ``TRUNCATED_MIN_LENGTH``
+  characters and starts a listed name's or alias's written form matches it as ``TRUNCATED``,
+  scored ``TRUNCATED_SCORE``: below an exact name, as the rest of the name was not seen. The
+  index is a dict from the first ``TRUNCATED_MIN_LENGTH`` characters of each written form long
+  enough to the names that begin so; the few found are checked with ``startswith``;
 - fuzzy: an inverted index from blocking keys to the names that have them. The keys of a name
   are its words, plus the first and the last four letters of the name written without spaces,
   so that a misspelt one-word name still shares a key. Each key's names are kept sorted by
@@ -19,26 +28,36 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from rapidfuzz import fuzz, process
 
 from pipeline.contract.models import Party, WatchlistEntry
-from pipeline.reference.normalise import normalise_id, normalise_name
+from pipeline.reference.normalise import NameForms, name_forms, normalise_id
 from pipeline.reference.vessels import normalise_imo
 
-MatchHow = Literal["ID", "NAME", "ALIAS", "FUZZY"]
+_T = TypeVar("_T")
+
+MatchHow = Literal["ID", "NAME", "ALIAS", "TRUNCATED", "FUZZY"]
 
 _SEVERITY = {"DNL": 0, "HRCM": 1, "RFI": 2}
 # For one entry, the strongest evidence is reported: an identifier beats a name, a name an
-# alias, and any exact match a fuzzy one.
-_STRENGTH: dict[str, int] = {"ID": 0, "NAME": 1, "ALIAS": 2, "FUZZY": 3}
+# alias, any exact match the start of a name, and that a fuzzy match.
+_STRENGTH: dict[str, int] = {"ID": 0, "NAME": 1, "ALIAS": 2, "TRUNCATED": 3, "FUZZY": 4}
 
 DEFAULT_FUZZY_THRESHOLD = 92.0
 DEFAULT_MAX_CANDIDATES = 500
 _AFFIX = 4
 _CUTOFF_SLACK = 0.01
+# Shorter cuts are too often the start of many names ("NATIONAL IRANIAN OIL" is 20 characters);
+# AMS cuts at 35 and the written form is rarely more than five characters shorter than that.
+TRUNCATED_MIN_LENGTH = 30
+# Below an exact name (100) and the fuzzy threshold: a cut name is weaker evidence.
+TRUNCATED_SCORE = 90.0
+# A compact form this short ("AB C" = "ABC") is too often two different names.
+_COMPACT_MIN_LENGTH = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +102,9 @@ class Watchlist:
         self._entries: dict[str, WatchlistEntry] = {}
         # Normalised name → the names and aliases that have it. Tuples: most hold one name.
         self._exact: dict[str, tuple[_Name, ...]] = {}
+        self._compact: dict[str, tuple[_Name, ...]] = {}
+        # First TRUNCATED_MIN_LENGTH characters of a written form → (written form, name).
+        self._prefixes: dict[str, tuple[tuple[str, _Name], ...]] = {}
         # Blocking key → the distinct normalised names that have it, shortest first. They are
         # the very strings of ``_exact``'s keys, so the index holds references, not copies.
         self._postings: dict[str, list[str]] = {}
@@ -99,7 +121,8 @@ class Watchlist:
         """Add an entry, or replace the one with the same ``entry_id``."""
         self.delete(entry.entry_id)
         self._entries[entry.entry_id] = entry
-        for key, name in _names(entry):
+        for forms, name in _names(entry):
+            key = forms.key
             held = self._exact.get(key)
             if held is None:
                 self._exact[key] = (name,)
@@ -107,6 +130,11 @@ class Watchlist:
                     _insort(self._postings.setdefault(block, []), key)
             else:
                 self._exact[key] = (*held, name)
+            if len(forms.compact) >= _COMPACT_MIN_LENGTH:
+                self._compact[forms.compact] = (*self._compact.get(forms.compact, ()), name)
+            if len(forms.written) >= TRUNCATED_MIN_LENGTH:
+                head = forms.written[:TRUNCATED_MIN_LENGTH]
+                self._prefixes[head] = (*self._prefixes.get(head, ()), (forms.written, name))
         for value, listed in _ids(entry):
             self._ids[value] = (*self._ids.get(value, ()), listed)
         for value, listed in _imos(entry):
@@ -117,7 +145,11 @@ class Watchlist:
         entry = self._entries.pop(entry_id, None)
         if entry is None:
             return
-        for key, _ in _names(entry):
+        for forms, _ in _names(entry):
+            _drop(self._compact, forms.compact, lambda n: n.entry_id == entry_id)
+            head = forms.written[:TRUNCATED_MIN_LENGTH]
+            _drop(self._prefixes, head, lambda p: p[1].entry_id == entry_id)
+            key = forms.key
             kept = tuple(n for n in self._exact.get(key, ()) if n.entry_id != entry_id)
             if kept:
                 self._exact[key] = kept
@@ -169,10 +201,18 @@ class Watchlist:
                 # OTHER on either side says "some identifier": the value alone decides.
                 if party_id.scheme == listed.scheme or "OTHER" in (party_id.scheme, listed.scheme):
                     found(listed.entry_id, "ID", 100.0, listed.text)
-        key = normalise_name(party.name)
+        forms = name_forms(party.name)
+        key = forms.key
         if key:
             for name in self._exact.get(key, ()):
                 found(name.entry_id, name.how, 100.0, name.text)
+            for name in self._compact.get(forms.compact, ()):
+                found(name.entry_id, name.how, 100.0, name.text)
+            written = forms.written
+            if len(written) >= TRUNCATED_MIN_LENGTH:
+                for whole, name in self._prefixes.get(written[:TRUNCATED_MIN_LENGTH], ()):
+                    if whole.startswith(written):
+                        found(name.entry_id, "TRUNCATED", TRUNCATED_SCORE, name.text)
             for similar, score in self._fuzzy(key):
                 for name in self._exact[similar]:
                     found(name.entry_id, "FUZZY", score, name.text)
@@ -233,10 +273,22 @@ class Watchlist:
         )
 
 
-def _names(entry: WatchlistEntry) -> list[tuple[str, _Name]]:
-    names = [(normalise_name(entry.name), _Name(entry.entry_id, "NAME", entry.name))]
-    names += [(normalise_name(a), _Name(entry.entry_id, "ALIAS", a)) for a in entry.aliases]
-    return [(key, name) for key, name in names if key]
+def _names(entry: WatchlistEntry) -> list[tuple[NameForms, _Name]]:
+    names = [(name_forms(entry.name), _Name(entry.entry_id, "NAME", entry.name))]
+    names += [(name_forms(a), _Name(entry.entry_id, "ALIAS", a)) for a in entry.aliases]
+    return [(forms, name) for forms, name in names if forms.key]
+
+
+def _drop(index: dict[str, tuple[_T, ...]], key: str, gone: Callable[[_T], bool]) -> None:
+    """Take an entry's items out of one key of an index; the key goes when it holds none."""
+    held = index.get(key)
+    if held is None:
+        return
+    kept = tuple(item for item in held if not gone(item))
+    if kept:
+        index[key] = kept
+    else:
+        del index[key]
 
 
 def _ids(entry: WatchlistEntry) -> list[tuple[str, _Id]]:

@@ -93,7 +93,8 @@ def merge(base: Any, fragment: Any) -> Any:
 
 
 class CaseFacts:
-    """Reference facts as a case states them, by party role, and for the vessel (``vessel``)."""
+    """Reference facts as a case states them, by party role, for the vessel (``vessel``) and
+    for the other house filings of the filing's master (``master``)."""
 
     def __init__(self, facts: Mapping[str, Mapping[str, Any]]) -> None:
         self._facts = facts
@@ -116,6 +117,9 @@ class CaseFacts:
 
     def vessel(self, declaration: Declaration) -> Mapping[str, Any]:
         return self._facts.get("vessel", {})
+
+    def consolidation(self, declaration: Declaration) -> Mapping[str, Any]:
+        return self._facts.get("master", {})
 
 
 def case_declaration(case: Mapping[str, Any]) -> tuple[Declaration, Mapping[str, Any]]:

@@ -33,6 +33,13 @@ class VesselLookup(Protocol):
     def vessel(self, declaration: Declaration) -> Mapping[str, Any]: ...
 
 
+@runtime_checkable
+class ConsolidationLookup(Protocol):
+    """The other house filings of a house filing's master (contract v1.1)."""
+
+    def consolidation(self, declaration: Declaration) -> Mapping[str, Any]: ...
+
+
 class NoReferenceData:
     def lookup(
         self, declaration: Declaration, role: str, party: Party
@@ -50,7 +57,13 @@ class _NoVessels:
         return {}
 
 
+class _NoConsolidations:
+    def consolidation(self, declaration: Declaration) -> Mapping[str, Any]:
+        return {}
+
+
 NO_VESSELS = _NoVessels()
+NO_CONSOLIDATIONS = _NoConsolidations()
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +101,12 @@ class RuleEvaluator:
             return found
 
         vessels = self.parties if isinstance(self.parties, VesselLookup) else NO_VESSELS
-        frames = build_frames(declarations, facts, self.compiled.fields, vessels.vessel)
+        houses = (
+            self.parties if isinstance(self.parties, ConsolidationLookup) else NO_CONSOLIDATIONS
+        )
+        frames = build_frames(
+            declarations, facts, self.compiled.fields, vessels.vessel, houses.consolidation
+        )
         per_row = self.compiled.evaluate(frames)
         evaluations = []
         for row, (declaration, matches) in enumerate(zip(declarations, per_row, strict=True)):
@@ -102,6 +120,9 @@ class RuleEvaluator:
                     shadow_matches=shadow,
                     parties=statuses.get(row, []),
                     score_reduction=self.settings.aeo_score_reduction if row in relief else 0.0,
+                    data_quality=frozenset(
+                        m.rule.id for m in matches if m.rule.data_quality and not m.rule.shadow
+                    ),
                 )
             )
         return evaluations

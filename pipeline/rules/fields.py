@@ -56,6 +56,12 @@ FIELDS: dict[Scope, dict[str, Field]] = {
             "transport.vessel.watchlist_action",
             "transport.vessel.watchlist_list",
             "transport.vessel.watchlist_entry",
+            # Which time the late-filing facts start from (see ``frames.best_loading_time``).
+            "loading_time_basis",
+            # Version 1.1: a house filing's master, and the other houses of that master.
+            "transport_document.master_number",
+            "master_referral_outcome",
+            "master_referred_declarations",
         ),
         **_fields(
             Kind.NUMBER,
@@ -69,6 +75,9 @@ FIELDS: dict[Scope, dict[str, Field]] = {
             "mass_discrepancy",
             "packages_discrepancy",
             "container_count",
+            "usual_sailing_hours",
+            "hours_loading_to_arrival",
+            "master_house_count",
         ),
         **_fields(Kind.TEXT_LIST, "transport.routing_countries"),
         **_fields(
@@ -76,6 +85,8 @@ FIELDS: dict[Scope, dict[str, Field]] = {
             "submitted_at",
             "transport.estimated_loading_at",
             "transport.estimated_arrival_at",
+            "transport.estimated_departure_at",
+            "best_loading_at",
         ),
         # Whether the IMO number's check digit is right; none when no IMO number is filed.
         **_fields(Kind.BOOL, "transport.vessel.imo_valid"),

@@ -16,7 +16,8 @@ from typing import Any, cast
 import polars as pl
 from stdnum import iso6346
 
-from pipeline.contract.models import Declaration, Party
+from pipeline.contract.models import Declaration, Party, Transport
+from pipeline.reference.ports import usual_sailing_hours
 from pipeline.reference.vessels import imo_check_digit_valid
 from pipeline.rules.conditions import normalise_text
 from pipeline.rules.fields import (
@@ -46,6 +47,8 @@ _NORMALISED: dict[str, str] = {}
 PartyFacts = Callable[[Declaration, str, Party], Mapping[str, Any]]
 # Reference facts for the declaration's vessel (contract v1.1): watchlist_action, _list, _entry.
 VesselFacts = Callable[[Declaration], Mapping[str, Any]]
+# Facts about the other house filings of a house filing's master (see ``consolidations``).
+ConsolidationFacts = Callable[[Declaration], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +78,17 @@ def no_vessel_facts(declaration: Declaration) -> Mapping[str, Any]:
     return {}
 
 
+def no_consolidation_facts(declaration: Declaration) -> Mapping[str, Any]:
+    """Without the consolidations' copy: no other house known."""
+    return {}
+
+
 def build_frames(
     declarations: Sequence[Declaration],
     party_facts: PartyFacts = no_reference_facts,
     fields: Mapping[Scope, frozenset[str]] | None = None,
     vessel_facts: VesselFacts = no_vessel_facts,
+    consolidation_facts: ConsolidationFacts = no_consolidation_facts,
 ) -> Frames:
     """Frames for a batch; with ``fields``, only those columns (what a rule set reads)."""
     # One tuple per row, turned into columns by zip: a dict per row cost a lookup per field
@@ -89,7 +98,7 @@ def build_frames(
     parties: list[tuple[Any, ...]] = []
     containers: list[tuple[Any, ...]] = []
     for row, declaration in enumerate(declarations):
-        rows.append(_declaration_row(row, declaration, vessel_facts))
+        rows.append(_declaration_row(row, declaration, vessel_facts, consolidation_facts))
         goods.extend(_goods_rows(row, declaration))
         parties.extend(_party_rows(row, declaration, party_facts))
         containers.extend(_container_rows(row, declaration))
@@ -191,13 +200,20 @@ def normalised_all(values: Sequence[str | None]) -> list[str | None]:
     return list(map(look_up, values))
 
 
-def _declaration_row(row: int, d: Declaration, vessel_facts: VesselFacts) -> tuple[Any, ...]:
+def _declaration_row(
+    row: int, d: Declaration, vessel_facts: VesselFacts, consolidation_facts: ConsolidationFacts
+) -> tuple[Any, ...]:
     t, doc, totals = d.transport, d.transport_document, d.totals
+    master = doc.master_number if doc else None
+    # Only a house filing has a master; the copy of the consolidations is asked for no other.
+    linked: Mapping[str, Any] = consolidation_facts(d) if master else {}
     vessel = t.vessel if t else None
     imo = vessel.imo if vessel else None
     # Most declarations name no vessel: the lookup is asked only for one with an IMO number.
     found: Mapping[str, Any] = vessel_facts(d) if imo else {}
     loading = t.estimated_loading_at if t else None
+    arrival = t.estimated_arrival_at if t else None
+    best = best_loading_time(t)
     items = d.goods or []
     masses = [g.gross_mass_kg for g in items if g.gross_mass_kg is not None]
     packages = [g.packages for g in items if g.packages is not None]
@@ -226,22 +242,63 @@ def _declaration_row(row: int, d: Declaration, vessel_facts: VesselFacts) -> tup
         found.get("watchlist_action"),
         found.get("watchlist_list"),
         found.get("watchlist_entry"),
+        best.basis,
+        master,
+        linked.get("master_referral_outcome"),
+        linked.get("master_referred_declarations"),
         d.version,
         totals.packages if totals else None,
         totals.gross_mass_kg if totals else None,
-        _hours(d.submitted_at, loading),
+        _hours(d.submitted_at, best.at),
         len(items),
         goods_mass,
         goods_packages,
         _discrepancy(totals.gross_mass_kg if totals else None, goods_mass),
         _discrepancy(totals.packages if totals else None, goods_packages),
         len(d.equipment),
+        best.sailing_hours,
+        _hours(loading, arrival) if loading else None,
+        linked.get("master_house_count"),
         (list(t.routing_countries) if t else None) or None,
         d.submitted_at,
         loading,
-        t.estimated_arrival_at if t else None,
+        arrival,
+        t.estimated_departure_at if t else None,
+        best.at,
         imo_check_digit_valid(imo) if imo else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BestLoadingTime:
+    at: datetime | None = None
+    basis: str | None = None  # plain words, for reasons: which time ``at`` comes from
+    sailing_hours: float | None = None  # the usual sailing time, when ``at`` was estimated
+
+
+LOADING_BASIS = "the filed loading time"
+DEPARTURE_BASIS = "the filed departure time"
+ARRIVAL_BASIS = "the arrival time less the usual sailing time"
+_NO_TIME = BestLoadingTime()
+
+
+def best_loading_time(t: Transport | None) -> BestLoadingTime:
+    """The loading time the filing gives, else its departure time, else (by sea) its arrival
+    time less the usual sailing time between its ports: a filing that leaves the loading time
+    out is still judged on time or late."""
+    if t is None:
+        return _NO_TIME
+    if t.estimated_loading_at is not None:
+        return BestLoadingTime(t.estimated_loading_at, LOADING_BASIS)
+    if t.estimated_departure_at is not None:
+        return BestLoadingTime(t.estimated_departure_at, DEPARTURE_BASIS)
+    arrival = t.estimated_arrival_at
+    if t.mode != "SEA" or arrival is None or not t.loading_location or not t.discharge_location:
+        return _NO_TIME
+    hours = usual_sailing_hours(t.loading_location, t.discharge_location)
+    if hours is None:
+        return _NO_TIME
+    return BestLoadingTime(arrival - timedelta(hours=hours), ARRIVAL_BASIS, hours)
 
 
 def _hours(start: datetime, end: datetime | None) -> float | None:

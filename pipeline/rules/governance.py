@@ -6,6 +6,9 @@ changed must carry a higher ``version`` (every hit names the version that fired,
 must never stand for two texts), and no rule may go back to a lower version than the one
 published. Documents are compared as the JSON the publisher writes (``Rule.document``), so
 YAML formatting, comments and key order do not count as changes.
+
+A publication may carry the backtest's estimate of each rule's match rate (``expectations``):
+the workers export it beside the rule's matches, and an alert compares the two.
 """
 
 from __future__ import annotations
@@ -19,10 +22,22 @@ from typing import Any
 import orjson
 import yaml
 
+from pipeline.errors import ScreeningError
 from pipeline.rules.model import Rule, RuleSet
 from pipeline.rules.publish import LIST_KEY_PREFIX, MANIFEST_KEY
 
 MAX_DIFF_LINES = 40  # per changed rule; the rest is summarised in one line
+# Fewer declarations than this in a backtest make estimates that one busy hour contradicts.
+MIN_BACKTEST_DECLARATIONS = 1000
+
+
+class BacktestReportInvalid(ScreeningError):
+    """The file is not a report of `screening rules backtest --json-out`: give that file."""
+
+
+class BacktestMismatch(ScreeningError):
+    """The backtest was run on another rule set: run it again with --rules on the folder you
+    publish."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,3 +248,58 @@ def overdue_reviews(ruleset: RuleSet, today: date) -> list[str]:
         for rule in sorted(ruleset.rules, key=lambda r: (r.review_by, r.id))
         if rule.review_by < today
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class Expectations:
+    """Each rule's matches per screened declaration in a backtest of the set published."""
+
+    ratios: Mapping[str, float]
+    declarations: int
+    source: str
+
+    def record(self) -> dict[str, Any]:
+        """The manifest's fields."""
+        return {
+            "expected_match_ratio": dict(self.ratios),
+            "expected_from": {"backtest": self.source, "declarations": self.declarations},
+        }
+
+    def warnings(self) -> list[str]:
+        if self.declarations >= MIN_BACKTEST_DECLARATIONS:
+            return []
+        return [
+            f"the backtest screened {self.declarations} declarations (fewer than "
+            f"{MIN_BACKTEST_DECLARATIONS}): its estimates are rough"
+        ]
+
+
+def expectations(report: Any, ruleset: RuleSet, source: str) -> Expectations:
+    """The expected match ratio of every rule of ``ruleset`` from a backtest report (the JSON
+    of ``screening rules backtest --json-out``) of that same rule set."""
+    run = report.get("rules") if isinstance(report, dict) else None
+    per_rule = run.get("per_rule") if isinstance(run, dict) else None
+    screened = run.get("screened") if isinstance(run, dict) else None
+    if not isinstance(per_rule, list) or not isinstance(screened, int) or screened < 0:
+        raise BacktestReportInvalid(
+            f"{source}: not a report of `screening rules backtest --json-out` "
+            "(no rules.per_rule and rules.screened)"
+        )
+    if screened == 0:
+        raise BacktestReportInvalid(f"{source}: the backtest screened no declaration")
+    tested = run.get("ruleset_version") if isinstance(run, dict) else None
+    if tested != ruleset.version:
+        raise BacktestMismatch(
+            f"{source}: the backtest screened with rule set {tested}, not {ruleset.version}: "
+            "run `screening rules backtest FILE.jsonl --rules <this folder> --json-out ...` again"
+        )
+    versions = {rule.id: rule.version for rule in ruleset.rules}
+    ratios: dict[str, float] = {}
+    for stats in per_rule:
+        if not isinstance(stats, dict):
+            continue
+        rule_id, matches = stats.get("rule_id"), stats.get("matches")
+        known = rule_id in versions and stats.get("version") == versions[rule_id]
+        if known and isinstance(matches, int) and 0 <= matches <= screened:
+            ratios[str(rule_id)] = float(f"{matches / screened:.6g}")
+    return Expectations(ratios, screened, source)

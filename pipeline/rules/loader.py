@@ -19,8 +19,18 @@ from pipeline.rules.conditions import (
     parse_condition,
     referenced_lists,
 )
-from pipeline.rules.model import ACTIONS, MODES, Rule, RuleSet, ruleset_version
-from pipeline.rules.reasons import reason_fields
+from pipeline.rules.model import (
+    ACTIONS,
+    CONCERNS,
+    DATA_QUALITY,
+    DATA_QUALITY_ACTIONS,
+    MODES,
+    SECURITY,
+    Rule,
+    RuleSet,
+    ruleset_version,
+)
+from pipeline.rules.reasons import reason_fields, stray_braces
 
 RULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$(?!\n)")
 LIST_NAME = re.compile(r"^[a-z0-9_]{1,64}$(?!\n)")
@@ -36,7 +46,7 @@ REQUIRED = (
     "score",
     "when",
 )
-OPTIONAL = ("valid_from", "valid_to", "cases", "description", "tags")
+OPTIONAL = ("valid_from", "valid_to", "cases", "description", "tags", "concern")
 LISTS_FOLDER = "lists"
 
 
@@ -98,7 +108,7 @@ def build_ruleset(
             problems.append(
                 Problem(
                     source,
-                    _line(node, ["id"]),
+                    line_of(node, ["id"]),
                     f"rule id {rule.id} is also used in {seen[rule.id]}",
                 )
             )
@@ -126,7 +136,7 @@ def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Mapping[str, Any], 
         return None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        expansion = _alias_expansion(node)
+        expansion = alias_expansion(node)
         if expansion is not None:
             problems.append(Problem(str(path), *expansion))
             return None
@@ -152,7 +162,7 @@ class _AliasLoop(Exception):
     pass
 
 
-def _alias_expansion(root: yaml.Node | None) -> tuple[int, str] | None:
+def alias_expansion(root: yaml.Node | None) -> tuple[int, str] | None:
     """The line and reason if aliases make the document huge or make it contain itself."""
     if not isinstance(root, yaml.MappingNode):
         return None
@@ -201,7 +211,7 @@ def _rule(
     before = len(problems)
 
     def problem(path: list[str | int], reason: str) -> None:
-        problems.append(Problem(source, _line(node, path), reason))
+        problems.append(Problem(source, line_of(node, path), reason))
 
     for key in REQUIRED:
         if key not in document:
@@ -225,12 +235,21 @@ def _rule(
         problem(["mode"], f"`mode` is one of {', '.join(MODES)}")
     if document["action"] not in ACTIONS:
         problem(["action"], f"`action` is one of {', '.join(ACTIONS)}")
+    concern = document.get("concern", SECURITY)
+    if concern not in CONCERNS:
+        problem(["concern"], f"`concern` is one of {', '.join(CONCERNS)}")
+    elif concern == DATA_QUALITY and document["action"] not in DATA_QUALITY_ACTIONS:
+        problem(
+            ["action"],
+            "a data-quality rule asks for information: its `action` is "
+            + " or ".join(DATA_QUALITY_ACTIONS),
+        )
     score = document["score"]
     if not isinstance(score, int | float) or isinstance(score, bool) or not -1000 <= score <= 1000:
         problem(["score"], "`score` is a number from -1000 to 1000")
-    review_by = _date(document, "review_by", problem, required=True)
-    valid_from = _date(document, "valid_from", problem)
-    valid_to = _date(document, "valid_to", problem)
+    review_by = checked_date(document, "review_by", problem, required=True)
+    valid_from = checked_date(document, "valid_from", problem)
+    valid_to = checked_date(document, "valid_to", problem)
     if valid_from and valid_to and valid_from > valid_to:
         problem(["valid_to"], "`valid_to` is before `valid_from`")
     cases = document.get("cases") or {}
@@ -240,6 +259,9 @@ def _rule(
     except ConditionError as exc:
         problem(_path_segments(exc.path), exc.message)
         when = None
+    if isinstance(document["reason"], str) and stray_braces(document["reason"]):
+        # The officer would read the brace as it is: only `{field}` is filled in.
+        problem(["reason"], "the reason has a `{` or `}` that is not a `{field}` placeholder")
     if when is not None and isinstance(document["reason"], str):
         usable = fields_in_scope(when)
         for name in reason_fields(document["reason"]):
@@ -263,10 +285,11 @@ def _rule(
         cases=cases,
         document=json_ready(document),
         source=source,
+        concern=concern,
     )
 
 
-def _date(
+def checked_date(
     document: Mapping[str, Any], key: str, problem: Any, required: bool = False
 ) -> date | None:
     value = document.get(key)
@@ -343,7 +366,7 @@ def _path_segments(path: str) -> list[str | int]:
     return [int(index) if index else name for name, index in _SEGMENT.findall(path)]
 
 
-def _line(node: yaml.Node | None, path: list[str | int]) -> int | None:
+def line_of(node: yaml.Node | None, path: list[str | int]) -> int | None:
     """The line of the deepest YAML node that ``path`` reaches (1-based)."""
     if node is None:
         return None

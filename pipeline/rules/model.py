@@ -14,6 +14,12 @@ from pipeline.rules.conditions import Node
 
 ACTIONS = ("SCORE", "RFI", "HRCM", "DNL")
 MODES = ("active", "shadow")
+# What a rule is about. A data-quality rule (missing, vague or inconsistent data) asks for
+# information: on its own it never refers cargo for screening, whatever the scores add up to.
+SECURITY = "security"
+DATA_QUALITY = "data-quality"
+CONCERNS = (SECURITY, DATA_QUALITY)
+DATA_QUALITY_ACTIONS = ("SCORE", "RFI")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +39,15 @@ class Rule:
     cases: Mapping[str, Any] = field(default_factory=dict)
     document: Mapping[str, Any] = field(default_factory=dict)  # as written, JSON-ready
     source: str = ""  # file path, or the topic record it came from
+    concern: str = SECURITY
 
     @property
     def shadow(self) -> bool:
         return self.mode == "shadow"
+
+    @property
+    def data_quality(self) -> bool:
+        return self.concern == DATA_QUALITY
 
 
 @dataclass(frozen=True, slots=True)

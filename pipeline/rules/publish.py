@@ -22,7 +22,10 @@ LIST_KEY_PREFIX = "list:"
 
 def manifest(ruleset: RuleSet, **record: Any) -> dict[str, Any]:
     """The manifest; ``record`` adds who published and why (``published_by``, ``reason``,
-    ``previous_ruleset_version``, ``changes``). Workers read only the fields above them."""
+    ``previous_ruleset_version``, ``changes``) and, from a backtest, each rule's expected
+    matches per declaration (``expected_match_ratio``, with ``expected_from``: the report's
+    file and how many declarations it screened). Workers read the fields above, and the
+    expected ratios for their metrics."""
     return {
         "ruleset_version": ruleset.version,
         "rules": {rule.id: rule.version for rule in ruleset.rules},

@@ -3,7 +3,12 @@
 Records are collected as they come; when a manifest arrives whose rules and lists are all
 present, the set is checked and compiled off the event loop, and swapped in. The agent reads
 ``current`` once per batch, so a switch happens between two batches. A set that fails its
-checks is refused with a log line, and the running one stays.
+checks is refused: it is logged and counted (``on_refused``), the running one stays, and
+``refused_latest`` names it for as long as it is the newest set on the topic. Listeners added
+with ``subscribe`` hear of every set taken up or refused (the worker's status record).
+
+The manifest may carry the backtest's expected match ratio of each rule
+(``expected_match_ratio``); the set in use keeps it beside the compiled rules, for the metrics.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -23,18 +28,41 @@ from pipeline.rules.publish import LIST_KEY_PREFIX, MANIFEST_KEY
 
 log = logging.getLogger(__name__)
 
+# Called with the compiled set, when it was published (Unix time) and the expected match
+# ratio per rule id (empty when the manifest has none).
+OnCompiled = Callable[[CompiledRuleSet, float | None, Mapping[str, float]], None]
+EXPECTED_KEY = "expected_match_ratio"
+
 
 class PublishedRules:
     """Applies rules-topic records; calls ``on_compiled`` with each new complete set."""
 
-    def __init__(self, on_compiled: Callable[[CompiledRuleSet, float | None], None]) -> None:
+    def __init__(
+        self, on_compiled: OnCompiled, on_refused: Callable[[str], None] | None = None
+    ) -> None:
         self._on_compiled = on_compiled
+        self._on_refused = on_refused
+        self._listeners: list[Callable[[], None]] = []
         self._documents: dict[str, dict[str, Any]] = {}
         self._lists: dict[str, tuple[str, ...]] = {}
         self._manifest: dict[str, Any] | None = None
         self._active_version: str | None = None
         self._lock = threading.Lock()
         self.refused: list[str] = []
+        # The newest manifest's version seen on the topic, taken up or not, and the version
+        # of the last set taken up from the topic.
+        self.latest_version: str | None = None
+        self.taken_up: str | None = None
+
+    @property
+    def refused_latest(self) -> str | None:
+        """The newest published set's version if this worker refused it, else None."""
+        latest = self.latest_version
+        return latest if latest is not None and latest in self.refused else None
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (from the reading thread) after each set taken up or refused."""
+        self._listeners.append(listener)
 
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:
@@ -44,6 +72,7 @@ class PublishedRules:
         with self._lock:
             if name == MANIFEST_KEY:
                 self._manifest = document
+                self.latest_version = _version(document)
             elif name.startswith(LIST_KEY_PREFIX):
                 list_name = name[len(LIST_KEY_PREFIX) :]
                 if document is None:
@@ -86,9 +115,43 @@ class PublishedRules:
             log.error("published rule set %s refused; the running set stays: %s", version, reason)
             self.refused.append(version)
             self._active_version = version  # do not try the same broken set again
+            if self._on_refused is not None:
+                self._on_refused(version)
+            self._notify()
             return
         self._active_version = version
-        self._on_compiled(compiled, _published_at(manifest))
+        self.taken_up = version
+        self._on_compiled(compiled, _published_at(manifest), expected_ratios(manifest))
+        self._notify()
+
+    def _notify(self) -> None:
+        for listener in tuple(self._listeners):
+            try:
+                listener()
+            except Exception:  # a listener's failure must not stop the rules from applying
+                log.exception("rule set listener failed")
+
+
+def _version(manifest: dict[str, Any] | None) -> str | None:
+    version = manifest.get("ruleset_version") if isinstance(manifest, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def expected_ratios(manifest: Mapping[str, Any]) -> dict[str, float]:
+    """The manifest's expected match ratio per rule of the set; values that are not a number
+    from 0 to 1 are left out rather than refusing a set for its estimate."""
+    given = manifest.get(EXPECTED_KEY)
+    rules = manifest.get("rules") or {}
+    if not isinstance(given, dict):
+        return {}
+    return {
+        rule_id: float(ratio)
+        for rule_id, ratio in given.items()
+        if rule_id in rules
+        and isinstance(ratio, int | float)
+        and not isinstance(ratio, bool)
+        and 0 <= ratio <= 1
+    }
 
 
 def _published_at(manifest: dict[str, Any]) -> float | None:
@@ -107,6 +170,8 @@ class RuleSetHolder:
         # from a folder) and when this worker took it up.
         self.published_at: float | None = None
         self.activated_at: float | None = None
+        # The backtest's matches per declaration of each rule of the set in use, if published.
+        self.expected: Mapping[str, float] = {}
 
     @property
     def ready(self) -> bool:
@@ -118,7 +183,12 @@ class RuleSetHolder:
             raise RuntimeError("no rule set loaded yet")
         return self._current
 
-    def replace(self, compiled: CompiledRuleSet, published_at: float | None = None) -> None:
+    def replace(
+        self,
+        compiled: CompiledRuleSet,
+        published_at: float | None = None,
+        expected: Mapping[str, float] | None = None,
+    ) -> None:
         previous = self._current
         if previous is not None and compiled.version == previous.version:
             return
@@ -130,4 +200,5 @@ class RuleSetHolder:
         )
         self._current = compiled
         self.published_at = published_at
+        self.expected = dict(expected or {})
         self.activated_at = time.time()

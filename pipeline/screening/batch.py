@@ -28,6 +28,8 @@ from pipeline.contract.models import (
     RejectionSource,
 )
 from pipeline.notices import build as notices
+from pipeline.reference.consolidations import ENCODER as HOUSE_ENCODER
+from pipeline.reference.consolidations import HouseFiling, master_number_of
 from pipeline.screening.decode import DecodeFailure, decode_declaration
 from pipeline.screening.evaluation import Evaluation, Evaluator
 from pipeline.screening.outcome import PRIORITY, REFERRALS, Thresholds, decide
@@ -184,7 +186,12 @@ class Screener:
         if invalidated:
             outcome, score = "INVALIDATED", 0.0
         else:
-            outcome, score = decide(evaluation.matches, evaluation.score_reduction, self.thresholds)
+            outcome, score = decide(
+                evaluation.matches,
+                evaluation.score_reduction,
+                self.thresholds,
+                evaluation.data_quality,
+            )
         assessment = Assessment(
             declaration_id=declaration.declaration_id,
             version=declaration.version,
@@ -214,6 +221,9 @@ class Screener:
             result.superseded += 1
             ledger.put(declaration.declaration_id, record.partition, state)
             return
+        house = _house_record(declaration, outcome, invalidated)
+        if house is not None:
+            result.outputs.append(house)
         filer = notices.filer_of(declaration)
         action = hit_action(state, declaration.version, outcome in REFERRALS, invalidated)
         if action == "hit":
@@ -323,3 +333,16 @@ def _text_or_none(raw: bytes | None) -> str | None:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def _house_record(declaration: Declaration, outcome: str, invalidated: bool) -> OutputRecord | None:
+    """The filing's outcome under its master, for every worker's copy of the consolidations;
+    an invalidation deletes it (it names no master, so the record is keyed by declaration)."""
+    key = declaration.declaration_id.encode()
+    if invalidated:
+        return OutputRecord(topics.CONSOLIDATIONS, key, None)
+    master = master_number_of(declaration)
+    if master is None:
+        return None
+    filing = HouseFiling(master, declaration.declaration_id, declaration.version, outcome)
+    return OutputRecord(topics.CONSOLIDATIONS, key, HOUSE_ENCODER.encode(filing))

@@ -16,6 +16,8 @@ class Evaluation:
     parties: list[PartyStatus] = field(default_factory=list)
     # Points taken off the score, e.g. for a verified security AEO among the parties.
     score_reduction: float = 0.0
+    # The matched rules whose concern is data quality (see ``outcome.decide``).
+    data_quality: frozenset[str] = frozenset()
 
 
 class Evaluator(Protocol):

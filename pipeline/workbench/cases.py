@@ -20,11 +20,19 @@ from pipeline.errors import ScreeningError
 from pipeline.reference.clearances import WatchlistClearance, clearance_key, encode
 from pipeline.workbench import audit, notices
 from pipeline.workbench.accounts import Account
+from pipeline.workbench.referrals import filed_master
 
 DISPOSITIONS = ("EXAMINATION_ORDERED", "RELEASED", "FALSE_POSITIVE", "CONFIRMED_RISK")
 EXAMINATION_RESULTS = ("SEIZURE", "IRREGULARITY", "NO_FINDING", "NOT_EXAMINED")
 MAX_COMMENT = 4000
 MAX_CLEARANCE_DAYS = 730
+MAX_MASTER_HOUSES = 50  # a consolidation rarely has more houses; the search finds them all
+# Read through the partial index cases_by_master, already in the order shown.
+OTHER_HOUSES = (
+    "SELECT case_id, declaration_id, version, outcome, status, disposition, assessed_at"
+    " FROM cases WHERE master_number = %s AND declaration_id <> %s"
+    " ORDER BY assessed_at DESC, case_id DESC LIMIT %s"
+)
 
 
 class CaseError(ScreeningError):
@@ -121,14 +129,18 @@ def case_view(conn: psycopg.Connection[Any], case_id: int) -> dict[str, Any]:
             " ORDER BY clearance_id",
             (case_id,),
         ).fetchall()
+        houses = _other_houses(cur, case)
     hit = referral["hit"] if referral else {}
+    declaration = referral["declaration"] if referral else None
     by_party: dict[str, list[dict[str, Any]]] = {}
     for row in history:
         by_party.setdefault(row["party_key"], []).append(row)
     return {
         "case": case,
         "hit": hit,
-        "declaration": referral["declaration"] if referral else None,
+        "declaration": declaration,
+        "master_number": _master_as_filed(case, declaration),
+        "master_houses": houses,
         "versions": versions,
         "events": events,
         "parties": parties,
@@ -138,6 +150,25 @@ def case_view(conn: psycopg.Connection[Any], case_id: int) -> dict[str, Any]:
         "clearances": clearances,
         "watchlist_matches": watchlist_matches(hit, parties),
     }
+
+
+def _other_houses(cur: psycopg.Cursor[dict[str, Any]], case: dict[str, Any]) -> list[Any]:
+    """The cases of the other house filings of this case's master, open and closed, the most
+    recently assessed first: whichever house was referred first, each sees the others. The
+    declaration's own earlier cases are its versions, not other houses."""
+    if case["master_number"] is None:
+        return []
+    return cur.execute(
+        OTHER_HOUSES, (case["master_number"], case["declaration_id"], MAX_MASTER_HOUSES)
+    ).fetchall()
+
+
+def _master_as_filed(case: dict[str, Any], declaration: dict[str, Any] | None) -> str | None:
+    """The master number as this version's filing wrote it; the key when the hit carried no
+    filing."""
+    if case["master_number"] is None:
+        return None
+    return filed_master(declaration or {}) or str(case["master_number"])
 
 
 def watchlist_matches(hit: dict[str, Any], parties: list[dict[str, Any]]) -> list[WatchlistMatch]:

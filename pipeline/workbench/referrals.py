@@ -17,6 +17,7 @@ import orjson
 
 from pipeline.contract.models import Party
 from pipeline.reference.clearances import party_key
+from pipeline.reference.consolidations import master_key
 
 ROLES = ("declarant", "consignor", "consignee", "carrier", "notify_party")
 _PARTY = msgspec.convert
@@ -55,6 +56,7 @@ class Referral:
     party_names: str = field(default="")
     declaration_json: str | None = None  # the filing's text as received, when known
     filer_id: str | None = None  # who filed it: the filing's filer_id, else the declarant's id
+    master_number: str | None = None  # a house filing's master, as ``master_key`` compares it
 
 
 _TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -139,6 +141,7 @@ def referral_from_hit(
         declaration=declaration,
         declaration_json=declaration_json,
         filer_id=_filer(filing),
+        master_number=master_of(filing),
         party_names=clean(" | ".join(p.name.upper() for p in parties)),
     )
 
@@ -168,6 +171,19 @@ def _filer(filing: dict[str, Any]) -> str | None:
     if isinstance(ids, list) and ids and isinstance(ids[0], dict) and ids[0].get("value"):
         return clean(str(ids[0]["value"]))
     return None
+
+
+def filed_master(filing: dict[str, Any]) -> str | None:
+    """A house filing's master document number as filed; None when it names none, or only
+    spaces and punctuation (which link nothing)."""
+    number = _object(filing.get("transport_document")).get("master_number")
+    return clean(number) if isinstance(number, str) and master_key(number) else None
+
+
+def master_of(filing: dict[str, Any]) -> str | None:
+    """The master's number as the worker links houses by it: ``medu-123`` is MEDU123."""
+    number = filed_master(filing)
+    return master_key(number) if number else None
 
 
 def _object(value: object) -> dict[str, Any]:

@@ -16,6 +16,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from pipeline.reference.consolidations import master_key
+
 PAGE = 100
 STATUSES = ("open", "closed", "all")
 
@@ -27,7 +29,7 @@ class Filters:
     office: str | None = None
     assignee: str | None = None  # a user name, or "unassigned"
     rule: str | None = None
-    q: str | None = None  # declaration id, container number, transport document or party name
+    q: str | None = None  # declaration id, container, transport or master document, party name
     status: str = "open"
     page: int = 1
 
@@ -120,13 +122,21 @@ def _conditions(filters: Filters) -> tuple[list[sql.Composable], list[Any]]:
         where.append(sql.SQL("rule_ids @> ARRAY[%s]::text[]"))
         params.append(filters.rule)
     if filters.q:
-        term = filters.q.strip()
-        where.append(
-            sql.SQL(
-                "(declaration_id = %s OR transport_document = %s"
-                " OR container_ids @> ARRAY[%s]::text[] OR party_names LIKE %s)"
-            )
-        )
-        like = "%" + term.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params += [term, term, term.upper(), like + "%"]
+        condition, terms = _search(filters.q.strip())
+        where.append(condition)
+        params += terms
     return where, params
+
+
+def _search(term: str) -> tuple[sql.Composable, list[Any]]:
+    """One box for the identifiers officers are given: each alternative has its own index.
+
+    A master number is compared as the worker links houses (``medu 123`` is MEDU123), so it
+    finds every house filing of that master however each filer wrote it."""
+    like = "%" + term.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    condition = sql.SQL(
+        "(declaration_id = %s OR transport_document = %s"
+        " OR container_ids @> ARRAY[%s]::text[] OR party_names LIKE %s"
+        " OR master_number = %s)"
+    )
+    return condition, [term, term, term.upper(), like + "%", master_key(term) or None]

@@ -33,6 +33,7 @@ from pipeline.worker.local_state import keep_tables_of
 from pipeline.worker.memory import settle_long_lived_objects
 from pipeline.worker.startup import EvaluatorCache, start_reference, start_rules
 from pipeline.worker.state_metrics import WorkerStateCollector
+from pipeline.worker.status import StatusReporter, snapshot_of
 from pipeline.worker.table_store import disk_table
 from pipeline.worker.transport import RecordBatchMessage, batching_transport
 
@@ -89,7 +90,10 @@ def create_app(settings: Settings) -> faust.App:
     )
     ledger = TableLedger(disk_table(app, VERSIONS_TABLE, settings.partitions))
     reference, reference_mirrors = start_reference(settings)
-    rules, rules_mirror = start_rules(settings)
+    rules, rules_mirror, published = start_rules(settings)
+    status = StatusReporter(settings, snapshot_of(settings, rules, published)).start()
+    published.subscribe(status.changed)
+    app.on_before_shutdown.connect(lambda *_, **__: status.stop())
     settle_long_lived_objects()
     evaluators = EvaluatorCache(settings, reference)
     screener = Screener(
@@ -101,7 +105,7 @@ def create_app(settings: Settings) -> faust.App:
     producer = OutputProducer(settings, offsets_of=frozenset({ledger.tables.changelog}))
     batches = BatchHandler(screener, ledger, producer, rules, evaluators, lag)
     if settings.metrics_enabled:
-        metrics.register_state(WorkerStateCollector(rules, reference, reference_mirrors))
+        metrics.register_state(WorkerStateCollector(rules, reference, reference_mirrors, published))
 
     health = HealthTracker(LAG_INTERVAL_S)
     app.on_rebalance_complete.connect(lambda *_, **__: health.rebalance_completed())

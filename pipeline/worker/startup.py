@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipeline import topics
+from pipeline import metrics, topics
 from pipeline.reference.aeo import AeoRegistry
 from pipeline.reference.clearances import Clearances
 from pipeline.reference.mirror import TopicMirror
@@ -22,10 +22,11 @@ from pipeline.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def start_rules(settings: Settings) -> tuple[RuleSetHolder, TopicMirror]:
-    """The published rule set if there is one, else the rule folder; then live updates."""
+def start_rules(settings: Settings) -> tuple[RuleSetHolder, TopicMirror, PublishedRules]:
+    """The published rule set if there is one, else the rule folder; then live updates.
+    A published set the worker refuses is counted (``screening_ruleset_refused_total``)."""
     holder = RuleSetHolder()
-    published = PublishedRules(holder.replace)
+    published = PublishedRules(holder.replace, on_refused=lambda _: metrics.RULESETS_REFUSED.inc())
     mirror = TopicMirror(settings, topics.RULES, published.apply).start()
     mirror.wait(settings.reference_wait_s)
     if holder.ready:
@@ -37,7 +38,7 @@ def start_rules(settings: Settings) -> tuple[RuleSetHolder, TopicMirror]:
             settings.rules_dir,
             holder.current.version,
         )
-    return holder, mirror
+    return holder, mirror, published
 
 
 class EvaluatorCache:
@@ -62,14 +63,15 @@ class ReferenceMirrors:
     aeo: TopicMirror
     watchlist: TopicMirror
     clearances: TopicMirror
+    consolidations: TopicMirror
 
     def __iter__(self) -> Iterator[TopicMirror]:
-        return iter((self.aeo, self.watchlist, self.clearances))
+        return iter((self.aeo, self.watchlist, self.clearances, self.consolidations))
 
 
 def start_reference(settings: Settings) -> tuple[ReferenceData, ReferenceMirrors]:
-    """The AEO registry, the watch lists and the clearances of false watch-list matches,
-    complete before the first batch, then live."""
+    """The AEO registry, the watch lists, the clearances of false watch-list matches and the
+    house filings by master, complete before the first batch, then live."""
     reference = ReferenceData(
         AeoRegistry(settings.mra_partner_list()),
         Watchlist(fuzzy_threshold=settings.watchlist_fuzzy_threshold),
@@ -81,13 +83,18 @@ def start_reference(settings: Settings) -> tuple[ReferenceData, ReferenceMirrors
         clearances=TopicMirror(
             settings, topics.WATCHLIST_CLEARANCES, reference.apply_clearance
         ).start(),
+        consolidations=TopicMirror(
+            settings, topics.CONSOLIDATIONS, reference.consolidations.apply
+        ).start(),
     )
     for mirror in mirrors:
         mirror.wait(settings.reference_wait_s)
     log.info(
-        "reference data loaded: %d AEO records, %d watch-list entries, %d clearances",
+        "reference data loaded: %d AEO records, %d watch-list entries, %d clearances, "
+        "%d house filings",
         len(reference.registry),
         len(reference.watchlist),
         len(reference.clearances),
+        len(reference.consolidations),
     )
     return reference, mirrors

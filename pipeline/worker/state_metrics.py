@@ -8,8 +8,19 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from pipeline.reference.parties import ReferenceData
-from pipeline.rules.source import RuleSetHolder
+from pipeline.rules.source import PublishedRules, RuleSetHolder
 from pipeline.worker.startup import ReferenceMirrors
+
+# Every family the collector yields (the docs' tests look names up here and in REGISTRY).
+METRIC_NAMES = (
+    "screening_ruleset_info",
+    "screening_ruleset_rules",
+    "screening_ruleset_published_timestamp_seconds",
+    "screening_ruleset_refused_info",
+    "screening_rule_expected_match_ratio",
+    "screening_reference_records",
+    "screening_reference_updated_timestamp_seconds",
+)
 
 
 class WorkerStateCollector(Collector):
@@ -18,8 +29,10 @@ class WorkerStateCollector(Collector):
         rules: RuleSetHolder,
         reference: ReferenceData,
         mirrors: ReferenceMirrors,
+        published: PublishedRules | None = None,
     ) -> None:
         self._rules = rules
+        self._published = published
         self._reference = reference
         # The clearances are not here: officers clear false matches now and then, not daily,
         # so the age of the newest one says nothing about a missing delivery, and the
@@ -28,6 +41,7 @@ class WorkerStateCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._ruleset()
+        yield from self._publication()
         yield from self._reference_data()
 
     def _ruleset(self) -> Sequence[GaugeMetricFamily]:
@@ -53,6 +67,26 @@ class WorkerStateCollector(Collector):
             published.add_metric([], when)
         return [info, rules, published]
 
+    def _publication(self) -> Sequence[GaugeMetricFamily]:
+        refused = GaugeMetricFamily(
+            "screening_ruleset_refused_info",
+            "The newest published rule set, while this worker refuses it and screens with "
+            "another (value 1).",
+            labels=["version"],
+        )
+        expected = GaugeMetricFamily(
+            "screening_rule_expected_match_ratio",
+            "Matches per screened declaration that the backtest published with the rule set in "
+            "use expects of each rule.",
+            labels=["rule_id"],
+        )
+        version = self._published.refused_latest if self._published is not None else None
+        if version is not None:
+            refused.add_metric([version], 1)
+        for rule_id, ratio in sorted(self._rules.expected.items()):
+            expected.add_metric([rule_id], ratio)
+        return [refused, expected]
+
     def _reference_data(self) -> Sequence[GaugeMetricFamily]:
         records = GaugeMetricFamily(
             "screening_reference_records",
@@ -67,6 +101,7 @@ class WorkerStateCollector(Collector):
         records.add_metric(["aeo"], len(self._reference.registry))
         records.add_metric(["watchlist"], len(self._reference.watchlist))
         records.add_metric(["clearances"], len(self._reference.clearances))
+        records.add_metric(["house_filings"], len(self._reference.consolidations))
         for dataset, mirror in self._mirrors.items():
             if mirror.newest_timestamp_ms is not None:
                 updated.add_metric([dataset], mirror.newest_timestamp_ms / 1000)

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import psycopg
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from psycopg import sql
 
 from pipeline import topics
 from pipeline.settings import Settings
-from pipeline.workbench import cases
+from pipeline.workbench import cases, worklist
 from pipeline.workbench.accounts import Account
 from pipeline.workbench.migrations import available, migrate
 from pipeline.workbench.retention import purge_expired
@@ -25,6 +28,7 @@ from tests.integration.workbench import WorkbenchProcess, spawn_workbench
 from tests.integration.workbench_client import Officer
 
 ARMS = "930690"  # HS chapter 93: an HRCM referral under the default rules
+CHAPTER_ONLY = "940000"  # an HS code naming only its chapter: an RFI
 RETENTION_DAYS = 7 * 365 + 2
 
 
@@ -456,3 +460,133 @@ def test_a_session_ends_after_its_idle_time_even_with_the_worklist_open(
     assert expired.headers["HX-Redirect"] == "/login"
     assert officer.client.get("/").status_code == 303
     officer.close()
+
+
+def _house(declaration_id: str, master: str, hs_code: str) -> dict[str, Any]:
+    document = filing(declaration_id, hs_code=hs_code)
+    document["transport_document"] = {
+        "type": "HBL",
+        "number": f"HB-{declaration_id}",
+        "master_number": master,
+    }
+    return document
+
+
+def _master_section(page: str) -> str:
+    """The case page's panel of the other houses of its master ('' when there is none)."""
+    start = page.find('data-testid="master-houses"')
+    return "" if start < 0 else page[start : page.index("</section>", start)]
+
+
+def test_the_cases_of_one_masters_houses_list_each_other(
+    worker: object,
+    producer: Producer,
+    run_id: str,
+    workbench: WorkbenchProcess,
+) -> None:
+    master = f"MEDU {run_id[-8:].upper()}"
+    hrcm = _house(f"{run_id}-MH1", master, ARMS)
+    rfi = _house(f"{run_id}-MH2", master.lower().replace(" ", "-"), CHAPTER_ONLY)
+    alone = filing(f"{run_id}-MX", hs_code=ARMS)  # a master bill: it names no master
+    publish(producer, [encode(hrcm), encode(rfi), encode(alone)])
+    hrcm_case, *_ = _case_of(workbench, hrcm["declaration_id"])
+    rfi_case, *_ = _case_of(workbench, rfi["declaration_id"])
+    alone_case, *_ = _case_of(workbench, alone["declaration_id"])
+    stored = workbench.query(
+        "SELECT declaration_id, outcome, master_number FROM cases WHERE case_id = ANY(%s)"
+        " ORDER BY declaration_id",
+        ([hrcm_case, rfi_case, alone_case],),
+    )
+    key = master.replace(" ", "")
+    assert stored == [
+        (hrcm["declaration_id"], "HRCM", key),
+        (rfi["declaration_id"], "RFI", key),
+        (alone["declaration_id"], "HRCM", None),
+    ]
+
+    officer = Officer(workbench.url)
+    assert officer.login("officer").status_code == 303
+    # The RFI is closed: a closed house still shows, with its disposition.
+    closed = officer.post(
+        f"/cases/{rfi_case}/close", revision=officer.revision(rfi_case), disposition="RELEASED"
+    )
+    assert closed.status_code == 303
+
+    on_hrcm = _master_section(officer.case_page(hrcm_case).text)
+    assert f"Other house filings under master {master}" in on_hrcm
+    assert f'<a href="/cases/{rfi_case}">{rfi["declaration_id"]}</a>' in on_hrcm
+    assert "RFI" in on_hrcm
+    assert "closed: released" in on_hrcm
+    assert hrcm["declaration_id"] not in on_hrcm
+
+    on_rfi = _master_section(officer.case_page(rfi_case).text)
+    assert f"Other house filings under master {master.lower().replace(' ', '-')}" in on_rfi
+    assert f'<a href="/cases/{hrcm_case}">{hrcm["declaration_id"]}</a>' in on_rfi
+    assert "HRCM" in on_rfi
+    assert rfi["declaration_id"] not in on_rfi
+
+    without = officer.case_page(alone_case).text
+    assert alone["declaration_id"] in without
+    assert _master_section(without) == ""
+    assert "Other house filings" not in without
+
+    # The master written another way finds both houses, the closed one among all cases.
+    written = f" {master.lower()} "
+    found = officer.client.get("/", params={"q": written, "status": "all"}).text
+    assert hrcm["declaration_id"] in found
+    assert rfi["declaration_id"] in found
+    assert alone["declaration_id"] not in found
+    still_open = officer.client.get("/", params={"q": written.replace(" ", "")}).text
+    assert hrcm["declaration_id"] in still_open
+    assert rfi["declaration_id"] not in still_open
+    officer.close()
+
+
+def test_the_master_queries_read_their_index(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        migrate(conn)
+        conn.execute("SET enable_seqscan = off")  # an empty table: ask whether the index can
+
+        def plan(query: str | bytes, params: Sequence[object]) -> str:
+            explained = conn.execute(b"EXPLAIN " + _bytes(query), params).fetchall()
+            return "\n".join(str(row[0]) for row in explained)
+
+        houses = plan(cases.OTHER_HOUSES, ("MEDU1", "D-1", cases.MAX_MASTER_HOUSES))
+        assert "cases_by_master" in houses
+        where, params = worklist._conditions(worklist.Filters(q="medu 1", status="all"))
+        search = sql.SQL("SELECT case_id FROM cases WHERE {}").format(sql.SQL(" AND ").join(where))
+        assert "cases_by_master" in plan(search.as_bytes(conn), params)
+
+
+def _bytes(query: str | bytes) -> bytes:
+    return query.encode() if isinstance(query, str) else query
+
+
+def test_cases_opened_before_the_master_number_get_it_from_their_filing(
+    database_url: str,
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for earlier in available()[:2]:
+            conn.execute(earlier.sql.encode())
+        conn.execute(
+            "CREATE TABLE schema_migrations (number integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        conn.execute("INSERT INTO schema_migrations (number, name) VALUES (1, 'a'), (2, 'b')")
+        masters = {"H1": "medu 12-34", "H2": "  ", "H3": None, "H4": 1234}
+        for declaration_id, master in masters.items():
+            conn.execute(
+                "INSERT INTO cases (declaration_id, version, outcome, priority, score, summary,"
+                " assessed_at) VALUES (%s, 2, 'RFI', 3, 30, 's', now())",
+                (declaration_id,),
+            )
+            for version, number in ((1, "OLD 1"), (2, master)):
+                document = {"transport_document": {"type": "HBL", "master_number": number}}
+                conn.execute(
+                    "INSERT INTO referrals (declaration_id, version, outcome, score, hit,"
+                    " declaration, assessed_at) VALUES (%s, %s, 'RFI', 30, '{}', %s, now())",
+                    (declaration_id, version, orjson.dumps(document).decode()),
+                )
+        assert migrate(conn) == [m.name for m in available()[2:]]
+        rows = conn.execute("SELECT declaration_id, master_number FROM cases ORDER BY 1").fetchall()
+    assert rows == [("H1", "MEDU1234"), ("H2", None), ("H3", None), ("H4", None)]

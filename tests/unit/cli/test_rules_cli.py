@@ -262,3 +262,87 @@ def test_validate_warns_of_rules_past_their_review_date(
     assert warnings[0].startswith(
         f"warning: {folder / 'A.yaml'}: rule A: review was due by 2020-01-31 ("
     )
+
+
+# `screening rules publish --expected`: the backtest's estimates go into the manifest.
+
+
+def _recorded(path: Path) -> Path:
+    arms = merge(BASE_DECLARATION, {"goods": [{"hs_code": "930690"}]})
+    plain = merge(BASE_DECLARATION, {"declaration_id": "PLAIN-1"})
+    path.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in (arms, plain)))
+    return path
+
+
+def test_publish_records_the_backtests_estimate_of_each_rule(
+    tmp_path: Path, topic: FakeTopic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _folder(tmp_path / "one", ("A", 1, 30), ("B", 1, 1))
+    (folder / "B.yaml").write_text(
+        (folder / "B.yaml")
+        .read_text()
+        .replace("hs_chapter: '93'", "hs_chapter: '01'")
+        .replace("930690", "010121")
+    )
+    report = tmp_path / "backtest.json"
+    assert (
+        main(
+            [
+                "rules",
+                "backtest",
+                str(_recorded(tmp_path / "rec.jsonl")),
+                "--rules",
+                str(folder),
+                "--json-out",
+                str(report),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert _publish(folder, "--reason", "with estimates", "--expected", str(report)) == 0
+    err = capsys.readouterr().err
+    assert f"expected match rates of 2 rules from {report} (2 declarations backtested)" in err
+    assert "warning: the backtest screened 2 declarations (fewer than 1000)" in err
+    manifest = topic.manifest
+    assert manifest["expected_match_ratio"] == {"A": 0.5, "B": 0.0}
+    assert manifest["expected_from"] == {"backtest": "backtest.json", "declarations": 2}
+
+
+def test_publish_refuses_the_backtest_of_another_folder_and_sends_nothing(
+    tmp_path: Path, topic: FakeTopic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tested = _folder(tmp_path / "tested", ("A", 1, 30))
+    report = tmp_path / "backtest.json"
+    recorded = _recorded(tmp_path / "rec.jsonl")
+    assert (
+        main(
+            ["rules", "backtest", str(recorded), "--rules", str(tested), "--json-out", str(report)]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    changed = _folder(tmp_path / "changed", ("A", 2, 40))
+    assert _publish(changed, "--expected", str(report)) == 1
+    err = capsys.readouterr().err
+    assert "backtest.json: the backtest screened with rule set rs-" in err
+    assert topic.sent == []
+
+
+def test_publish_with_a_file_that_is_no_backtest_report_is_a_bad_argument(
+    tmp_path: Path, topic: FakeTopic, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _folder(tmp_path / "one", ("A", 1, 30))
+    not_json = tmp_path / "notes.json"
+    not_json.write_text("these are notes")
+    assert _publish(folder, "--expected", str(not_json)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "--expected" in err[0]
+    assert "not JSON" in err[0]
+    other = tmp_path / "other.json"
+    other.write_text('{"hits": []}')
+    assert _publish(folder, "--expected", str(other)) == 2
+    assert "not a report of `screening rules backtest --json-out`" in capsys.readouterr().err
+    assert _publish(folder, "--expected", str(tmp_path / "missing.json")) == 2
+    assert topic.sent == []

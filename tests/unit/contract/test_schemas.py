@@ -30,6 +30,7 @@ EXPECTED_FILES = {
     "aeo_record.json",
     "watchlist_entry.json",
     "examination_result.json",
+    "partner_message.json",
 }
 
 # --- the contract's field names, hard-coded so that these tests run without contract.md -----------
@@ -202,6 +203,23 @@ CONTRACT_FIELDS: dict[tuple[str, str | None], frozenset[str]] = {
             "result",
         }
     ),
+    ("partner_message", None): frozenset(
+        {
+            "message_id",
+            "kind",
+            "from_administration",
+            "to_administration",
+            "ucr",
+            "declaration_ref",
+            "transport_document_number",
+            "container_ids",
+            "level",
+            "categories",
+            "summary",
+            "handling",
+            "sent_at",
+        }
+    ),
 }
 
 # --- reading contract.md --------------------------------------------------------------------------
@@ -220,8 +238,12 @@ _SECTION_SCHEMA = {
 # A paragraph that opens with one of these describes a nested type of its section.
 _NESTED = ("Party", "GoodsItem", "Match")
 # Types described in a paragraph of their own under another heading (version 1.1's "New
-# topics"). ReferralResponse and PartnerMessage are there too; their schemas are not here.
-_PARAGRAPH_SCHEMA = {"Notice": "notice", "ReferralResponse": "referral_response"}
+# topics").
+_PARAGRAPH_SCHEMA = {
+    "Notice": "notice",
+    "ReferralResponse": "referral_response",
+    "PartnerMessage": "partner_message",
+}
 
 
 def _names_in(text: str) -> Iterator[str]:
@@ -866,6 +888,43 @@ def test_rejection_shape() -> None:
     assert errors("rejection", _without(rejection, "source")) != []
 
 
+def _partner_message(**changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "message_id": "1b4e28ba-2fa1-5ad2-a0d1-3c1c0e4b6f1a",
+        "kind": "RISK_FINDING",
+        "from_administration": "DE",
+        "to_administration": "CN",
+        "ucr": "6DE123456789-2026-000123",
+        "declaration_ref": "DE-2026-000123",
+        "level": "HIGH",
+        "categories": ["SANCTIONS"],
+        "handling": "C2C-RESTRICTED",
+        "sent_at": "2026-11-27T15:04:07Z",
+    }
+    document.update(changes)
+    return document
+
+
+def test_partner_message_rules_by_kind() -> None:
+    assert errors("partner_message", _partner_message()) == []
+    assert errors("partner_message", _without(_partner_message(), "level")) != []
+    assert errors("partner_message", _partner_message(categories=[])) != []
+    assert errors("partner_message", _partner_message(level="LOW")) != []
+    assert errors("partner_message", _partner_message(result="SEIZURE")) != []
+    assert errors("partner_message", _partner_message(to_administration="China")) != []
+    result = _without(_partner_message(kind="EXAMINATION_RESULT"), "level", "categories")
+    assert errors("partner_message", {**result, "result": "SEIZURE"}) == []
+    assert errors("partner_message", result) != []  # a result says what was found
+
+
+def test_a_partner_message_leaves_out_what_is_not_set() -> None:
+    document = _partner_message()
+    decoded = msgspec.json.decode(json.dumps(document).encode(), type=models.PartnerMessage)
+    encoded = json.loads(msgspec.json.encode(decoded))
+    assert encoded == document
+    assert not {"container_ids", "summary", "transport_document_number"} & set(encoded)
+
+
 # --- every struct's documents round-trip through its schema ---------------------------------------
 
 STRUCT_SAMPLES: dict[str, tuple[type[msgspec.Struct], dict[str, Any]]] = {
@@ -873,6 +932,7 @@ STRUCT_SAMPLES: dict[str, tuple[type[msgspec.Struct], dict[str, Any]]] = {
     "assessment": (models.Assessment, _assessment()),
     "hit": (models.Hit, {**_assessment(), "priority": 1, "summary": "DNL"}),
     "notice": (models.Notice, _notice()),
+    "partner_message": (models.PartnerMessage, _partner_message()),
     "aeo_record": (
         models.AeoRecord,
         {

@@ -52,6 +52,7 @@ def test_the_roles_of_security_md_are_there() -> None:
         "targeting-officer",
         "risk-analyst",
         "registry-feed",
+        "c2c-link",
         "customs-it",
     }
 
@@ -463,3 +464,13 @@ def test_security_md_gives_the_authorizer_settings() -> None:
 
 def test_a_role_without_grants_has_no_bindings() -> None:
     assert Role("nobody", "nobody").bindings() == []
+
+
+def test_workers_write_their_status_and_analysts_and_it_read_it() -> None:
+    assert writers(topics.WORKER_STATUS) == {"screening-pipeline"}
+    assert readers(topics.WORKER_STATUS) == {"risk-analyst", "customs-it"}
+    assert not PIPELINE.may("Read", "topic", topics.WORKER_STATUS)
+    # `screening rules status` reads the status and the rules topic: the analysts may both.
+    analyst = TABLE["risk-analyst"]
+    assert analyst.may("Read", "topic", topics.RULES)
+    assert analyst.may("Read", "group", f"{GROUP_PREFIX}x")

@@ -1,10 +1,19 @@
 """Name and identifier normalisation: one key for the spellings of one company."""
 
+# Names in other scripts are what this is about: their letters look like Latin ones.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import pytest
 
-from pipeline.reference.normalise import fold, name_tokens, normalise_id, normalise_name
+from pipeline.reference.normalise import (
+    fold,
+    name_forms,
+    name_tokens,
+    normalise_id,
+    normalise_name,
+)
 
 
 def _fullwidth(text: str) -> str:
@@ -107,3 +116,67 @@ def test_identifiers_ignore_case_spaces_and_punctuation(value: str, expected: st
 def test_invisible_characters_do_not_change_the_key(disguised: str) -> None:
     assert normalise_name(disguised) == normalise_name("ROSOBORONEXPORT")
     assert normalise_id(f"RU{disguised[:3]}-77") == normalise_id(f"RU{disguised[:3]}77")
+
+
+# --- other scripts, and legal forms in many languages (rigour) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filed", "key"),
+    [
+        ("ООО «Ромашка»", "romashka"),
+        ("ЖУКОВСКИЙ ЗАВОД", "zavod zhukovsky"),  # Й is not И
+        ("Ёлка", "yolka"),
+        ("Ελληνικά Πετρέλαια", "ellinika petrelaia"),
+        ("中兴通讯股份有限公司", "zhongxingtongxun"),  # one Chinese word stays one word
+        ("شركة النور", "alnwr shrkt"),
+        ("Ромашка Trading", "romashka trading"),
+    ],
+)
+def test_other_scripts_are_transliterated_to_latin(filed: str, key: str) -> None:
+    assert normalise_name(filed) == key
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Siemens Aktiengesellschaft", "Siemens AG"),
+        ("Volvo Aktiebolag", "Volvo AB"),
+        ("Romashka Limited Liability Company", "Romashka"),
+        ("Obshchestvo s ogranichennoi otvetstvennostyu Romashka", "Romashka"),
+        ("Общество с ограниченной ответственностью «Ромашка»", "Romashka"),
+        ("Gazprom Public Joint Stock Company", "ПАО Газпром"),
+        ("Acme Sociedad Anónima", "ACME S.A."),
+        ("Acme Société Anonyme", "Acme SA"),
+        ("Kaya Tekstil Anonim Şirketi", "Kaya Tekstil A.Ş."),
+        ("Πετρέλαια Ανώνυμη Εταιρεία", "Petrelaia"),
+        ("Нафтогаз Публічне акціонерне товариство", "Naftogaz"),
+        ("Nowak Spółka z ograniczoną odpowiedzialnością", "Nowak Sp. z o.o."),
+        ("Acme Besloten Vennootschap", "Acme B.V."),
+    ],
+)
+def test_legal_forms_of_many_languages_are_dropped(a: str, b: str) -> None:
+    assert normalise_name(a) == normalise_name(b)
+
+
+@pytest.mark.parametrize(
+    ("listed", "other"),
+    [
+        # Real SDN names: "IS", "SAD" and "STG" are short forms in rigour's database too.
+        ("IS BANK, AO", "BANK"),
+        ("SAD IMPORT EXPORT COMPANY", "IMPORT EXPORT"),
+        ("STG HOLDING LIMITED", "HOLDING"),
+    ],
+)
+def test_short_library_forms_that_are_also_words_are_kept(listed: str, other: str) -> None:
+    assert normalise_name(listed) != normalise_name(other)
+
+
+@pytest.mark.parametrize("name", ["", "ꦧꦱ", "ᚠᚢᚦ", "\ud800", "😀"])
+def test_a_script_without_transliteration_gives_an_empty_key(name: str) -> None:
+    assert normalise_name(name) == ""
+
+
+def test_the_written_form_keeps_every_word_in_order() -> None:
+    forms = name_forms("Rossi Foods S.p.A. (Milano)")
+    assert forms == ("foods milano rossi", "rossifoodsmilano", "rossi foods spa milano")

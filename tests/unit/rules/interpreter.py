@@ -28,11 +28,12 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from pipeline.contract.models import Declaration, Match, Party
+from pipeline.contract.models import Declaration, Match, Party, Transport
+from pipeline.reference.ports import usual_sailing_hours
 from pipeline.rules.conditions import (
     AllOf,
     AnyOf,
@@ -163,6 +164,8 @@ def _declaration_values(d: Declaration) -> Values:
     total_mass = totals.gross_mass_kg if totals else None
     total_packages = totals.packages if totals else None
     estimated_loading = t.estimated_loading_at if t else None
+    arrival = t.estimated_arrival_at if t else None
+    best_at, basis, sailing = _best_loading(t)
     vessel = t.vessel if t else None
     imo = vessel.imo if vessel else None
     return {
@@ -187,13 +190,27 @@ def _declaration_values(d: Declaration) -> Values:
         "transport.estimated_arrival_at": t.estimated_arrival_at if t else None,
         "transport_document.type": doc.type if doc else None,
         "transport_document.number": doc.number if doc else None,
+        "transport_document.master_number": doc.master_number if doc else None,
+        # Reference facts: no other house known without the consolidations' copy.
+        "master_house_count": None,
+        "master_referral_outcome": None,
+        "master_referred_declarations": None,
         "totals.packages": total_packages,
         "totals.gross_mass_kg": total_mass,
         "loading_country": loading[:2] if loading else None,
         "discharge_country": discharge[:2] if discharge else None,
         "hours_before_loading": (
-            round((estimated_loading - d.submitted_at).total_seconds() / 3600, 2)
-            if estimated_loading is not None
+            round((best_at - d.submitted_at).total_seconds() / 3600, 2)
+            if best_at is not None
+            else None
+        ),
+        "transport.estimated_departure_at": t.estimated_departure_at if t else None,
+        "best_loading_at": best_at,
+        "loading_time_basis": basis,
+        "usual_sailing_hours": sailing,
+        "hours_loading_to_arrival": (
+            round((arrival - estimated_loading).total_seconds() / 3600, 2)
+            if arrival is not None and estimated_loading is not None
             else None
         ),
         "goods_count": len(goods),
@@ -203,6 +220,21 @@ def _declaration_values(d: Declaration) -> Values:
         "packages_discrepancy": _discrepancy(total_packages, goods_packages),
         "container_count": len(d.equipment),
     }
+
+
+def _best_loading(t: Transport | None) -> tuple[datetime | None, str | None, float | None]:
+    if t is None:
+        return None, None, None
+    if t.estimated_loading_at is not None:
+        return t.estimated_loading_at, "the filed loading time", None
+    if t.estimated_departure_at is not None:
+        return t.estimated_departure_at, "the filed departure time", None
+    if t.mode == "SEA" and t.estimated_arrival_at and t.loading_location and t.discharge_location:
+        hours = usual_sailing_hours(t.loading_location, t.discharge_location)
+        if hours is not None:
+            at = t.estimated_arrival_at - timedelta(hours=hours)
+            return at, "the arrival time less the usual sailing time", hours
+    return None, None, None
 
 
 def _discrepancy(total: float | None, items: float | None) -> float | None:

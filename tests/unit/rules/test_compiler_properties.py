@@ -124,6 +124,11 @@ TEXT_POOLS: dict[str, list[str]] = {
     "watchlist_list": ["UN-SC", "NATIONAL"],
     "watchlist_entry": ["E-1", "e-1", "E-2"],
     "watchlist_match": ["ID", "NAME", "ALIAS", "FUZZY"],
+    "loading_time_basis": [
+        "the filed loading time",
+        "the filed departure time",
+        "the arrival time less the usual sailing time",
+    ],
     "container_id": [c for c in CONTAINERS_VALID + CONTAINERS_INVALID if c.strip()],
 }
 NUMBER_POOLS: dict[str, list[float]] = {
@@ -137,6 +142,9 @@ NUMBER_POOLS: dict[str, list[float]] = {
     "mass_discrepancy": [0, 0.1, 0.0909, 0.25],
     "packages_discrepancy": [0, 0.1, 0.5],
     "container_count": [0, 1, 2],
+    "usual_sailing_hours": [0, 120.5, 260],
+    "hours_loading_to_arrival": [-24, 0, 744],
+    "master_house_count": [0, 1, 3],
     "seq": [1, 2, 3],
     "packages": [0, 1, 40, 1000],
     "gross_mass_kg": [0, 0.5, 5, 1200],
@@ -263,7 +271,10 @@ def declarations(draw: st.DrawFn) -> tuple[Declaration, dict[str, dict[str, Any]
             "discharge_location": draw(maybe(st.sampled_from(LOCODES))),
             "routing_countries": draw(st.lists(st.sampled_from(COUNTRIES), max_size=3)),
             "estimated_loading_at": loading,
-            "estimated_arrival_at": draw(maybe(st.just("2026-12-24T08:00:00+01:00"))),
+            "estimated_arrival_at": draw(
+                maybe(st.sampled_from(["2026-12-24T08:00:00+01:00", "2026-11-21T08:00:00Z"]))
+            ),
+            "estimated_departure_at": draw(maybe(st.just("2026-11-21T02:00:00Z"))),
         }
     else:
         document["transport"] = None

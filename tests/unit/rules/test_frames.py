@@ -84,3 +84,54 @@ def test_values_already_remembered_survive_a_full_memo(monkeypatch: pytest.Monke
     values = [" a  b", None, "c", "d ", "e", "f", "g", "c"]
     assert frames.normalised_all(values) == ["A B", None, "C", "D", "E", "F", "G", "C"]
     assert len(frames._NORMALISED) <= 7
+
+
+# --- the best loading time a filing gives ----------------------------------------------------
+
+
+def _transport(**fields: Any) -> Any:
+    base = {
+        "mode": "SEA",
+        "loading_location": "CNNGB",
+        "discharge_location": "DEHAM",
+        "estimated_arrival_at": "2026-12-24T08:00:00Z",
+    }
+    return msgspec.convert({**base, **fields}, frames.Transport)
+
+
+def test_best_loading_time_is_the_filed_one_when_given() -> None:
+    best = frames.best_loading_time(_transport(estimated_loading_at="2026-11-23T08:00:00Z"))
+    assert best.basis == frames.LOADING_BASIS
+    assert best.at is not None
+    assert best.at.day == 23
+
+
+def test_best_loading_time_falls_back_to_departure() -> None:
+    best = frames.best_loading_time(_transport(estimated_departure_at="2026-11-22T08:00:00Z"))
+    assert best.basis == frames.DEPARTURE_BASIS
+    assert best.at is not None
+    assert best.at.day == 22
+
+
+def test_best_loading_time_of_a_sea_filing_is_arrival_less_the_sailing_time() -> None:
+    best = frames.best_loading_time(_transport())
+    assert best.basis == frames.ARRIVAL_BASIS
+    assert best.sailing_hours is not None
+    assert best.at is not None
+    assert (best.at - msgspec.convert("2026-12-24T08:00:00Z", frames.datetime)).days < -8
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"mode": "AIR"},  # no usual sailing time by air
+        {"loading_location": "ZZZZZ"},  # a port whose position is unknown
+        {"estimated_arrival_at": None},
+    ],
+)
+def test_no_best_loading_time_without_what_it_needs(fields: dict[str, Any]) -> None:
+    assert frames.best_loading_time(_transport(**fields)) == frames.BestLoadingTime()
+
+
+def test_no_transport_no_time() -> None:
+    assert frames.best_loading_time(None).at is None

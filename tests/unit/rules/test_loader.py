@@ -286,3 +286,31 @@ def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None
 def test_an_empty_folder(tmp_path: Path) -> None:
     [problem] = refused(tmp_path, {})
     assert problem.reason == "no rule files (*.yaml) found"
+
+
+def test_a_data_quality_rule_loads_with_its_concern(tmp_path: Path) -> None:
+    text = change("action: HRCM\nscore: 60\n", "concern: data-quality\naction: RFI\nscore: 30\n")
+    write(tmp_path, {"arms.yaml": text})
+    (rule,) = load_ruleset(tmp_path).rules
+    assert rule.data_quality
+    assert rule.concern == "data-quality"
+
+
+def test_a_rule_without_a_concern_is_a_security_rule(tmp_path: Path) -> None:
+    write(tmp_path, {"arms.yaml": VALID})
+    (rule,) = load_ruleset(tmp_path).rules
+    assert rule.concern == "security"
+    assert not rule.data_quality
+
+
+def test_an_unknown_concern(tmp_path: Path) -> None:
+    text = change("mode: active\n", "mode: active\nconcern: revenue\n")
+    problem = only(refused(tmp_path, {"arms.yaml": text}), "`concern` is one of")
+    assert problem.line == line_of(text, "concern:")
+
+
+@pytest.mark.parametrize("action", ["HRCM", "DNL"])
+def test_a_data_quality_rule_may_not_refer_for_screening(tmp_path: Path, action: str) -> None:
+    text = change("action: HRCM\n", f"concern: data-quality\naction: {action}\n")
+    problem = only(refused(tmp_path, {"arms.yaml": text}), "a data-quality rule asks for")
+    assert problem.line == line_of(text, "action:")

@@ -6,10 +6,14 @@ from datetime import date
 from pathlib import Path
 
 import orjson
+import pytest
 
 from pipeline.rules.governance import (
+    BacktestMismatch,
+    BacktestReportInvalid,
     compare,
     describe,
+    expectations,
     overdue_reviews,
     published_state,
     rule_diff,
@@ -207,3 +211,58 @@ def test_overdue_reviews_are_one_line_per_rule(tmp_path: Path) -> None:
         f"{tmp_path / 'A.yaml'}: rule A: review was due by 2027-01-31 (10 days ago)",
         f"{tmp_path / 'B.yaml'}: rule B: review was due by 2027-01-31 (10 days ago)",
     ]
+
+
+def _report(ruleset: RuleSet, screened: int, matches: dict[str, int]) -> dict[str, object]:
+    """The part of a `rules backtest --json-out` report that estimates are taken from."""
+    return {
+        "file": "recorded.jsonl",
+        "rules": {
+            "ruleset_version": ruleset.version,
+            "screened": screened,
+            "per_rule": [
+                {"rule_id": r.id, "version": r.version, "mode": r.mode, "matches": matches[r.id]}
+                for r in ruleset.rules
+            ]
+            + [{"rule_id": "RANDOM-SELECTION", "version": None, "matches": 3}],
+        },
+    }
+
+
+def test_expectations_are_matches_per_screened_declaration(tmp_path: Path) -> None:
+    ruleset = _ruleset(tmp_path, ("A", 1, 60), ("B", 2, 1))
+    found = expectations(_report(ruleset, 3000, {"A": 30, "B": 0}), ruleset, "bt.json")
+    assert found.ratios == {"A": 0.01, "B": 0.0}
+    assert found.warnings() == []
+    assert found.record() == {
+        "expected_match_ratio": {"A": 0.01, "B": 0.0},
+        "expected_from": {"backtest": "bt.json", "declarations": 3000},
+    }
+    small = expectations(_report(ruleset, 7, {"A": 1, "B": 0}), ruleset, "bt.json")
+    assert small.ratios["A"] == 0.142857
+    assert small.warnings() == [
+        "the backtest screened 7 declarations (fewer than 1000): its estimates are rough"
+    ]
+
+
+def test_a_backtest_of_another_rule_set_is_refused(tmp_path: Path) -> None:
+    tested = _ruleset(tmp_path / "tested", ("A", 1, 60))
+    published = _ruleset(tmp_path / "published", ("A", 2, 60))
+    with pytest.raises(BacktestMismatch, match=f"screened with rule set {tested.version}, not"):
+        expectations(_report(tested, 100, {"A": 1}), published, "bt.json")
+
+
+@pytest.mark.parametrize(
+    "report",
+    [[], {"rules": {}}, {"rules": {"per_rule": [], "screened": "10"}}, {"rules": None}],
+)
+def test_a_file_that_is_no_backtest_report_is_refused(tmp_path: Path, report: object) -> None:
+    ruleset = _ruleset(tmp_path, ("A", 1, 60))
+    with pytest.raises(BacktestReportInvalid, match="not a report of"):
+        expectations(report, ruleset, "bt.json")
+
+
+def test_a_backtest_of_nothing_gives_no_estimate(tmp_path: Path) -> None:
+    ruleset = _ruleset(tmp_path, ("A", 1, 60))
+    with pytest.raises(BacktestReportInvalid, match="screened no declaration"):
+        expectations(_report(ruleset, 0, {"A": 0}), ruleset, "bt.json")

@@ -11,7 +11,7 @@ from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.model import RuleSet
 from pipeline.rules.publish import MANIFEST_KEY, ruleset_records
-from pipeline.rules.source import PublishedRules, RuleSetHolder
+from pipeline.rules.source import PublishedRules, RuleSetHolder, expected_ratios
 
 RULE = """\
 id: {id}
@@ -114,3 +114,79 @@ def test_the_version_is_a_content_digest(tmp_path: Path) -> None:
     other = _ruleset(tmp_path / "other", ("A", 2))
     assert one.version == same.version != other.version
     assert CompiledRuleSet(one).version == one.version
+
+
+def _broken(good: RuleSet, version: str = "rs-broken") -> list[tuple[str, bytes | None]]:
+    """Records of a set that fails the worker's checks: an action no rule may have."""
+    broken = dict(good.rules[0].document, version=2, action="EXPLODE")
+    manifest = {"ruleset_version": version, "rules": {"A": 2}, "lists": ["arms"]}
+    return [("A", orjson.dumps(broken)), (MANIFEST_KEY, orjson.dumps(manifest))]
+
+
+def test_a_refusal_is_reported_once_and_named_while_it_is_the_latest(
+    tmp_path: Path, holder: RuleSetHolder
+) -> None:
+    good = _ruleset(tmp_path / "good", ("A", 1))
+    refusals: list[str] = []
+    heard: list[str | None] = []
+    published = PublishedRules(holder.replace, on_refused=refusals.append)
+    published.subscribe(lambda: heard.append(published.refused_latest))
+    _feed(published, ruleset_records(good, []))
+    assert published.latest_version == good.version
+    assert published.taken_up == good.version
+    assert published.refused_latest is None
+
+    _feed(published, _broken(good))
+    # The same manifest read again (a restart of the mirror, a duplicate) is not a new refusal.
+    _feed(published, _broken(good)[-1:])
+    assert refusals == ["rs-broken"]
+    assert published.latest_version == "rs-broken"
+    assert published.refused_latest == "rs-broken"
+    assert published.taken_up == holder.current.version == good.version
+    assert heard == [None, "rs-broken"]
+
+    fixed = _ruleset(tmp_path / "fixed", ("A", 3))
+    _feed(published, ruleset_records(fixed, ["A", "list:arms", MANIFEST_KEY]))
+    assert holder.current.version == fixed.version
+    assert published.refused_latest is None
+    assert published.refused == ["rs-broken"]
+    assert heard == [None, "rs-broken", None]
+
+
+def test_a_failing_listener_does_not_stop_the_switch(tmp_path: Path, holder: RuleSetHolder) -> None:
+    good = _ruleset(tmp_path, ("A", 1))
+    published = PublishedRules(holder.replace)
+
+    def fail() -> None:
+        raise RuntimeError("listener down")
+
+    published.subscribe(fail)
+    _feed(published, ruleset_records(good, []))
+    assert holder.current.version == good.version
+
+
+def test_the_expected_match_ratios_of_the_manifest_go_with_the_set(
+    tmp_path: Path, holder: RuleSetHolder
+) -> None:
+    ruleset = _ruleset(tmp_path, ("A", 1), ("B", 1))
+    expected = {"A": 0.0125, "B": 2, "C": 0.5, "D": "x"}  # B is no ratio, C no rule of the set
+    published = PublishedRules(holder.replace)
+    _feed(published, ruleset_records(ruleset, [], expected_match_ratio=expected))
+    assert holder.expected == {"A": 0.0125}
+
+
+def test_a_set_published_without_estimates_has_none(tmp_path: Path, holder: RuleSetHolder) -> None:
+    first = _ruleset(tmp_path / "one", ("A", 1))
+    second = _ruleset(tmp_path / "two", ("A", 2))
+    published = PublishedRules(holder.replace)
+    _feed(published, ruleset_records(first, [], expected_match_ratio={"A": 0.1}))
+    assert holder.expected == {"A": 0.1}
+    _feed(published, ruleset_records(second, ["A", "list:arms", MANIFEST_KEY]))
+    assert holder.expected == {}
+
+
+def test_expected_ratios_ignore_a_manifest_without_them() -> None:
+    assert expected_ratios({"rules": {"A": 1}}) == {}
+    assert expected_ratios({"rules": {"A": 1}, "expected_match_ratio": [0.1]}) == {}
+    assert expected_ratios({"rules": {"A": 1}, "expected_match_ratio": {"A": True}}) == {}
+    assert expected_ratios({"rules": {"A": 1}, "expected_match_ratio": {"A": 0}}) == {"A": 0.0}

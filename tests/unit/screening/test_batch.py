@@ -656,8 +656,11 @@ def test_every_output_validates_against_the_shipped_schema(ledger: DictLedger) -
     }
     for output in outputs:
         if output.value is None:
-            assert output.topic == topics.HITS  # only hits are ever tombstoned
+            # Only hits are ever tombstoned, and the house-filing record of an invalidation.
+            assert output.topic in (topics.HITS, topics.CONSOLIDATIONS)
             continue
+        if output.topic == topics.CONSOLIDATIONS:
+            continue  # internal, checked by the consolidation tests
         document = json.loads(output.value)
         problems = [e.message for e in validators[output.topic].iter_errors(document)]
         assert problems == [], (output.topic, document)
@@ -671,3 +674,30 @@ def test_schema_check_would_notice_a_broken_output(ledger: DictLedger) -> None:
     assert not validator.is_valid({**document, "outcome": "MAYBE"})
     assert not validator.is_valid({**document, "assessed_at": "2026-11-27 15:05"})
     assert not validator.is_valid({k: v for k, v in document.items() if k != "parties"})
+
+
+# --- house filings by master (contract v1.1) -------------------------------------------------
+
+
+def test_a_house_filing_records_its_outcome_under_its_master(ledger: DictLedger) -> None:
+    document = declaration("H1", hs_code="930690")
+    document["transport_document"] = {"type": "HBL", "number": "HB-1", "master_number": "M 1"}
+    (house,) = on(screen([record(document)], ledger), topics.CONSOLIDATIONS)
+    assert house.key == b"H1"
+    assert house.value is not None
+    assert json.loads(house.value) == {
+        "master_number": "M 1",
+        "declaration_id": "H1",
+        "version": 1,
+        "outcome": "HRCM",
+    }
+
+
+def test_a_filing_without_a_master_records_nothing(ledger: DictLedger) -> None:
+    assert on(screen([record(declaration("D1"))], ledger), topics.CONSOLIDATIONS) == []
+
+
+def test_an_invalidation_deletes_the_house_record(ledger: DictLedger) -> None:
+    invalidation = declaration("H1", version=2, message_type="INVALIDATION")
+    (house,) = on(screen([record(invalidation)], ledger), topics.CONSOLIDATIONS)
+    assert (house.key, house.value) == (b"H1", None)

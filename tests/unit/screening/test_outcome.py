@@ -107,3 +107,37 @@ def test_severity_order_and_priorities() -> None:
 
 def test_matches_may_be_any_iterable() -> None:
     assert decide(iter([match("SCORE", 30.0)]), 0.0, DEFAULT) == ("RFI", 30.0)
+
+
+# --- data quality apart from security risk --------------------------------------------------
+
+
+def test_data_quality_alone_never_reaches_hrcm_whatever_its_score() -> None:
+    gaps = [match("RFI", 30, "HS-MISSING"), match("RFI", 30, "DESC-MISSING")]
+    gaps += [match("SCORE", 15, "TIME-NO-LOADING-TIME")]
+    outcome, score = decide(
+        gaps, 0.0, DEFAULT, {"HS-MISSING", "DESC-MISSING", "TIME-NO-LOADING-TIME"}
+    )
+    assert (outcome, score) == ("RFI", 75.0)
+
+
+def test_the_same_points_from_security_rules_reach_hrcm() -> None:
+    matches = [match("RFI", 30, "A"), match("RFI", 30, "B")]
+    assert decide(matches, 0.0, DEFAULT, {"OTHER"})[0] == "HRCM"
+
+
+def test_a_security_indicator_plus_missing_data_still_reaches_hrcm() -> None:
+    matches = [match("SCORE", 20, "ROUTE-HIGH-RISK"), match("RFI", 40, "HS-MISSING")]
+    assert decide(matches, 0.0, DEFAULT, {"HS-MISSING"})[0] == "HRCM"
+
+
+def test_a_security_rule_that_adds_no_points_is_no_indicator() -> None:
+    # A random selection (RFI, 0 points) does not turn missing data into a screening referral.
+    matches = [match("RFI", 0, "RANDOM"), match("RFI", 30, "A"), match("RFI", 30, "B")]
+    assert decide(matches, 0.0, DEFAULT, {"A", "B"})[0] == "RFI"
+
+
+@pytest.mark.parametrize("action", ["HRCM", "DNL"])
+def test_the_cap_never_lowers_a_direct_security_action(action: str) -> None:
+    matches = [match(action, 60, "WL"), match("RFI", 30, "HS-MISSING")]
+    assert decide(matches, 0.0, DEFAULT, {"HS-MISSING"})[0] == action

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pipeline.workbench.cases import watchlist_matches
+from pipeline.workbench.cases import _master_as_filed, watchlist_matches
 
 
 def test_watch_list_matches_are_read_from_the_evidence_per_party() -> None:
@@ -28,3 +28,10 @@ def test_watch_list_matches_are_read_from_the_evidence_per_party() -> None:
 
 def test_no_matches_without_evidence() -> None:
     assert watchlist_matches({}, []) == []
+
+
+def test_the_master_is_shown_as_filed_and_only_for_a_house() -> None:
+    house = {"transport_document": {"type": "HBL", "master_number": "medu 123"}}
+    assert _master_as_filed({"master_number": "MEDU123"}, house) == "medu 123"
+    assert _master_as_filed({"master_number": "MEDU123"}, None) == "MEDU123"
+    assert _master_as_filed({"master_number": None}, house) is None

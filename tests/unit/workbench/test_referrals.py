@@ -7,8 +7,9 @@ import pytest
 
 from pipeline.contract.models import Address, Party, PartyId
 from pipeline.reference.clearances import party_key
+from pipeline.reference.consolidations import master_key
 from pipeline.rules.cases import BASE_DECLARATION
-from pipeline.workbench.referrals import clean, decode_hit, referral_from_hit
+from pipeline.workbench.referrals import clean, decode_hit, filed_master, referral_from_hit
 
 
 def _hit(declaration: dict | None = None, **fields: object) -> dict:
@@ -110,3 +111,39 @@ def test_a_record_that_is_not_a_hit_object_is_refused(record: bytes) -> None:
 
 def test_text_for_the_database_holds_no_nul() -> None:
     assert clean("A\x00B") == "AB"
+
+
+def _house(master: object) -> dict:
+    filing = dict(BASE_DECLARATION)
+    filing["transport_document"] = {"type": "HBL", "number": "HB-1", "master_number": master}
+    return filing
+
+
+@pytest.mark.parametrize(
+    ("master", "key"),
+    [
+        ("MEDU 123.456-7", "MEDU1234567"),
+        ("medu1234567", "MEDU1234567"),
+        ("020-1234 5675", "02012345675"),
+    ],
+)
+def test_a_house_filing_keeps_its_master_as_the_worker_links_it(master: str, key: str) -> None:
+    referral = referral_from_hit(_hit(_house(master)))
+    assert referral.master_number == key
+    assert referral.master_number == master_key(master)
+
+
+@pytest.mark.parametrize("master", [None, "", " - / ", 12345, ["MEDU1"]])
+def test_a_filing_without_a_master_number_links_nothing(master: object) -> None:
+    assert referral_from_hit(_hit(_house(master))).master_number is None
+    assert referral_from_hit(_hit()).master_number is None  # a master bill names none
+
+
+def test_the_master_number_is_read_from_a_decoded_hit_record() -> None:
+    record = orjson.dumps(_hit(_house("msc 99\u00001")))
+    decoded = decode_hit(record)
+    referral = referral_from_hit(decoded.hit, decoded.declaration, decoded.declaration_json)
+    assert referral.master_number == "MSC991"
+    assert filed_master(_house("msc 99\u00001")) == "msc 991"
+    assert filed_master(_house("  ")) is None
+    assert filed_master({}) is None
