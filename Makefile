@@ -50,6 +50,10 @@ bench-workbench: setup ## The workbench: worklist at 10,000 open cases, hit-to-w
 	$(BIN)/python -m load_tests.workbench_bench
 .PHONY: bench-workbench
 
+c2c-demo: setup ## Two administrations on one machine: two brokers, MirrorMaker 2, a worker each, a finding shared
+	@deploy/c2c-demo.sh
+.PHONY: c2c-demo
+
 bench-names: setup ## Party names against the OFAC list: recall per kind of variation, false matches (load_tests/results/names.*)
 	$(BIN)/python -m load_tests.name_matching
 .PHONY: bench-names

@@ -24,3 +24,8 @@ class InputFileError(ScreeningError):
 class KafkaAccessRefused(KafkaUnavailable):
     """Kafka refused the credentials or the TLS handshake: check the SCREENING_KAFKA_SASL_*
     and SCREENING_KAFKA_SSL_CAFILE settings."""
+
+
+class TopicMissing(KafkaUnavailable):
+    """The topic does not exist: run `screening topics ensure`, or, for a partner's topic,
+    wait for MirrorMaker 2 to create it when it first replicates."""

@@ -114,6 +114,13 @@ FILER_NOTICES_UNADDRESSED = Counter(
 for _kind in NOTICE_KINDS:
     FILER_NOTICES.labels(_kind)
     FILER_NOTICES_UNADDRESSED.labels(_kind)
+PARTNER_MESSAGES_SENT = Counter(
+    "screening_partner_messages_sent_total",
+    "Messages to partner administrations produced on customs.c2c.outbound.v1, by partner "
+    "(ISO 3166-1 alpha-2) and kind.",
+    ["partner", "kind"],
+    registry=REGISTRY,
+)
 BATCH_SIZE = Histogram(
     "screening_batch_size",
     "Declarations per screened batch.",
@@ -206,6 +213,13 @@ FEEDBACK_ENTRIES_EXPIRED = Counter(
     "Examination join entries deleted after the join's horizon (the assessments' retention).",
     registry=REGISTRY,
 )
+PARTNER_MESSAGES = Counter(
+    "screening_partner_messages_received_total",
+    "Messages read from partner administrations (each worker reads every one, again at each "
+    "start), by partner, kind and result: applied, or refused (dead-lettered with the reason).",
+    ["partner", "kind", "result"],
+    registry=REGISTRY,
+)
 FEEDBACK_DISPOSITIONS = ("joined", "duplicate")
 EXAMINATION_DISPOSITIONS = ("joined", "waiting", "duplicate", "conflict", "malformed", "misrouted")
 # Every disposition is exported from the start, at 0: a dashboard shows "none" as 0.
@@ -274,16 +288,28 @@ END_TO_END_LATENCY = BatchHistogram(
 REGISTRY.register(END_TO_END_LATENCY)
 
 
-_state_collector: Collector | None = None
+# Collectors of what a worker holds, by name: a worker built again in the same process (the
+# tests) replaces its earlier ones instead of registering a second copy.
+_collectors: dict[str, Collector] = {}
+
+
+def register_collector(name: str, collector: Collector) -> None:
+    """Export ``collector`` under ``name``, replacing the one registered under it before."""
+    earlier = _collectors.pop(name, None)
+    if earlier is not None:
+        REGISTRY.unregister(earlier)
+    REGISTRY.register(collector)
+    _collectors[name] = collector
 
 
 def register_state(collector: Collector) -> None:
-    """Export what the worker holds (rule set, reference data); replaces an earlier one."""
-    global _state_collector
-    if _state_collector is not None:
-        REGISTRY.unregister(_state_collector)
-    REGISTRY.register(collector)
-    _state_collector = collector
+    """Export what the worker holds (rule set, reference data)."""
+    register_collector("state", collector)
+
+
+def register_links(collector: Collector) -> None:
+    """Export the partner links' lag (c2c/link_metrics.py)."""
+    register_collector("links", collector)
 
 
 def _build_info() -> None:
@@ -327,6 +353,8 @@ def record_batch(
         FILER_NOTICES.labels(kind).inc(count)
     for kind, count in result.notices_unaddressed.items():
         FILER_NOTICES_UNADDRESSED.labels(kind).inc(count)
+    for (partner, kind), count in result.partner_messages.items():
+        PARTNER_MESSAGES_SENT.labels(partner, kind).inc(count)
     BATCH_SIZE.observe(consumed)
     BATCH_SECONDS.observe(seconds)
     LAST_PROCESSED.set(now)

@@ -6,11 +6,18 @@ with ``Settings.model_copy(update=...)``. Secrets are ``SecretStr`` and never lo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _country(value: str) -> str:
+    if not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValueError("an ISO 3166-1 alpha-2 country code in capitals, e.g. NL")
+    return value
 
 
 class Settings(BaseSettings):
@@ -66,6 +73,18 @@ class Settings(BaseSettings):
         Path("agreements"),
         description="Folder of the Customs-to-Customs sharing agreements, one YAML file per "
         "partner (`screening c2c validate`).",
+    )
+    administration: Annotated[str, AfterValidator(_country)] = Field(
+        "NL",
+        description="This administration's country, ISO 3166-1 alpha-2: the sender of what "
+        "goes to partner administrations, and never a partner concerned itself.",
+    )
+    partner_finding_days: int = Field(
+        30,
+        ge=1,
+        le=366,
+        description="How long a partner administration's risk finding is applied to filings "
+        "of its consignment, in days from the finding's `sent_at`.",
     )
     rfi_threshold: float = Field(30.0, description="Score from which the outcome is RFI.")
     hrcm_threshold: float = Field(60.0, description="Score from which the outcome is HRCM.")

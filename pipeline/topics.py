@@ -33,6 +33,10 @@ WORKER_STATUS = "customs.worker.status.v1"
 # Not in the contract: the latest outcome of every house filing, keyed by master number and
 # declaration id, so that every worker sees the other houses of a master (consolidations.py).
 CONSOLIDATIONS = "customs.consolidations.v1"
+# Not in the contract: partners' messages that were not applied (they failed the contract, or
+# the agreement does not accept them), with the reason; keyed by where each was read, so that
+# the copies every worker writes compact to one.
+C2C_INBOUND_DLQ = "customs.c2c.inbound.dlq.v1"
 
 _WEEK_MS = str(7 * 24 * 3600 * 1000)
 _MONTH_MS = str(30 * 24 * 3600 * 1000)
@@ -126,6 +130,16 @@ TOPICS: tuple[TopicSpec, ...] = (
         {"cleanup.policy": "compact,delete", "retention.ms": _WEEK_MS},
         partitions=1,
     ),
+    TopicSpec(
+        C2C_INBOUND_DLQ,
+        "source topic, partition and offset",
+        {
+            "cleanup.policy": "compact,delete",
+            "retention.ms": _MONTH_MS,
+            "max.message.bytes": "4194304",
+        },
+        partitions=1,
+    ),
     # A master's houses are filed within days of each other; a month covers a voyage.
     TopicSpec(
         CONSOLIDATIONS,
@@ -139,6 +153,12 @@ TOPICS: tuple[TopicSpec, ...] = (
 def partner_inbound_topic(alias: str) -> str:
     """A partner's outbound topic as MirrorMaker 2's default replication policy names it here."""
     return f"{alias}.{C2C_OUTBOUND}"
+
+
+def partner_aeo_topic(alias: str) -> str:
+    """A partner's AEO registry, shared under a mutual recognition agreement, as MirrorMaker 2
+    names it here."""
+    return f"{alias}.{AEO_REGISTRY}"
 
 
 def spec(name: str) -> TopicSpec:

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Local single-node Apache Kafka (KRaft, combined broker + controller) for running and testing.
 #
-#   kafka.sh fetch    resolve the broker jars from Maven Central into deploy/kafka/.jars
+#   kafka.sh fetch    resolve the broker jars from Maven Central into deploy/kafka/.jars, and
+#                     MirrorMaker 2's (mirrormaker/pom.xml) into deploy/kafka/.jars-mm2
 #   kafka.sh start    format storage if needed, start the broker, wait until it answers
 #   kafka.sh stop     stop it cleanly (SIGTERM, then wait for the controlled shutdown)
 #   kafka.sh status   exit 0 if running
 #   kafka.sh reset    stop and delete its data
 #
-# Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_DATA_DIR (.data/kafka),
-# KAFKA_HEAP (512m). Everything it writes lives in git-ignored folders.
+# Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_DATA_DIR
+# (.data/kafka-<port>), KAFKA_HEAP (512m). Everything it writes lives in git-ignored folders.
+# Brokers with other ports and data folders run side by side, each its own cluster.
+# Below a 384m heap, lower log.cleaner.dedupe.buffer.size (KAFKA_EXTRA_CONFIG): the log cleaner
+# allocates it, 128 MB by default, on the heap at start.
 # For secured listeners: KAFKA_EXTRA_CONFIG names a properties file appended to the generated
 # server.properties (a key given there replaces the generated one, e.g. `listeners`), and
 # KAFKA_SCRAM_USERS lists SCRAM credentials created when the storage is first formatted, one
@@ -31,16 +35,27 @@ props="$data/server.properties"
 
 log() { echo "kafka: $*" >&2; }
 
-fetch() {
-  if [[ -f "$jars/.complete" && "$jars/.complete" -nt "$here/pom.xml" ]]; then
+fetch_into() {
+  local pom="$1" dir="$2" what="$3"
+  if [[ -f "$dir/.complete" && "$dir/.complete" -nt "$pom" ]]; then
     return 0
   fi
   command -v mvn >/dev/null || { log "mvn not found (install Maven)"; exit 1; }
-  log "resolving Apache Kafka jars from Maven Central"
-  rm -rf "$jars"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$jars" -DincludeScope=runtime
-  touch "$jars/.complete"
+  log "resolving the $what jars from Maven Central"
+  rm -rf "$dir"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dir" -DincludeScope=runtime
+  touch "$dir/.complete"
+}
+
+fetch() {
+  fetch_into "$here/pom.xml" "$jars" "Apache Kafka"
+}
+
+fetch_all() {
+  fetch
+  # MirrorMaker 2 (mirrormaker.sh) on a classpath of its own: Connect's Jetty and Jersey stay
+  # off the broker's.
+  fetch_into "$here/mirrormaker/pom.xml" "$here/.jars-mm2" "MirrorMaker 2"
 }
 
 running() {
@@ -161,7 +176,7 @@ stop() {
 }
 
 case "${1:-}" in
-  fetch) fetch ;;
+  fetch) fetch_all ;;
   start) start ;;
   stop) stop ;;
   status) if running && answers; then log "running on 127.0.0.1:$port"; else log "not running"; exit 1; fi ;;

@@ -26,6 +26,7 @@ from pipeline.contract.models import (
     ExaminationOutcome,
     ExaminationResult,
     Hit,
+    Match,
     PartnerLevel,
     PartnerMessage,
     PartnerMessageKind,
@@ -40,6 +41,16 @@ _RESULT_WORDS = {
     "NO_FINDING": "nothing was found",
     "NOT_EXAMINED": "the consignment was not examined",
 }
+
+
+# The facts a partner's finding gives the rules (pipeline/reference/partner_findings.py).
+PARTNER_FACT_PREFIX = "partner_finding_"
+PARTNER_OF_FINDING = "partner_finding_partner"
+
+
+def _from_partner(match: Match) -> bool:
+    """Whether the match rests on a partner's finding: its evidence holds the partner facts."""
+    return any(key.startswith(PARTNER_FACT_PREFIX) for key in match.evidence)
 
 
 def message_id(declaration_ref: str, version: int, partner: str, kind: str) -> str:
@@ -96,9 +107,28 @@ def risk_findings(
     sent_at: datetime,
     tags_by_rule: Mapping[str, Sequence[str]],
 ) -> list[PartnerMessage]:
-    """A RISK_FINDING for each partner concerned whose agreement allows it (DNL and HRCM only)."""
+    """A RISK_FINDING for each partner concerned whose agreement allows it (DNL and HRCM only).
+
+    A partner's own finding is not ours to pass on: a referral that no rule of ours supports
+    (every match with points or a referral action comes from a partner's finding) sends
+    nothing, its categories are ours only, and the partners whose findings it used are left
+    out, so a finding never comes back to its sender as if it were a second opinion.
+    """
+    ours = [m for m in finding.matches if not _from_partner(m)]
+    if not any(m.score > 0 or m.action in ("HRCM", "DNL") for m in ours):
+        return []
+    senders = {
+        str(value)
+        for m in finding.matches
+        if _from_partner(m)
+        for key, value in m.evidence.items()
+        if key.endswith(PARTNER_OF_FINDING)
+    }
+    finding = msgspec.structs.replace(finding, matches=ours)
     messages = []
     for agreement in partners_concerned(declaration, agreements, home):
+        if agreement.partner in senders:
+            continue
         message = _graded(
             "RISK_FINDING", finding, declaration, agreement, home, sent_at, tags_by_rule
         )

@@ -1,6 +1,6 @@
 """``screening acl``: the Kafka ACLs per role of pipeline/kafka/acls.py, shown and applied.
 
-``apply``, ``add-gateway`` and ``remove-gateway`` talk to Kafka as the user of the
+``apply``, ``add-gateway``, ``remove-gateway`` and ``add-partner`` talk to Kafka as the user of the
 SCREENING_KAFKA_SASL_* settings, which must be allowed to manage ACLs (a super user of the
 brokers). They print one line per binding created or deleted, then a count.
 """
@@ -139,3 +139,21 @@ def remove_gateway(
     except ConfigurationError as exc:
         raise typer.BadParameter(str(exc)) from exc
     _apply([role], bootstrap, prune=True, dry_run=dry_run)
+
+
+@app.command("add-partner")
+def add_partner(
+    alias: str = typer.Argument(
+        ..., help="The partner's MirrorMaker 2 alias, as in its sharing agreement (e.g. cn)."
+    ),
+    bootstrap: BootstrapOption = None,
+    dry_run: bool = DryRunOption,
+) -> None:
+    """Read on <alias>.customs.c2c.outbound.v1 for the workbench and the pipeline.
+
+    Run it for each sharing agreement, and again after `acl apply --prune` of either role."""
+    try:
+        roles = acls.partner_roles(alias)
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    _apply(roles, bootstrap, prune=False, dry_run=dry_run)

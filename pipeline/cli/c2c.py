@@ -1,7 +1,9 @@
-"""``screening c2c validate``: check the sharing agreements with partner administrations."""
+"""``screening c2c``: check the sharing agreements with partner administrations, and ask a
+partner to examine a referred consignment (``request``) as the workbench does."""
 
 from __future__ import annotations
 
+import getpass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +12,7 @@ import typer
 
 from pipeline.c2c.agreements import Agreements, load_agreements
 from pipeline.cli.common import console
+from pipeline.errors import ScreeningError
 from pipeline.settings import Settings
 
 app = typer.Typer(
@@ -27,6 +30,41 @@ DirArgument = Annotated[
         show_default=False,
     ),
 ]
+
+
+@app.command("request")
+def request(
+    declaration_id: str = typer.Argument(..., help="The declaration whose open case it is."),
+    partner: str = typer.Option(
+        ..., "--partner", help="The partner administration, ISO 3166-1 alpha-2 (e.g. CN)."
+    ),
+    reason: str = typer.Option(
+        "", "--reason", help="Why, for the case's timeline only: officers' notes never leave."
+    ),
+) -> None:
+    """Send an EXAMINATION_REQUEST for a declaration's open case, as an officer's request from
+    the workbench: the workbench publishes it to customs.c2c.outbound.v1."""
+    from pipeline.cli.workbench import _connect  # the database driver only when needed
+    from pipeline.workbench.partners import Exchange, send_request
+
+    settings = Settings()
+    exchange = Exchange.from_settings(settings)
+    with _connect(settings) as conn:
+        row = conn.execute(
+            "SELECT case_id FROM cases WHERE declaration_id = %s AND status <> 'CLOSED'",
+            (declaration_id,),
+        ).fetchone()
+        if row is None:
+            raise ScreeningError(f"{declaration_id} has no open case: nothing was sent")
+        message = send_request(
+            conn, exchange, f"cli:{getpass.getuser()}", row[0], partner.upper(), reason=reason
+        )
+    console.print(
+        f"case {row[0]}: examination request {message.message_id} to {message.to_administration}"
+        " queued; the workbench publishes it",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command("validate")

@@ -6,8 +6,21 @@ import sys
 
 import click
 import typer
+from pydantic import ValidationError
 
-from pipeline.cli import acl, c2c, generate, hits, reference, rules, send, topics, workbench, worker
+from pipeline.cli import (
+    acl,
+    c2c,
+    generate,
+    hits,
+    reference,
+    report,
+    rules,
+    send,
+    topics,
+    workbench,
+    worker,
+)
 from pipeline.errors import ScreeningError
 
 app = typer.Typer(
@@ -24,6 +37,7 @@ app.add_typer(reference.watchlist_app, name="watchlist")
 app.add_typer(rules.app, name="rules")
 app.add_typer(acl.app, name="acl")
 app.add_typer(c2c.app, name="c2c")
+app.add_typer(report.app, name="report")
 app.command("worker")(worker.worker)
 app.command("workbench")(workbench.workbench)
 app.add_typer(workbench.accounts_app, name="accounts")
@@ -53,6 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     except ScreeningError as exc:
         print(f"screening: {exc}", file=sys.stderr)
         return 1
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        # A bad SCREENING_* variable: one line each, no traceback, as for a bad argument.
+        for error in exc.errors():
+            name = "SCREENING_" + "_".join(str(part) for part in error["loc"]).upper()
+            message = error["msg"].removeprefix("Value error, ")
+            print(
+                f"screening: error: {name}: {message} (got {error.get('input')!r})",
+                file=sys.stderr,
+            )
+        return 2
     return 0
 
 

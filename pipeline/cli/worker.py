@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from pipeline.c2c.agreements import AgreementsInvalid
 from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.kafka.admin import ensure_topics
 
@@ -52,7 +53,13 @@ def worker(
     if ensure:
         ensure_topics(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except AgreementsInvalid as exc:
+        # Refused like a bad setting (exit 2): nothing may leave under an agreement that does
+        # not load. SystemExit, since the command runs in non-standalone mode (``main``).
+        console.print(f"screening: {exc}", markup=False, highlight=False)
+        raise SystemExit(2) from exc
     prepare_tables(app, settings)
     console.print(
         f"worker {settings.app_id}: Kafka {settings.kafka_bootstrap}, "

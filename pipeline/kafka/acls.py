@@ -49,6 +49,7 @@ GATEWAY_GROUP = "filer-gateway"
 CLUSTER = "kafka-cluster"  # Kafka's name for the one cluster resource
 
 ResourceKind = Literal["topic", "group", "cluster"]
+PARTNER_ALIAS = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # as pipeline/c2c/agreements.py's ALIAS
 
 # Kafka's operation names (as kafka-acls.sh spells them) and confluent-kafka's enum values.
 OPERATIONS: dict[str, AclOperation] = {
@@ -224,6 +225,11 @@ ROLES: tuple[Role, ...] = (
                 why="risk findings for partner administrations, as their agreements allow",
             ),
             _topics(
+                "Write",
+                topics.C2C_INBOUND_DLQ,
+                why="partners' messages it refused, with the reason (every worker, one record)",
+            ),
+            _topics(
                 "Read,Write",
                 topics.CONSOLIDATIONS,
                 why="house filings by master: each worker writes its own, reads every worker's",
@@ -330,6 +336,7 @@ ROLES: tuple[Role, ...] = (
                 "Read",
                 topics.DLQ,
                 REFERRAL_RESPONSES_DLQ,
+                topics.C2C_INBOUND_DLQ,
                 why="dead letters: what was wrong with a refused message (personal data)",
             ),
             _topics(
@@ -395,6 +402,31 @@ def former_gateway(principal: str) -> Role:
             "change pipeline/kafka/acls.py and run screening acl apply --prune"
         )
     return Role(principal, "a former filers' gateway")
+
+
+def partner_roles(alias: str) -> list[Role]:
+    """Read on a partner's inbound topic, ``<alias>.customs.c2c.outbound.v1`` (its name depends
+    on the deployment's MirrorMaker 2 alias), for the workbench and the pipeline, and on its
+    shared AEO registry, ``<alias>.customs.aeo.registry.v1``, for the pipeline."""
+    if not PARTNER_ALIAS.fullmatch(alias):
+        raise ConfigurationError(
+            f"partner alias {alias!r}: use a-z, 0-9 and -, as in the sharing agreement's `alias`"
+        )
+    grant = _topics(
+        "Read",
+        topics.partner_inbound_topic(alias),
+        why="a partner administration's messages, replicated by MirrorMaker 2",
+    )
+    # A shared AEO registry (the agreement's `aeo_registry`) is read by the workers only.
+    registry = _topics(
+        "Read",
+        topics.partner_aeo_topic(alias),
+        why="a partner's AEO registry, shared under mutual recognition, replicated likewise",
+    )
+    return [
+        Role("screening-workbench", TABLE["screening-workbench"].who, (grant,)),
+        Role("screening-pipeline", TABLE["screening-pipeline"].who, (grant, registry)),
+    ]
 
 
 def select(principals: Sequence[str]) -> list[Role]:

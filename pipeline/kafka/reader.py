@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from pipeline.errors import KafkaUnavailable
+from pipeline.errors import KafkaAccessRefused, KafkaUnavailable, TopicMissing
 from pipeline.kafka.security import check_access
 from pipeline.settings import Settings
 
@@ -49,7 +49,13 @@ class TopicReader:
             raise KafkaUnavailable(f"cannot read {topic}: {exc.args[0]}") from exc
         described = metadata.topics.get(topic)
         if described is None or described.error is not None or not described.partitions:
-            raise KafkaUnavailable(f"topic {topic} does not exist; run `screening topics ensure`")
+            self._consumer.close()
+            error = described.error if described is not None else None
+            if error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+                raise KafkaAccessRefused(f"not allowed to read {topic}: {error.str()}")
+            if error is not None and error.code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise KafkaUnavailable(f"cannot read {topic}: {error.str()}")
+            raise TopicMissing(f"topic {topic} does not exist; run `screening topics ensure`")
         partitions = sorted(described.partitions)
         self._pending_eof = set(partitions)
         self._consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])

@@ -27,6 +27,8 @@ from grafana_foundation_sdk.cog.variants import Dataquery
 from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as models
 
+from pipeline.rules.evaluator import RANDOM_RULE_ID
+
 DATASOURCE_UID = "screening-prometheus"
 DATASOURCE = models.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
@@ -660,7 +662,7 @@ def targeting() -> dict[str, object]:
         "screening-targeting",
         "Screening: targeting",
         "Referrals by outcome, rule matches, shadow rule activity and rule effectiveness.",
-        [referrals, rules, effectiveness()],
+        [referrals, rules, effectiveness(), safe_measures()],
     )
 
 
@@ -723,6 +725,129 @@ def effectiveness() -> Row:
             ),
         ],
     )
+
+
+def safe_measures() -> Row:
+    """WCO SAFE standard 8 over the time range: filings screened, referred, examined at random
+    and what was found, and messages exchanged with partners (docs/customs-to-customs.md).
+
+    The worker counts examinations of referrals per rule, not per outcome: the examinations of
+    high-risk consignments (HRCM, DNL) as such are in ``screening report safe`` only.
+    """
+    screened = _range_sum("screening_assessments_total", f'{JOB},outcome!="INVALIDATED"')
+    referred = _range_sum("screening_hits_total", JOB, by="outcome")
+    random = f'{JOB},rule_id="{RANDOM_RULE_ID}"'
+    # No random selection configured: no series at all, which is none examined, not no data.
+    random_examinations = _or_zero(_range_sum("screening_rule_examinations_total", random))
+    random_findings = " + ".join(
+        _or_zero(_range_sum(f"screening_rule_{figure}_total", random))
+        for figure in ("seizures", "irregularities")
+    )
+    sent = "screening_partner_messages_sent_total"
+    # Every worker reads every partner message (pipeline/metrics.py): one worker's count is the
+    # count, and a sum over workers would multiply it.
+    received = (
+        "max by (partner, kind, result) "
+        f"(increase(screening_partner_messages_received_total{{{JOB}}}[$__range]))"
+    )
+    return Row(
+        "SAFE performance measures",
+        [
+            single(
+                "Filings screened",
+                "Declaration versions assessed over the time range, invalidations apart.",
+                Query(screened, "screened"),
+                width=4,
+            ),
+            single(
+                "Referred by outcome",
+                "Referrals (hits published) over the time range, by outcome.",
+                Query(referred, "{{outcome}}"),
+                width=8,
+            ),
+            single(
+                "Referred share by outcome",
+                "Referrals over the time range per filing screened, by outcome.",
+                Query(f"{referred} / on() group_left() ({screened})", "{{outcome}}"),
+                unit="percentunit",
+                width=8,
+            ),
+            single(
+                "Examined at random",
+                "Examinations (SEIZURE, IRREGULARITY, NO_FINDING) over the time range of "
+                f"consignments selected at random ({RANDOM_RULE_ID}).",
+                Query(random_examinations, "examined"),
+                width=4,
+            ),
+            single(
+                "Random selection hit rate",
+                "Findings (seizures and irregularities) per examination of consignments "
+                "selected at random: what chance finds, to compare targeting with.",
+                Query(f"({random_findings}) / {random_examinations}", "hit rate"),
+                unit="percentunit",
+                width=6,
+            ).mappings([_NAN_AS_NOT_APPLICABLE]),
+            single(
+                "Examination results joined",
+                "Examination results joined with their assessment over the time range, "
+                "NOT_EXAMINED included. By outcome and result: `screening report safe`.",
+                Query(
+                    _range_sum(
+                        "screening_examination_results_total", f'{JOB},disposition="joined"'
+                    ),
+                    "joined",
+                ),
+                width=6,
+            ),
+            single(
+                "Messages sent to partners",
+                "PartnerMessages sent to partner administrations over the time range.",
+                Query(_or_zero(_range_sum(sent, JOB)), "sent"),
+                width=6,
+            ),
+            single(
+                "Messages received from partners",
+                "PartnerMessages read from partner administrations over the time range, "
+                "applied or refused. A worker reads them all again when it starts, so a "
+                "restart counts them again: `screening report safe` counts each message once.",
+                Query(_or_zero(f"sum ({received})"), "received"),
+                width=6,
+            ),
+            listing(
+                "Sent to partners",
+                "PartnerMessages sent over the time range, by partner administration and kind.",
+                Query(_or_none_row(_range_sum(sent, JOB, by="partner, kind"))),
+            ),
+            listing(
+                "Received from partners",
+                "PartnerMessages read over the time range, by partner administration, kind "
+                "and result: applied, or the reason it was refused.",
+                Query(_or_none_row(received)),
+            ),
+        ],
+    )
+
+
+_NAN_AS_NOT_APPLICABLE = models.SpecialValueMap(
+    options=models.DashboardSpecialValueMapOptions(
+        match=models.SpecialValueMatch.NA_N, result=models.ValueMappingResult(text="n/a")
+    )
+)
+
+
+def _range_sum(metric: str, matchers: str = "", by: str = "") -> str:
+    grouping = f" by ({by})" if by else ""
+    selector = f"{metric}{{{matchers}}}" if matchers else metric
+    return f"sum{grouping} (increase({selector}[$__range]))"
+
+
+def _or_zero(expr: str) -> str:
+    return f"({expr} or on() vector(0))"
+
+
+def _or_none_row(expr: str) -> str:
+    """One row ``partner="none"`` at 0 when no partner has any: an empty table reads as broken."""
+    return f'{expr} or on() label_replace(vector(0), "partner", "none", "", "")'
 
 
 DASHBOARDS: dict[str, Callable[[], dict[str, object]]] = {

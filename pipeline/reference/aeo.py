@@ -5,14 +5,20 @@ recognised under a mutual recognition agreement. A party is looked up by every i
 files, whatever the scheme it files it under: the number is the credential, and filers often
 label it wrongly (an AEO certificate number given as an EORI). The record's own ``scheme``
 says what kind of number it is. Each identifier costs one dict look-up.
+
+A partner's own registry, shared under a mutual recognition agreement and replicated by
+MirrorMaker 2, is kept apart (``put_partner``): its records count as that partner's whatever
+their ``mra_partner`` says, and its tombstones delete only its own records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
+
+import msgspec
 
 from pipeline.contract.models import AeoRecord, Party, PartyRole, PartyStatus
 from pipeline.reference.normalise import normalise_id
@@ -54,12 +60,22 @@ class AeoRegistry:
     def __init__(self, mra_partners: Iterable[str] = DEFAULT_MRA_PARTNERS) -> None:
         self.mra_partners = frozenset(mra_partners)
         self._records: dict[str, AeoRecord] = {}
+        # Partners' shared registries: operator id -> partner -> record.
+        self._shared: dict[str, dict[str, AeoRecord]] = {}
 
     def __len__(self) -> int:
+        """The records of the home topic (partners' shared records: ``shared_count``)."""
         return len(self._records)
 
+    @property
+    def shared_count(self) -> int:
+        return sum(len(by_partner) for by_partner in self._shared.values())
+
     def __contains__(self, operator_id: object) -> bool:
-        return isinstance(operator_id, str) and normalise_id(operator_id) in self._records
+        if not isinstance(operator_id, str):
+            return False
+        key = normalise_id(operator_id)
+        return key in self._records or key in self._shared
 
     def put(self, record: AeoRecord) -> None:
         """Add a record, or replace the one with the same operator id."""
@@ -72,18 +88,38 @@ class AeoRegistry:
     def get(self, operator_id: str) -> AeoRecord | None:
         return self._records.get(normalise_id(operator_id))
 
+    def put_partner(self, partner: str, record: AeoRecord) -> None:
+        """A record of ``partner``'s shared registry: an MRA record of that partner."""
+        if record.mra_partner != partner:
+            record = msgspec.structs.replace(record, mra_partner=partner)
+        self._shared.setdefault(normalise_id(record.operator_id), {})[partner] = record
+
+    def delete_partner(self, partner: str, operator_id: str) -> None:
+        key = normalise_id(operator_id)
+        by_partner = self._shared.get(key)
+        if by_partner is not None:
+            by_partner.pop(partner, None)
+            if not by_partner:
+                del self._shared[key]
+
+    def _candidates(self, key: str) -> Iterator[AeoRecord]:
+        record = self._records.get(key)
+        if record is not None:
+            yield record
+        shared = self._shared.get(key)
+        if shared:
+            yield from shared.values()
+
     def lookup(self, party: Party, on: date) -> AeoFinding:
         """The party's AEO standing on a date (the declaration's), from all its identifiers."""
         claimed = [i.value for i in party.ids if i.scheme == "AEO"]
         best: tuple[tuple[int, int], AeoFinding] | None = None
         for party_id in party.ids:
-            record = self._records.get(normalise_id(party_id.value))
-            if record is None:
-                continue
-            finding = self._finding(record, on, claimed=bool(claimed))
-            rank = (int(finding.security), _PRECEDENCE[finding.status])
-            if best is None or rank > best[0]:
-                best = (rank, finding)
+            for record in self._candidates(normalise_id(party_id.value)):
+                finding = self._finding(record, on, claimed=bool(claimed))
+                rank = (int(finding.security), _PRECEDENCE[finding.status])
+                if best is None or rank > best[0]:
+                    best = (rank, finding)
         if best is not None:
             return best[1]
         if claimed:

@@ -4,21 +4,30 @@ A background thread reads every partition from the beginning, outside any consum
 each worker gets all of it, and no group rebalances), hands each record to a callback, and keeps
 reading while the worker runs. ``caught_up`` is set once the end of every partition as it was
 at start has been read: a worker waits for it before it screens anything.
+
+A partner's topics are created by MirrorMaker 2 when it first replicates them, so a mirror
+made with ``optional`` takes a missing topic for an empty one (caught up) and looks for it
+again every ``retry_s`` until it appears, then reads it from its beginning; a topic the
+worker may not read yet (no ACL for the partner) is logged and waited for the same way.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
+from typing import cast
 
-from pipeline.errors import KafkaUnavailable
-from pipeline.kafka.reader import TopicReader
+from pipeline.errors import KafkaAccessRefused, KafkaUnavailable, TopicMissing
+from pipeline.kafka.reader import Record, TopicReader
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
 OnRecord = Callable[[bytes | None, bytes | None], None]
+# For a consumer that needs where a record came from (a dead letter names it).
+OnMessage = Callable[[Record], None]
 
 
 class TopicMirror:
@@ -26,12 +35,22 @@ class TopicMirror:
         self,
         settings: Settings,
         topic: str,
-        on_record: OnRecord,
+        on_record: OnRecord | OnMessage,
         on_caught_up: Callable[[], None] | None = None,
+        optional: bool = False,
+        retry_s: float = 10.0,
+        whole_records: bool = False,
     ) -> None:
         self.topic = topic
+        self.optional = optional
+        self._retry_s = retry_s
         self._settings = settings
-        self._on_record = on_record
+        # With whole_records, on_record takes the Record rather than its key and value.
+        self._apply: OnMessage = (
+            cast(OnMessage, on_record)
+            if whole_records
+            else functools.partial(_key_and_value, cast(OnRecord, on_record))
+        )
         self._on_caught_up = on_caught_up
         self.caught_up = threading.Event()
         self.records = 0
@@ -58,18 +77,42 @@ class TopicMirror:
         if self.failed is not None:
             raise KafkaUnavailable(f"{self.topic}: {self.failed}")
 
-    def _run(self) -> None:
-        try:
-            reader = TopicReader(self._settings, self.topic)
-        except KafkaUnavailable as exc:
-            self.failed = exc
+    def _caught_up(self) -> None:
+        if not self.caught_up.is_set():
+            if self._on_caught_up is not None:
+                self._on_caught_up()
             self.caught_up.set()
+
+    def _open(self) -> TopicReader | None:
+        """The topic's reader; None once stopped, or when it failed (``failed`` says why)."""
+        while not self._stop.is_set():
+            try:
+                return TopicReader(self._settings, self.topic)
+            except (TopicMissing, KafkaAccessRefused) as exc:
+                if not self.optional:
+                    self.failed = exc
+                    self.caught_up.set()
+                    return None
+                if isinstance(exc, KafkaAccessRefused) and not self.caught_up.is_set():
+                    # Kafka answers so for a topic the principal may not read: grant it.
+                    log.error("%s: %s; read as empty until allowed", self.topic, exc)
+                self._caught_up()  # nothing to read yet is all there is
+                self._stop.wait(self._retry_s)
+            except KafkaUnavailable as exc:
+                self.failed = exc
+                self.caught_up.set()
+                return None
+        return None
+
+    def _run(self) -> None:
+        reader = self._open()
+        if reader is None:
             return
         try:
             while not self._stop.is_set():
                 for record in reader.poll(0.5, max_records=10_000):
                     try:
-                        self._on_record(record.key, record.value)
+                        self._apply(record)
                     except Exception:
                         # One bad reference record must not stop the copy of all others.
                         log.exception(
@@ -80,13 +123,15 @@ class TopicMirror:
                         self.newest_timestamp_ms
                     ):
                         self.newest_timestamp_ms = record.timestamp_ms
-                if reader.caught_up and not self.caught_up.is_set():
-                    if self._on_caught_up is not None:
-                        self._on_caught_up()
-                    self.caught_up.set()
+                if reader.caught_up:
+                    self._caught_up()
         except Exception as exc:
             log.exception("%s: mirror stopped", self.topic)
             self.failed = exc
             self.caught_up.set()
         finally:
             reader.close()
+
+
+def _key_and_value(on_record: OnRecord, record: Record) -> None:
+    on_record(record.key, record.value)

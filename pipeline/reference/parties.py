@@ -16,7 +16,7 @@ them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date
 from typing import Any
 
@@ -26,6 +26,7 @@ from pipeline.contract.models import AeoRecord, Declaration, Party, PartyStatus,
 from pipeline.reference.aeo import AeoFinding, AeoRegistry, to_party_status
 from pipeline.reference.clearances import Clearances, party_key
 from pipeline.reference.consolidations import Consolidations
+from pipeline.reference.partner_findings import PartnerFindings
 from pipeline.reference.watchlist import Watchlist
 
 _AEO_DECODER = msgspec.json.Decoder(AeoRecord)
@@ -42,12 +43,15 @@ class ReferenceData:
         watchlist: Watchlist,
         clearances: Clearances | None = None,
         consolidations: Consolidations | None = None,
+        partner_findings: PartnerFindings | None = None,
     ) -> None:
         self.registry = registry
         self.watchlist = watchlist
         self.clearances = Clearances() if clearances is None else clearances
         # Kept apart from the memo: houses change with every filing, parties seldom.
         self.consolidations = Consolidations() if consolidations is None else consolidations
+        # Per consignment, like the houses; filled by each partner's PartnerInbound.
+        self.partner_findings = PartnerFindings() if partner_findings is None else partner_findings
         self._lock = threading.Lock()
         # Key: the party, the submitted date as filed (AEO validity) and in UTC (clearances).
         self._memo: dict[tuple[bytes, date, date], tuple[dict[str, Any], AeoFinding]] = {}
@@ -65,6 +69,23 @@ class ReferenceData:
         with self._lock:
             self.registry.put(record)
             self._memo.clear()
+
+    def partner_aeo(self, partner: str) -> Callable[[bytes | None, bytes | None], None]:
+        """Applies the records of ``partner``'s shared AEO registry (a mirror's callback)."""
+
+        def apply(key: bytes | None, value: bytes | None) -> None:
+            if value is None:
+                if key is not None:
+                    with self._lock:
+                        self.registry.delete_partner(partner, key.decode("utf-8", "replace"))
+                        self._memo.clear()
+                return
+            record = _AEO_DECODER.decode(value)
+            with self._lock:
+                self.registry.put_partner(partner, record)
+                self._memo.clear()
+
+        return apply
 
     def apply_watchlist(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:
@@ -125,6 +146,10 @@ class ReferenceData:
     def consolidation(self, declaration: Declaration) -> Mapping[str, Any]:
         """The other house filings of the declaration's master (contract v1.1)."""
         return self.consolidations.facts(declaration)
+
+    def partner_finding(self, declaration: Declaration) -> Mapping[str, Any]:
+        """The partners' risk findings on the declaration's consignment (contract v1.1)."""
+        return self.partner_findings.facts(declaration)
 
     def _look_up(self, party: Party, on: date, on_utc: date) -> tuple[dict[str, Any], AeoFinding]:
         aeo = self.registry.lookup(party, on)

@@ -1,7 +1,9 @@
 """Run every rule's cases: fragments of declarations that must, or must not, match it.
 
 A case says only what matters to its rule; the rest comes from a plain, clean sea filing.
-Reference facts (AEO status, watch-list findings) are given per party role under ``facts``.
+Reference facts (AEO status, watch-list findings) are given per party role under ``facts``, and
+under ``vessel``, ``master`` and ``partner`` for the declaration's vessel, the other houses of
+its master and partner administrations' findings on it.
 """
 
 from __future__ import annotations
@@ -93,8 +95,9 @@ def merge(base: Any, fragment: Any) -> Any:
 
 
 class CaseFacts:
-    """Reference facts as a case states them, by party role, for the vessel (``vessel``) and
-    for the other house filings of the filing's master (``master``)."""
+    """Reference facts as a case states them, by party role, for the vessel (``vessel``), for
+    the other house filings of the filing's master (``master``) and for partner
+    administrations' findings on the consignment (``partner``)."""
 
     def __init__(self, facts: Mapping[str, Mapping[str, Any]]) -> None:
         self._facts = facts
@@ -120,6 +123,9 @@ class CaseFacts:
 
     def consolidation(self, declaration: Declaration) -> Mapping[str, Any]:
         return self._facts.get("master", {})
+
+    def partner_finding(self, declaration: Declaration) -> Mapping[str, Any]:
+        return self._facts.get("partner", {})
 
 
 def case_declaration(case: Mapping[str, Any]) -> tuple[Declaration, Mapping[str, Any]]:

@@ -40,6 +40,13 @@ class ConsolidationLookup(Protocol):
     def consolidation(self, declaration: Declaration) -> Mapping[str, Any]: ...
 
 
+@runtime_checkable
+class PartnerFindingLookup(Protocol):
+    """Partner administrations' risk findings on the declaration's consignment (v1.1)."""
+
+    def partner_finding(self, declaration: Declaration) -> Mapping[str, Any]: ...
+
+
 class NoReferenceData:
     def lookup(
         self, declaration: Declaration, role: str, party: Party
@@ -62,7 +69,13 @@ class _NoConsolidations:
         return {}
 
 
+class _NoPartnerFindings:
+    def partner_finding(self, declaration: Declaration) -> Mapping[str, Any]:
+        return {}
+
+
 NO_VESSELS = _NoVessels()
+NO_PARTNER_FINDINGS = _NoPartnerFindings()
 NO_CONSOLIDATIONS = _NoConsolidations()
 
 
@@ -104,8 +117,16 @@ class RuleEvaluator:
         houses = (
             self.parties if isinstance(self.parties, ConsolidationLookup) else NO_CONSOLIDATIONS
         )
+        partners = (
+            self.parties if isinstance(self.parties, PartnerFindingLookup) else NO_PARTNER_FINDINGS
+        )
         frames = build_frames(
-            declarations, facts, self.compiled.fields, vessels.vessel, houses.consolidation
+            declarations,
+            facts,
+            self.compiled.fields,
+            vessels.vessel,
+            houses.consolidation,
+            partners.partner_finding,
         )
         per_row = self.compiled.evaluate(frames)
         evaluations = []

@@ -62,6 +62,12 @@ FIELDS: dict[Scope, dict[str, Field]] = {
             "transport_document.master_number",
             "master_referral_outcome",
             "master_referred_declarations",
+            # Version 1.1: a partner administration's risk finding on the consignment
+            # (pipeline/reference/partner_findings.py): HIGH or MEDIUM, the partner's country,
+            # and UCR, CONTAINER or TRANSPORT_DOCUMENT.
+            "partner_finding_level",
+            "partner_finding_partner",
+            "partner_finding_matched_by",
         ),
         **_fields(
             Kind.NUMBER,
@@ -79,7 +85,7 @@ FIELDS: dict[Scope, dict[str, Field]] = {
             "hours_loading_to_arrival",
             "master_house_count",
         ),
-        **_fields(Kind.TEXT_LIST, "transport.routing_countries"),
+        **_fields(Kind.TEXT_LIST, "transport.routing_countries", "partner_finding_categories"),
         **_fields(
             Kind.TIME,
             "submitted_at",
@@ -145,6 +151,14 @@ INTEGER_FIELDS = frozenset(
         "packages",
         "seal_count",
     }
+)
+
+# Declaration facts from partners' findings: asked for only when a rule reads one of them.
+PARTNER_FINDING_FACTS = (
+    "partner_finding_level",
+    "partner_finding_partner",
+    "partner_finding_matched_by",
+    "partner_finding_categories",
 )
 
 # Party facts that come from reference data rather than from the declaration.

@@ -23,6 +23,7 @@ from pipeline.rules.conditions import normalise_text
 from pipeline.rules.fields import (
     FIELDS,
     INTEGER_FIELDS,
+    PARTNER_FINDING_FACTS,
     PARTY_ROLES,
     Kind,
     Scope,
@@ -49,6 +50,8 @@ PartyFacts = Callable[[Declaration, str, Party], Mapping[str, Any]]
 VesselFacts = Callable[[Declaration], Mapping[str, Any]]
 # Facts about the other house filings of a house filing's master (see ``consolidations``).
 ConsolidationFacts = Callable[[Declaration], Mapping[str, Any]]
+# Partner administrations' risk findings on the consignment (see ``partner_findings``).
+PartnerFindingFacts = Callable[[Declaration], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +86,26 @@ def no_consolidation_facts(declaration: Declaration) -> Mapping[str, Any]:
     return {}
 
 
+def no_partner_finding_facts(declaration: Declaration) -> Mapping[str, Any]:
+    """Without the partners' findings: none."""
+    return {}
+
+
 def build_frames(
     declarations: Sequence[Declaration],
     party_facts: PartyFacts = no_reference_facts,
     fields: Mapping[Scope, frozenset[str]] | None = None,
     vessel_facts: VesselFacts = no_vessel_facts,
     consolidation_facts: ConsolidationFacts = no_consolidation_facts,
+    partner_finding_facts: PartnerFindingFacts = no_partner_finding_facts,
 ) -> Frames:
     """Frames for a batch; with ``fields``, only those columns (what a rule set reads)."""
+    # Nearly every filing has a document number or a container: the partners' findings are
+    # looked up only when a rule reads them.
+    if fields is not None and fields.get(Scope.DECLARATION, frozenset()).isdisjoint(
+        PARTNER_FINDING_FACTS
+    ):
+        partner_finding_facts = no_partner_finding_facts
     # One tuple per row, turned into columns by zip: a dict per row cost a lookup per field
     # and row to take apart again, the largest part of building frames.
     rows: list[tuple[Any, ...]] = []
@@ -98,7 +113,11 @@ def build_frames(
     parties: list[tuple[Any, ...]] = []
     containers: list[tuple[Any, ...]] = []
     for row, declaration in enumerate(declarations):
-        rows.append(_declaration_row(row, declaration, vessel_facts, consolidation_facts))
+        rows.append(
+            _declaration_row(
+                row, declaration, vessel_facts, consolidation_facts, partner_finding_facts
+            )
+        )
         goods.extend(_goods_rows(row, declaration))
         parties.extend(_party_rows(row, declaration, party_facts))
         containers.extend(_container_rows(row, declaration))
@@ -201,12 +220,17 @@ def normalised_all(values: Sequence[str | None]) -> list[str | None]:
 
 
 def _declaration_row(
-    row: int, d: Declaration, vessel_facts: VesselFacts, consolidation_facts: ConsolidationFacts
+    row: int,
+    d: Declaration,
+    vessel_facts: VesselFacts,
+    consolidation_facts: ConsolidationFacts,
+    partner_finding_facts: PartnerFindingFacts,
 ) -> tuple[Any, ...]:
     t, doc, totals = d.transport, d.transport_document, d.totals
     master = doc.master_number if doc else None
     # Only a house filing has a master; the copy of the consolidations is asked for no other.
     linked: Mapping[str, Any] = consolidation_facts(d) if master else {}
+    partner = partner_finding_facts(d)
     vessel = t.vessel if t else None
     imo = vessel.imo if vessel else None
     # Most declarations name no vessel: the lookup is asked only for one with an IMO number.
@@ -246,6 +270,9 @@ def _declaration_row(
         master,
         linked.get("master_referral_outcome"),
         linked.get("master_referred_declarations"),
+        partner.get("partner_finding_level"),
+        partner.get("partner_finding_partner"),
+        partner.get("partner_finding_matched_by"),
         d.version,
         totals.packages if totals else None,
         totals.gross_mass_kg if totals else None,
@@ -260,6 +287,7 @@ def _declaration_row(
         _hours(loading, arrival) if loading else None,
         linked.get("master_house_count"),
         (list(t.routing_countries) if t else None) or None,
+        partner.get("partner_finding_categories") or None,
         d.submitted_at,
         loading,
         arrival,

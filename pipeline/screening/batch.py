@@ -1,7 +1,8 @@
 """Screen one batch of raw declaration records into output records.
 
 The one place where decode, evaluate, version bookkeeping and assessment meet, and where the
-notices to filers (``pipeline.notices``) are made beside the assessments. No Kafka here:
+notices to filers (``pipeline.notices``) and the risk findings for partner administrations
+(``pipeline.c2c``) are made beside the assessments. No Kafka here:
 the worker hands records in and produces what comes out, so the whole data path is testable
 without a broker.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -18,6 +19,8 @@ from typing import Protocol
 import msgspec
 
 from pipeline import topics
+from pipeline.c2c.outbound import message_key, risk_findings
+from pipeline.c2c.sending import Sharing
 from pipeline.contract.models import (
     Assessment,
     Declaration,
@@ -80,6 +83,7 @@ class BatchResult:
     notices: Counter[str] = field(default_factory=Counter)  # notices to filers, by kind
     # Notices not sent because the message named no filer, by the kind they would have been.
     notices_unaddressed: Counter[str] = field(default_factory=Counter)
+    partner_messages: Counter[tuple[str, str]] = field(default_factory=Counter)  # partner, kind
 
 
 @dataclass(slots=True)
@@ -93,6 +97,8 @@ class Prepared:
     # Rejected messages that name a filer, for their REJECTED notices; and those that do not.
     rejected_filings: list[tuple[InputRecord, notices.RejectedFiling]] = field(default_factory=list)
     rejected_unaddressed: int = 0
+    # The tags of the rules that evaluated the batch, for the categories of partner findings.
+    rule_tags: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 class Screener:
@@ -103,11 +109,13 @@ class Screener:
         max_message_bytes: int,
         thresholds: Thresholds | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sharing: Sharing | None = None,
     ) -> None:
         self.evaluator = evaluator
         self.max_message_bytes = max_message_bytes
         self.thresholds = thresholds or Thresholds()
         self.clock = clock
+        self.sharing = sharing  # None: nothing is sent to partner administrations
 
     def screen(self, records: Sequence[InputRecord], ledger: Ledger) -> BatchResult:
         return self.finish(self.prepare(records), ledger)
@@ -116,6 +124,8 @@ class Screener:
         """Decode and evaluate: pure, so the worker runs it in a thread off the event loop."""
         evaluator = self.evaluator  # one rule set for the whole batch, even if it is swapped
         prepared = Prepared(ruleset_version=evaluator.ruleset_version)
+        if self.sharing is not None:
+            prepared.rule_tags = self.sharing.tags_of(evaluator)
         decoded: list[tuple[InputRecord, Declaration]] = []
         for record in records:
             outcome = decode_declaration(record.value, self.max_message_bytes)
@@ -165,6 +175,7 @@ class Screener:
                 ledger,
                 result,
                 prepared.ruleset_version,
+                prepared.rule_tags,
             )
         return result
 
@@ -177,6 +188,7 @@ class Screener:
         ledger: Ledger,
         result: BatchResult,
         ruleset_version: str,
+        rule_tags: Mapping[str, Sequence[str]],
     ) -> None:
         key = declaration.declaration_id.encode()
         admission, state = admit(
@@ -232,6 +244,7 @@ class Screener:
             result.hits += 1
             result.hits_by_outcome[outcome] += 1
             state = VersionState(state.versions, declaration.version, outcome, filer)
+            self._share(assessment, declaration, assessed_at, rule_tags, result)
         elif action == "tombstone":
             result.outputs.append(OutputRecord(topics.HITS, key, None))
             result.tombstones += 1
@@ -246,6 +259,33 @@ class Screener:
             else:
                 _notify(result, notices.outcome_notice(declaration, filer, outcome, assessed_at))
         ledger.put(declaration.declaration_id, record.partition, state)
+
+    def _share(
+        self,
+        assessment: Assessment,
+        declaration: Declaration,
+        sent_at: datetime,
+        rule_tags: Mapping[str, Sequence[str]],
+        result: BatchResult,
+    ) -> None:
+        """The referral's risk findings for the partners concerned, as their agreements allow
+        (``risk_findings`` leaves out RFIs and what an agreement does not allow)."""
+        if self.sharing is None or not self.sharing.agreements:
+            return
+        for message in risk_findings(
+            assessment,
+            declaration,
+            self.sharing.agreements,
+            home=self.sharing.home,
+            sent_at=sent_at,
+            tags_by_rule=rule_tags,
+        ):
+            result.outputs.append(
+                OutputRecord(
+                    topics.C2C_OUTBOUND, message_key(message).encode(), _ENCODER.encode(message)
+                )
+            )
+            result.partner_messages[(message.to_administration, message.kind)] += 1
 
     def _rejection(self, record: InputRecord, failure: DecodeFailure) -> OutputRecord:
         rejection = Rejection(

@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 from pipeline import topics
 from pipeline.errors import ScreeningError
 from pipeline.reference.clearances import WatchlistClearance, clearance_key, encode
-from pipeline.workbench import audit, notices
+from pipeline.workbench import audit, notices, partners
 from pipeline.workbench.accounts import Account
 from pipeline.workbench.referrals import filed_master
 
@@ -68,7 +68,9 @@ class WatchlistMatch:
 # --- reading --------------------------------------------------------------------------------
 
 
-def case_view(conn: psycopg.Connection[Any], case_id: int) -> dict[str, Any]:
+def case_view(
+    conn: psycopg.Connection[Any], case_id: int, exchange: partners.Exchange | None = None
+) -> dict[str, Any]:
     """Everything the case page shows, read in one transaction."""
     with conn.cursor(row_factory=dict_row) as cur:
         case = cur.execute(
@@ -130,6 +132,7 @@ def case_view(conn: psycopg.Connection[Any], case_id: int) -> dict[str, Any]:
             (case_id,),
         ).fetchall()
         houses = _other_houses(cur, case)
+        exchanged = partners.case_panel(conn, exchange, case)
     hit = referral["hit"] if referral else {}
     declaration = referral["declaration"] if referral else None
     by_party: dict[str, list[dict[str, Any]]] = {}
@@ -149,6 +152,7 @@ def case_view(conn: psycopg.Connection[Any], case_id: int) -> dict[str, Any]:
         "responses": responses,
         "clearances": clearances,
         "watchlist_matches": watchlist_matches(hit, parties),
+        **exchanged,
     }
 
 
@@ -197,7 +201,7 @@ def watchlist_matches(hit: dict[str, Any], parties: list[dict[str, Any]]) -> lis
 
 
 def claim(conn: psycopg.Connection[Any], actor: Account, case_id: int) -> None:
-    _must_work(actor)
+    must_work(actor)
     with conn.transaction():
         row = conn.execute(
             "UPDATE cases SET assignee = %s, updated_at = now(), revision = revision + 1,"
@@ -241,7 +245,7 @@ def assign(
 
 
 def unassign(conn: psycopg.Connection[Any], actor: Account, case_id: int, revision: int) -> None:
-    _must_work(actor)
+    must_work(actor)
     with conn.transaction():
         case = _open_case(conn, case_id, revision)
         if case["assignee"] is None:
@@ -257,7 +261,7 @@ def unassign(conn: psycopg.Connection[Any], actor: Account, case_id: int, revisi
 
 
 def comment(conn: psycopg.Connection[Any], actor: Account, case_id: int, text: str) -> None:
-    _must_work(actor)
+    must_work(actor)
     text = text.strip()
     if not text:
         raise CaseError("the comment is empty")
@@ -280,7 +284,7 @@ def close(
     revision: int,
     retention: timedelta,
 ) -> None:
-    _must_work(actor)
+    must_work(actor)
     if disposition not in DISPOSITIONS:
         raise CaseError(f"the disposition must be one of {', '.join(DISPOSITIONS)}")
     note = note.strip()
@@ -332,7 +336,7 @@ def release_cleared(
 
 def start_work(conn: psycopg.Connection[Any], actor: Account, case_id: int, revision: int) -> None:
     """Mark an open case in progress (claiming does this too)."""
-    _must_work(actor)
+    must_work(actor)
     with conn.transaction():
         case = _open_case(conn, case_id, revision)
         if case["status"] != "OPEN":
@@ -350,9 +354,11 @@ def record_examination(
     case_id: int,
     result: str,
     examined_at: datetime,
+    exchange: partners.Exchange | None = None,
 ) -> None:
-    """Record what the examination found, and publish it for rule effectiveness."""
-    _must_work(actor)
+    """Record what the examination found, and publish it for rule effectiveness; with an
+    ``exchange``, also answer the partners that asked for it."""
+    must_work(actor)
     if result not in EXAMINATION_RESULTS:
         raise CaseError(f"the result must be one of {', '.join(EXAMINATION_RESULTS)}")
     if examined_at.tzinfo is None:
@@ -361,12 +367,13 @@ def record_examination(
         raise CaseError("the examination time is in the future")
     with conn.transaction():
         case = _case(conn, case_id, lock=True)
-        conn.execute(
+        inserted = conn.execute(
             "INSERT INTO examinations (case_id, declaration_id, version, result, examined_at,"
-            " recorded_by) VALUES (%s, %s, %s, %s, %s, %s)",
+            " recorded_by) VALUES (%s, %s, %s, %s, %s, %s) RETURNING examination_id",
             (case_id, case["declaration_id"], case["version"], result, examined_at,
              actor.username),
-        )  # fmt: skip
+        ).fetchone()  # fmt: skip
+        assert inserted is not None
         message = {
             "declaration_id": case["declaration_id"],
             "version": case["version"],
@@ -374,16 +381,22 @@ def record_examination(
             "examined_at": _rfc3339(examined_at),
             "officer_ref": actor.username,
         }
-        audit.enqueue(
-            conn,
-            topics.EXAMINATION_RESULTS,
-            case["declaration_id"].encode(),
-            orjson.dumps(message),
-        )
+        if case["origin"] != partners.PARTNER_REQUEST:
+            # A partner's request has no assessment of ours for rule effectiveness to join.
+            audit.enqueue(
+                conn,
+                topics.EXAMINATION_RESULTS,
+                case["declaration_id"].encode(),
+                orjson.dumps(message),
+            )
         audit.record(
             conn, case_id, case["declaration_id"], case["version"], "EXAMINATION_RECORDED",
             actor.username, after={"result": result, "examined_at": message["examined_at"]},
         )  # fmt: skip
+        if exchange is not None:
+            partners.answer_requests(
+                conn, exchange, case, inserted[0], result, examined_at, actor.username
+            )
 
 
 def clear_match(
@@ -477,7 +490,8 @@ def lift_clearance(conn: psycopg.Connection[Any], actor: Account, clearance_id: 
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _must_work(actor: Account) -> None:
+def must_work(actor: Account) -> None:
+    """Refuse a change to a case from a role that only reads."""
     if not actor.can_work:
         raise NotAllowed("your role can read cases but not change them")
 

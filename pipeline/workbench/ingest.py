@@ -1,6 +1,8 @@
-"""Hits, assessments and the filers' responses from Kafka into the case store, exactly once.
+"""Hits, assessments, the filers' responses and partner administrations' messages from Kafka
+into the case store, exactly once.
 
-The consumer joins its own group, but the position that counts is the one kept in PostgreSQL:
+The consumer joins its own group (partners' topics by pattern, so that a partner's topic created
+later is read without a restart), but the position that counts is the one kept in PostgreSQL:
 each batch is applied in one transaction that also records the next offset of every partition
 it read, and a partition assigned to this workbench starts from there. Offsets are committed
 to Kafka afterwards too, only so that the group's lag can be watched. A batch the database
@@ -23,23 +25,28 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 
 from pipeline import topics
 from pipeline.settings import Settings
-from pipeline.workbench import intake, metrics, responses
+from pipeline.workbench import intake, metrics, partners, responses
 from pipeline.workbench.referrals import decode_hit, referral_from_hit
 
 log = logging.getLogger(__name__)
 
 INGESTED_TOPICS = (topics.HITS, topics.ASSESSMENTS, topics.REFERRAL_RESPONSES)
 BATCH_MAX = 500
+PATTERN_REFRESH_MS = 30_000
 _RETRY_S = (0.5, 1.0, 2.0, 5.0)
 
 Connect = Callable[[], psycopg.Connection[Any]]
 
 
 class Ingest:
-    """A thread that applies hits and assessments to the case store."""
+    """A thread that applies hits, assessments, responses and partners' messages to the case
+    store."""
 
-    def __init__(self, settings: Settings, connect: Connect) -> None:
+    def __init__(
+        self, settings: Settings, connect: Connect, exchange: partners.Exchange | None = None
+    ) -> None:
         self._settings = settings
+        self._exchange = exchange or partners.Exchange.from_settings(settings)
         self._connect = connect
         self._retention = timedelta(days=settings.case_retention_days)
         self._stop = threading.Event()
@@ -70,10 +77,14 @@ class Ingest:
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "enable.partition.eof": False,
+                # How soon a partner's topic created after the start is found by the pattern.
+                "topic.metadata.refresh.interval.ms": PATTERN_REFRESH_MS,
             }
         )
         try:
-            consumer.subscribe(list(INGESTED_TOPICS), on_assign=self._on_assign)
+            consumer.subscribe(
+                [*INGESTED_TOPICS, partners.INBOUND_PATTERN], on_assign=self._on_assign
+            )
             failures = 0
             while not self._stop.is_set():
                 messages = consumer.consume(num_messages=BATCH_MAX, timeout=0.5)
@@ -159,9 +170,9 @@ class Ingest:
         delays: list[float] = []
         conn = self._connection()
         with conn.transaction():
-            # Hits before responses: a response that comes in the batch of its referral's hit
-            # finds the case.
-            for message in sorted(records, key=lambda m: m.topic() == topics.REFERRAL_RESPONSES):
+            # Hits before responses and partners' messages: a response or a partner's result
+            # that comes in the batch of its referral's hit finds the case.
+            for message in sorted(records, key=_apply_order):
                 topic, partition, offset = _position(message)
                 next_offsets[(topic, partition)] = offset + 1
                 effect = self._apply_one(conn, message, assessments, delays)
@@ -194,6 +205,8 @@ class Ingest:
         delays: list[float],
     ) -> str:
         value = message.value()
+        if partners.is_inbound_topic(message.topic()):
+            return partners.apply_inbound(conn, self._exchange, value, _position(message))
         if message.topic() == topics.REFERRAL_RESPONSES:
             return responses.apply_response(conn, value, message.key(), _position(message))
         if message.topic() == topics.ASSESSMENTS:
@@ -223,6 +236,12 @@ class Ingest:
             return "malformed"
         delays.append(referral.assessed_at.timestamp())
         return intake.apply_hit(conn, referral)
+
+
+def _apply_order(message: Message) -> int:
+    if partners.is_inbound_topic(message.topic()):
+        return 2
+    return 1 if message.topic() == topics.REFERRAL_RESPONSES else 0
 
 
 def _rewind(consumer: Consumer, records: list[Message]) -> None:

@@ -22,7 +22,7 @@ from pipeline.workbench.referrals import Referral, clean
 _CASE_COLUMNS = (
     "version, outcome, priority, score, summary, mode, office, loading_location,"
     " estimated_loading_at, transport_document, container_ids, rule_ids, party_names,"
-    " assessed_at, filer_id, master_number"
+    " assessed_at, filer_id, master_number, ucr"
 )
 
 
@@ -233,6 +233,7 @@ def _case_values(referral: Referral) -> tuple[Any, ...]:
         referral.assessed_at,
         referral.filer_id,
         referral.master_number,
+        referral.ucr,
     )
 
 

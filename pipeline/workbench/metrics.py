@@ -37,6 +37,13 @@ OUTBOX_PENDING = Gauge(
     "Outbox records not yet acknowledged by Kafka.",
     registry=REGISTRY,
 )
+PARTNER_MESSAGES_REFUSED = Counter(
+    "screening_workbench_partner_messages_refused_total",
+    "Partner administrations' messages not applied, by reason (invalid, no_agreement,"
+    " wrong_sender, kind_not_accepted, agreement_not_in_force, not_for_us).",
+    ["reason"],
+    registry=REGISTRY,
+)
 CASE_ACTIONS = Counter(
     "screening_workbench_case_actions_total",
     "Changes officers made to cases, by kind.",

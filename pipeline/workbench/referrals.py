@@ -57,6 +57,7 @@ class Referral:
     declaration_json: str | None = None  # the filing's text as received, when known
     filer_id: str | None = None  # who filed it: the filing's filer_id, else the declarant's id
     master_number: str | None = None  # a house filing's master, as ``master_key`` compares it
+    ucr: str | None = None  # links the consignment with partner administrations' messages
 
 
 _TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
@@ -142,6 +143,7 @@ def referral_from_hit(
         declaration_json=declaration_json,
         filer_id=_filer(filing),
         master_number=master_of(filing),
+        ucr=_text(filing.get("ucr")),
         party_names=clean(" | ".join(p.name.upper() for p in parties)),
     )
 

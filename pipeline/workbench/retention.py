@@ -38,6 +38,7 @@ def purge_expired(conn: psycopg.Connection[Any]) -> int:
                 "case_parties",
                 "referrals",
                 "referral_responses",
+                "partner_messages",
             ):
                 conn.execute(f"DELETE FROM {table} WHERE case_id = ANY(%s)", (ids,))
             conn.execute("DELETE FROM cases WHERE case_id = ANY(%s)", (ids,))

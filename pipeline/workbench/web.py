@@ -29,7 +29,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.settings import Settings
-from pipeline.workbench import accounts, cases, deadlines, metrics, retention, worklist
+from pipeline.workbench import accounts, cases, deadlines, metrics, partners, retention, worklist
 from pipeline.workbench.accounts import Session
 from pipeline.workbench.ingest import Ingest
 from pipeline.workbench.outbox import OutboxPublisher
@@ -103,7 +103,8 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
     def connect() -> psycopg.Connection[Any]:
         return psycopg.connect(url, connect_timeout=5)
 
-    ingest = Ingest(settings, connect)
+    exchange = partners.Exchange.from_settings(settings)
+    ingest = Ingest(settings, connect, exchange)
     outbox = OutboxPublisher(settings, connect)
     rfi_answer = timedelta(seconds=settings.workbench_rfi_answer_s)
     periodic = [
@@ -346,7 +347,7 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         status_code: int = 200,
     ) -> Response:
         with db() as conn:
-            view = cases.case_view(conn, case_id)
+            view = cases.case_view(conn, case_id, exchange)
             people = accounts.usernames(conn, ("officer", "supervisor"))
         context = {
             "session": session,
@@ -379,9 +380,9 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         try:
             with db() as conn:
                 action(conn, session)
-        except cases.CaseNotFound as exc:
+        except (cases.CaseNotFound, partners.PartnerCaseNotFound) as exc:
             return page(request, "error.html", {"session": session, "message": str(exc)}, 404)
-        except cases.CaseError as exc:
+        except (cases.CaseError, partners.PartnerRefused) as exc:
             return case_page(request, session, case_id, str(exc), exc.status_code)
         metrics.CASE_ACTIONS.labels(done).inc()
         outbox.wake()
@@ -471,9 +472,27 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         csrf_token: Csrf = "",
     ) -> Response:
         def record(conn: psycopg.Connection[Any], s: Session) -> None:
-            cases.record_examination(conn, s.account, case_id, result, _when(examined_at))
+            cases.record_examination(conn, s.account, case_id, result, _when(examined_at), exchange)
 
         return act(request, csrf_token, case_id, "examination", record)
+
+    @app.post("/cases/{case_id}/partner-request")
+    def partner_request(
+        request: Request,
+        case_id: int,
+        revision: Revision,
+        partner: Annotated[str, Form(pattern="^[A-Z]{2}$")],
+        reason: Annotated[str, Form(max_length=partners.MAX_REASON + 100)] = "",
+        csrf_token: Csrf = "",
+    ) -> Response:
+        def send(conn: psycopg.Connection[Any], s: Session) -> None:
+            cases.must_work(s.account)
+            partners.send_request(
+                conn, exchange, s.account.username, case_id, partner,
+                revision=revision, reason=reason,
+            )  # fmt: skip
+
+        return act(request, csrf_token, case_id, "partner_request", send)
 
     @app.post("/cases/{case_id}/clearances")
     def clear_match(

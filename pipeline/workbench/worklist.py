@@ -68,7 +68,7 @@ def fetch(conn: psycopg.Connection[Any], filters: Filters, page_size: int = PAGE
         "SELECT case_id, declaration_id, version, outcome, priority, score, summary, mode,"
         " office, loading_location, estimated_loading_at, transport_document, status,"
         " disposition, assignee, opened_at, closed_at, rule_ids, escalation,"
-        " screening_cleared, responded_at, now() AS now,"
+        " screening_cleared, responded_at, origin, partner, now() AS now,"
         " count(*) OVER () AS total"
         " FROM cases WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s"
     ).format(where=sql.SQL(" AND ").join(where), order=sql.SQL(order))
@@ -137,6 +137,6 @@ def _search(term: str) -> tuple[sql.Composable, list[Any]]:
     condition = sql.SQL(
         "(declaration_id = %s OR transport_document = %s"
         " OR container_ids @> ARRAY[%s]::text[] OR party_names LIKE %s"
-        " OR master_number = %s)"
+        " OR ucr = %s OR master_number = %s)"
     )
-    return condition, [term, term, term.upper(), like + "%", master_key(term) or None]
+    return condition, [term, term, term.upper(), like + "%", term, master_key(term) or None]

@@ -9,6 +9,7 @@ no offset is committed past a declaration whose assessment is not stored.
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from faust.types import TransportT
 from prometheus_client import generate_latest
 
 from pipeline import metrics, topics
+from pipeline.c2c.link import link_lag_seconds
+from pipeline.c2c.link_metrics import LinkLagSampler
+from pipeline.c2c.sending import load_sharing
 from pipeline.kafka.admin import ensure_topics, topic_ids
 from pipeline.kafka.producer import OutputProducer
 from pipeline.kafka.security import broker_credentials
@@ -53,6 +57,8 @@ class ScreeningApp(faust.App):
 
 
 def create_app(settings: Settings) -> faust.App:
+    # First: a broken agreement refuses the start before anything connects (AgreementsInvalid).
+    sharing = load_sharing(settings.agreements_dir, settings.administration)
     app = ScreeningApp(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.bootstrap_list()],
@@ -89,7 +95,7 @@ def create_app(settings: Settings) -> faust.App:
         value_serializer="raw",
     )
     ledger = TableLedger(disk_table(app, VERSIONS_TABLE, settings.partitions))
-    reference, reference_mirrors = start_reference(settings)
+    reference, reference_mirrors = start_reference(settings, sharing.agreements)
     rules, rules_mirror, published = start_rules(settings)
     status = StatusReporter(settings, snapshot_of(settings, rules, published)).start()
     published.subscribe(status.changed)
@@ -100,12 +106,19 @@ def create_app(settings: Settings) -> faust.App:
         evaluators.for_ruleset(rules.current),
         max_message_bytes=settings.max_message_bytes,
         thresholds=Thresholds(rfi=settings.rfi_threshold, hrcm=settings.hrcm_threshold),
+        sharing=sharing,
     )
     lag = LagMonitor(settings, topics.DECLARATIONS) if settings.metrics_enabled else None
     producer = OutputProducer(settings, offsets_of=frozenset({ledger.tables.changelog}))
     batches = BatchHandler(screener, ledger, producer, rules, evaluators, lag)
     if settings.metrics_enabled:
         metrics.register_state(WorkerStateCollector(rules, reference, reference_mirrors, published))
+        links = LinkLagSampler(
+            [agreement.alias for agreement in sharing.agreements],
+            functools.partial(link_lag_seconds, settings),
+        ).start()
+        metrics.register_links(links)
+        app.on_before_shutdown.connect(lambda *_, **__: links.stop())
 
     health = HealthTracker(LAG_INTERVAL_S)
     app.on_rebalance_complete.connect(lambda *_, **__: health.rebalance_completed())

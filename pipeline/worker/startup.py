@@ -6,12 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pipeline import metrics, topics
+from pipeline.c2c.agreements import Agreements
+from pipeline.c2c.inbound import DeadLetters, PartnerInbound
+from pipeline.c2c.sending import load_sharing
 from pipeline.reference.aeo import AeoRegistry
 from pipeline.reference.clearances import Clearances
 from pipeline.reference.mirror import TopicMirror
 from pipeline.reference.parties import ReferenceData
+from pipeline.reference.partner_findings import PartnerFindings
 from pipeline.reference.watchlist import Watchlist
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import EvaluationSettings, PartyLookup, RuleEvaluator
@@ -64,18 +69,29 @@ class ReferenceMirrors:
     watchlist: TopicMirror
     clearances: TopicMirror
     consolidations: TopicMirror
+    # Each partner's messages and shared AEO registry, as the agreements say.
+    partners: tuple[TopicMirror, ...] = ()
 
     def __iter__(self) -> Iterator[TopicMirror]:
-        return iter((self.aeo, self.watchlist, self.clearances, self.consolidations))
+        return iter(
+            (self.aeo, self.watchlist, self.clearances, self.consolidations, *self.partners)
+        )
 
 
-def start_reference(settings: Settings) -> tuple[ReferenceData, ReferenceMirrors]:
-    """The AEO registry, the watch lists, the clearances of false watch-list matches and the
-    house filings by master, complete before the first batch, then live."""
+def start_reference(
+    settings: Settings, agreements: Agreements | None = None
+) -> tuple[ReferenceData, ReferenceMirrors]:
+    """The AEO registry, the watch lists, the clearances of false watch-list matches, the
+    house filings by master and the partners' findings and AEO registries, complete before the
+    first batch, then live. Without ``agreements`` they are loaded from the settings' folder
+    (a broken one refuses the start)."""
+    if agreements is None:
+        agreements = load_sharing(settings.agreements_dir, settings.administration).agreements
     reference = ReferenceData(
         AeoRegistry(settings.mra_partner_list()),
         Watchlist(fuzzy_threshold=settings.watchlist_fuzzy_threshold),
         Clearances(),
+        partner_findings=PartnerFindings(timedelta(days=settings.partner_finding_days)),
     )
     mirrors = ReferenceMirrors(
         aeo=TopicMirror(settings, topics.AEO_REGISTRY, reference.apply_aeo).start(),
@@ -86,15 +102,51 @@ def start_reference(settings: Settings) -> tuple[ReferenceData, ReferenceMirrors
         consolidations=TopicMirror(
             settings, topics.CONSOLIDATIONS, reference.consolidations.apply
         ).start(),
+        partners=tuple(m.start() for m in partner_mirrors(settings, agreements, reference)),
     )
     for mirror in mirrors:
         mirror.wait(settings.reference_wait_s)
     log.info(
         "reference data loaded: %d AEO records, %d watch-list entries, %d clearances, "
-        "%d house filings",
+        "%d house filings, %d partner findings, %d partner AEO records",
         len(reference.registry),
         len(reference.watchlist),
         len(reference.clearances),
         len(reference.consolidations),
+        len(reference.partner_findings),
+        reference.registry.shared_count,
     )
     return reference, mirrors
+
+
+def partner_mirrors(
+    settings: Settings, agreements: Agreements, reference: ReferenceData
+) -> list[TopicMirror]:
+    """Not started: a mirror of each partner's messages when its agreement accepts findings,
+    and of its AEO registry when shared. MirrorMaker 2 creates a partner's topics when it
+    first replicates them: until then they read as empty (``optional``)."""
+    mirrors: list[TopicMirror] = []
+    dead_letters: DeadLetters | None = None
+    for agreement in agreements:
+        if agreement.accepts("RISK_FINDING"):
+            dead_letters = dead_letters or DeadLetters(settings)
+            inbound = PartnerInbound(agreement, reference.partner_findings, dead_letters)
+            mirrors.append(
+                TopicMirror(
+                    settings,
+                    agreement.inbound_topic,
+                    inbound.apply,
+                    optional=True,
+                    whole_records=True,
+                )
+            )
+        if agreement.aeo_registry:
+            mirrors.append(
+                TopicMirror(
+                    settings,
+                    topics.partner_aeo_topic(agreement.alias),
+                    reference.partner_aeo(agreement.partner),
+                    optional=True,
+                )
+            )
+    return mirrors

@@ -102,6 +102,8 @@ class WorkerStateCollector(Collector):
         records.add_metric(["watchlist"], len(self._reference.watchlist))
         records.add_metric(["clearances"], len(self._reference.clearances))
         records.add_metric(["house_filings"], len(self._reference.consolidations))
+        records.add_metric(["partner_findings"], len(self._reference.partner_findings))
+        records.add_metric(["partner_aeo"], self._reference.registry.shared_count)
         for dataset, mirror in self._mirrors.items():
             if mirror.newest_timestamp_ms is not None:
                 updated.add_metric([dataset], mirror.newest_timestamp_ms / 1000)

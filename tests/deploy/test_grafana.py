@@ -98,6 +98,27 @@ def test_targeting_shows_referrals_rule_hits_and_shadow_rules() -> None:
         assert metric in expressions
 
 
+def test_targeting_ends_with_the_safe_performance_measures() -> None:
+    assert _row_titles("targeting.json")[-1] == "SAFE performance measures"
+    panels = _load("targeting.json")["panels"]
+    start = next(
+        i for i, panel in enumerate(panels) if panel["title"] == "SAFE performance measures"
+    )
+    expressions = " ".join(
+        target["expr"] for panel in panels[start + 1 :] for target in panel["targets"]
+    )
+    for metric in (
+        'screening_assessments_total{job="screening-worker",outcome!="INVALIDATED"}',
+        "screening_hits_total",
+        'rule_id="RANDOM-SELECTION"',
+        "screening_rule_seizures_total",
+        'screening_examination_results_total{job="screening-worker",disposition="joined"}',
+        "sum by (partner, kind) (increase(screening_partner_messages_sent_total{",
+        "max by (partner, kind, result) (increase(screening_partner_messages_received_total{",
+    ):
+        assert metric in expressions
+
+
 def test_dashboard_queries_are_valid_promql(tmp_path: Path) -> None:
     """promtool parses each query as the expression of a recording rule."""
     rules = [

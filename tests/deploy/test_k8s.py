@@ -457,3 +457,29 @@ def test_workbench_service_selects_its_pods() -> None:
     assert service["spec"]["selector"] == selector
     (port,) = service["spec"]["ports"]
     assert port["targetPort"] == "http"
+
+
+# --- MirrorMaker 2 for the exchange with partner administrations (deploy/k8s/c2c) -------------
+
+
+def test_mirrormaker_manifest_carries_the_shipped_config_files() -> None:
+    config, deployment = yaml.safe_load_all((K8S_DIR / "c2c" / "mirrormaker.yaml").read_text())
+    assert config["kind"] == "ConfigMap"
+    for name in ("mm2.properties", "start.sh"):
+        shipped = (ROOT / "deploy" / "mirrormaker" / name).read_text()
+        assert config["data"][name] == shipped, f"regenerate deploy/k8s/c2c from {name}"
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    kafka = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["kafka"]
+    assert container["image"] == kafka["image"]  # the Kafka version the project tests with
+    env = {e["name"] for e in container["env"]}
+    assert {"C2C_HOME_ALIAS", "C2C_PARTNER_ALIAS", "C2C_PARTNER_BOOTSTRAP"} <= env
+
+
+def test_mirrormaker_config_pulls_only_the_exchanged_topics() -> None:
+    props = (ROOT / "deploy" / "mirrormaker" / "mm2.properties").read_text()
+    # Doubled backslashes: a properties file drops a lone one.
+    topics = r"customs\\.c2c\\.outbound\\.v1, customs\\.aeo\\.registry\\.v1"
+    assert f"topics = {topics}" in props
+    assert "@PARTNER_ALIAS@->@HOME_ALIAS@.enabled = true" in props
+    assert "@HOME_ALIAS@->@PARTNER_ALIAS@.enabled = false" in props
+    assert "sync.topic.acls.enabled = false" in props

@@ -476,3 +476,43 @@ def test_every_message_validates_against_the_shipped_schema(tmp_path: Path) -> N
     for message in messages:
         assert message is not None
         assert list(validator.iter_errors(json.loads(msgspec.json.encode(message)))) == []
+
+
+# --- a partner's finding is not ours to pass on ---------------------------------------------
+
+
+def _partner_match(partner: str = "CN") -> models.Match:
+    return models.Match(
+        rule_id="C2C-PARTNER-FINDING",
+        rule_version=1,
+        action="HRCM",
+        score=60.0,
+        reason=f"{partner} customs report a HIGH risk (SECURITY) on this consignment",
+        evidence={
+            "partner_finding_level": "HIGH",
+            "partner_finding_partner": partner,
+            "partner_finding_matched_by": "UCR",
+        },
+    )
+
+
+def test_a_referral_resting_only_on_a_partners_finding_sends_nothing(tmp_path: Path) -> None:
+    only = hit("HRCM", [_partner_match(), match("TOT", action="RFI", score=0.0)])
+    assert findings(tmp_path, only, cn=ALL_SEND, us=ALL_SEND) == []
+
+
+def test_our_own_finding_leaves_but_never_back_to_the_partner_that_reported(
+    tmp_path: Path,
+) -> None:
+    both = hit("DNL", [_partner_match("CN"), match("WL-DNL")])
+    filed = declaration(
+        transport={
+            "mode": "SEA",
+            "loading_location": "CNSHA",
+            "discharge_location": "DEHAM",
+            "routing_countries": ["CN", "US", "DE"],
+        }
+    )
+    sent = findings(tmp_path, both, filed=filed, cn=ALL_SEND, us=ALL_SEND)
+    assert [m.to_administration for m in sent] == ["US"]
+    assert sent[0].categories == ["SANCTIONS"]  # ours only: the partner's category stays out

@@ -195,6 +195,11 @@ def _declaration_values(d: Declaration) -> Values:
         "master_house_count": None,
         "master_referral_outcome": None,
         "master_referred_declarations": None,
+        # Reference facts: no partner's finding without the partners' topics.
+        "partner_finding_level": None,
+        "partner_finding_partner": None,
+        "partner_finding_matched_by": None,
+        "partner_finding_categories": [],
         "totals.packages": total_packages,
         "totals.gross_mass_kg": total_mass,
         "loading_country": loading[:2] if loading else None,

@@ -130,6 +130,10 @@ TEXT_POOLS: dict[str, list[str]] = {
         "the arrival time less the usual sailing time",
     ],
     "container_id": [c for c in CONTAINERS_VALID + CONTAINERS_INVALID if c.strip()],
+    "partner_finding_level": ["HIGH", "MEDIUM", "high"],
+    "partner_finding_partner": ["CN", "US", "cn"],
+    "partner_finding_matched_by": ["UCR", "CONTAINER", "TRANSPORT_DOCUMENT"],
+    "partner_finding_categories": ["SECURITY", "SANCTIONS", "IPR", "DRUGS", "security"],
 }
 NUMBER_POOLS: dict[str, list[float]] = {
     "version": [1, 2, 5],

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -18,6 +19,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from pipeline import topics
+from pipeline.c2c.sending import load_sharing
 from pipeline.contract.models import Assessment, Hit, Rejection
 from pipeline.contract.schemas import load_schema
 from pipeline.screening.batch import BatchResult, InputRecord, OutputRecord, Screener
@@ -28,6 +30,7 @@ from tests.unit.screening.ledgers import DictLedger
 NOW = datetime(2026, 11, 27, 15, 5, 0, 250_000, tzinfo=UTC)
 NOW_TEXT = "2026-11-27T15:05:00.250000Z"  # RFC 3339, UTC, microseconds
 MAX_BYTES = 64 * 1024
+ROOT = Path(__file__).resolve().parents[3]
 ARMS = "930690"
 
 
@@ -602,6 +605,7 @@ _SCHEMA_OF_TOPIC = {
     topics.HITS: "hit",
     topics.DLQ: "rejection",
     topics.FILER_NOTICES: "notice",
+    topics.C2C_OUTBOUND: "partner_message",
 }
 
 
@@ -632,6 +636,15 @@ def _every_kind_of_output(ledger: DictLedger) -> list[OutputRecord]:
     ]
     for batch in batches:
         outputs.extend(screen(batch, ledger).outputs)
+    # A referral on a route through a partner's country: a risk finding for the partner.
+    shared = Screener(
+        BuiltinChecks(),
+        max_message_bytes=MAX_BYTES,
+        clock=lambda: NOW,
+        sharing=load_sharing(ROOT / "agreements", "NL"),
+    )
+    routed = declaration("G", hs_code=ARMS, transport={"routing_countries": ["US", "NL"]})
+    outputs.extend(shared.screen([record(routed)], ledger).outputs)
     return outputs
 
 
@@ -641,7 +654,9 @@ def test_every_output_validates_against_the_shipped_schema(ledger: DictLedger) -
         (o.topic, json.loads(o.value).get("outcome") if o.value is not None else None)
         for o in outputs
     }
-    assert {topics.ASSESSMENTS, topics.HITS, topics.DLQ} <= {o.topic for o in outputs}
+    assert {topics.ASSESSMENTS, topics.HITS, topics.DLQ, topics.C2C_OUTBOUND} <= {
+        o.topic for o in outputs
+    }
     assert (topics.ASSESSMENTS, "INVALIDATED") in kinds
     assert (topics.HITS, "HRCM") in kinds
     assert (topics.HITS, "RFI") in kinds

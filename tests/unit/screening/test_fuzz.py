@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
 from pipeline import topics
+from pipeline.c2c.sending import load_sharing
 from pipeline.contract.models import Declaration
 from pipeline.contract.schemas import load_schema
 from pipeline.reference.consolidations import HouseFiling
@@ -43,7 +44,9 @@ FUZZ = settings(
 @cache
 def screener() -> Screener:
     evaluator = RuleEvaluator(CompiledRuleSet(load_ruleset(RULES_DIR)))
-    return Screener(evaluator, max_message_bytes=MAX_BYTES)
+    # The repo's agreements, so that findings for partners are generated and checked too.
+    sharing = load_sharing(RULES_DIR.parent / "agreements", "NL")
+    return Screener(evaluator, max_message_bytes=MAX_BYTES, sharing=sharing)
 
 
 @cache
@@ -64,6 +67,7 @@ def outputs_validate(result: BatchResult) -> list[dict[str, Any]]:
         topics.HITS: "hit",
         topics.DLQ: "rejection",
         topics.FILER_NOTICES: "notice",
+        topics.C2C_OUTBOUND: "partner_message",
     }
     assessments = []
     for output in result.outputs:
