@@ -29,6 +29,7 @@ _CASE_COLUMNS = (
 def apply_hit(conn: psycopg.Connection[Any], referral: Referral) -> str:
     """Write one referral version; return what it did: opened, amended or stale."""
     _store_referral(conn, referral)
+    _store_assessment_of(conn, referral)
     open_case = conn.execute(
         "SELECT case_id, version, outcome, score FROM cases"
         " WHERE declaration_id = %s AND status <> 'CLOSED' FOR UPDATE",
@@ -78,6 +79,25 @@ def apply_hit(conn: psycopg.Connection[Any], referral: Referral) -> str:
         after=_referral_summary(referral),
     )
     return "opened"
+
+
+def _store_assessment_of(conn: psycopg.Connection[Any], referral: Referral) -> None:
+    """A hit is its version's assessment (the contract's Assessment fields): its row is kept
+    here too. The assessment record itself is on another topic and may be read first, before
+    the case it belongs to exists, when it is not kept."""
+    conn.execute(
+        "INSERT INTO assessments (declaration_id, version, outcome, score, message_type,"
+        " superseded_by, assessed_at) VALUES (%s, %s, %s, %s, %s, NULL, %s)"
+        " ON CONFLICT DO NOTHING",
+        (
+            referral.declaration_id,
+            referral.version,
+            referral.outcome,
+            referral.score,
+            str(referral.hit.get("message_type") or "FILING"),
+            referral.assessed_at,
+        ),
+    )
 
 
 def _store_referral(conn: psycopg.Connection[Any], referral: Referral) -> None:

@@ -18,9 +18,10 @@ from psycopg import sql
 
 from pipeline import topics
 from pipeline.settings import Settings
-from pipeline.workbench import cases, worklist
+from pipeline.workbench import cases, intake, worklist
 from pipeline.workbench.accounts import Account
 from pipeline.workbench.migrations import available, migrate
+from pipeline.workbench.referrals import referral_from_hit
 from pipeline.workbench.retention import purge_expired
 from tests.integration.conftest import collect, key_prefix, publish
 from tests.integration.factories import amendment, encode, filing, invalidation
@@ -78,6 +79,34 @@ def test_the_audit_trail_cannot_be_rewritten(database_url: str) -> None:
         with pytest.raises(psycopg.errors.RaiseException, match="retention"):
             conn.execute("DELETE FROM case_events")
         assert conn.execute("SELECT actor FROM case_events").fetchall() == [("x",)]
+
+
+def test_a_hit_read_before_its_assessment_record_still_gives_the_version(
+    database_url: str,
+) -> None:
+    # Hits and assessments are on different topics: the assessment record of a referral may be
+    # read before the hit, when no case exists to keep it. The hit carries the same fields.
+    hit = {
+        "declaration_id": "ORDER-1",
+        "version": 1,
+        "outcome": "HRCM",
+        "priority": 2,
+        "score": 60.0,
+        "assessed_at": "2026-12-01T10:00:00Z",
+        "message_type": "FILING",
+        "declaration": filing("ORDER-1", hs_code=ARMS),
+    }
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        migrate(conn)
+        early = {**hit, "matches": [], "summary": ""}
+        assert intake.record_assessments(conn, [early]) == 0  # no case yet: not kept
+        with conn.transaction():
+            assert intake.apply_hit(conn, referral_from_hit(hit)) == "opened"
+        rows = conn.execute(
+            "SELECT version, outcome, score, message_type FROM assessments"
+            " WHERE declaration_id = 'ORDER-1'"
+        ).fetchall()
+    assert rows == [(1, "HRCM", 60.0, "FILING")]
 
 
 def test_referrals_open_cases_amendments_move_them_withdrawals_close_them(
