@@ -394,9 +394,13 @@ def record_examination(
             actor.username, after={"result": result, "examined_at": message["examined_at"]},
         )  # fmt: skip
         if exchange is not None:
-            partners.answer_requests(
+            answered = partners.answer_requests(
                 conn, exchange, case, inserted[0], result, examined_at, actor.username
             )
+            partners.share_result(
+                conn, exchange, case, inserted[0], result, examined_at, actor.username,
+                frozenset(m.to_administration for m in answered),
+            )  # fmt: skip
 
 
 def clear_match(

@@ -35,6 +35,7 @@ from pipeline.c2c.outbound import (
     examination_request_message,
     examination_result_message,
     message_key,
+    partners_concerned,
 )
 from pipeline.contract.models import (
     Declaration,
@@ -271,6 +272,56 @@ def answer_requests(
                 "PARTNER_RESULT_SENT", actor,
                 after={"partner": partner, "message_id": message.message_id,
                        "in_reply_to": request["message_id"], "result": result},
+            )  # fmt: skip
+            sent.append(message)
+    return sent
+
+
+def share_result(
+    conn: psycopg.Connection[Any],
+    exchange: Exchange,
+    case: Mapping[str, Any],
+    examination_id: int,
+    result: str,
+    examined_at: datetime,
+    actor: str,
+    answered: frozenset[str] = frozenset(),
+) -> list[PartnerMessage]:
+    """Send the result of an examination of a DNL or HRCM referral to every partner the
+    consignment concerns (they had our risk finding) whose agreement allows it, besides those
+    ``answered`` already in reply to their own request."""
+    if case.get("origin") == PARTNER_REQUEST or case.get("outcome") not in ("DNL", "HRCM"):
+        return []
+    _, filing = referral_of(conn, case)
+    if filing is None:
+        return []
+    outcome = ExaminationResult(
+        declaration_id=filing.declaration_id,
+        version=filing.version,
+        result=result,  # type: ignore[arg-type]  # checked by the caller
+        examined_at=examined_at,
+        officer_ref=actor,
+    )
+    sent = []
+    for agreement in partners_concerned(filing, exchange.agreements, exchange.home):
+        if agreement.partner in answered:
+            continue
+        message = examination_result_message(
+            outcome, filing, agreement, home=exchange.home, sent_at=exchange.now()
+        )
+        if message is None:
+            continue  # the agreement keeps this result home
+        key = f"{filing.declaration_id}/{filing.version}/{agreement.partner}/{examination_id}"
+        message = msgspec.structs.replace(
+            message, message_id=str(uuid.uuid5(MESSAGE_NAMESPACE, key))
+        )
+        if _store(conn, message, "OUT", agreement.partner, case["case_id"], actor):
+            _publish(conn, message)
+            audit.record(
+                conn, case["case_id"], case["declaration_id"], case["version"],
+                "PARTNER_RESULT_SENT", actor,
+                after={"partner": agreement.partner, "message_id": message.message_id,
+                       "result": result},
             )  # fmt: skip
             sent.append(message)
     return sent

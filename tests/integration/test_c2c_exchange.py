@@ -277,3 +277,58 @@ def test_a_partners_examination_request_opens_a_case_and_our_result_reaches_it(
     finally:
         officer.close()
         bench.stop()
+
+
+def test_our_examination_of_a_shared_dnl_reaches_the_partner(
+    administrations: tuple[Administration, Administration],
+    mirrormaker: MirrorMaker,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    eu, cn = administrations
+    bench = spawn_workbench(
+        eu.settings,
+        database_url,
+        tmp_path,
+        extra_env={
+            "SCREENING_ADMINISTRATION": "NL",
+            "SCREENING_AGREEMENTS_DIR": str(ROOT / "deploy" / "c2c-demo" / "eu"),
+        },
+    )
+    supervisor = Officer(bench.url)
+    try:
+        assert supervisor.login("supervisor").status_code == 303
+        ucr = _ucr("EXM")
+        import_filing, _ = filings(ucr, datetime.now(UTC))
+        _send(eu.settings, topics.DECLARATIONS, import_filing["declaration_id"], import_filing)
+        rows = bench.wait_for(
+            "SELECT case_id, outcome FROM cases WHERE declaration_id = %s",
+            (import_filing["declaration_id"],),
+        )
+        case_id, outcome = rows[0]
+        assert outcome == "DNL"
+
+        recorded = supervisor.post(
+            f"/cases/{case_id}/examination",
+            result="SEIZURE",
+            examined_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M"),
+        )
+        assert recorded.status_code == 303, bench.log()[-3000:]
+
+        def result_of(record: Record) -> bool:
+            if record.key != ucr.encode() or record.value is None:
+                return False
+            return bool(orjson.loads(record.value)["kind"] == "EXAMINATION_RESULT")
+
+        inbound = topics.partner_inbound_topic("eu")
+        answer = first_record(cn.settings, inbound, result_of)
+        assert answer is not None, f"no result on {inbound}\n{mirrormaker.log_tail()}"
+        assert answer.value is not None
+        result = orjson.loads(answer.value)
+        assert result["result"] == "SEIZURE"
+        assert result["declaration_ref"] == import_filing["declaration_id"]
+        assert "in_reply_to" not in result  # nobody asked: China had our risk finding
+        assert b"supervisor" not in answer.value
+    finally:
+        supervisor.close()
+        bench.stop()
