@@ -77,12 +77,25 @@ class PostgresServer:
 
     def drop_database(self, url: str) -> None:
         """Drop the database of ``url``, ending the sessions still connected to it first
-        (a pool or a server process the test left running); nothing if it is gone already."""
+        (a pool or a server process the test left running); nothing if it is gone already.
+
+        Only the role's own sessions are ended here. ``WITH (FORCE)`` would also signal an
+        autovacuum worker busy on the database, which a role without pg_signal_backend may
+        not do; a plain DROP stops such a worker itself."""
         name = urlsplit(url).path.lstrip("/")
+        database = sql.Identifier(name)
         with psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                return
+            # Closed to new sessions first: a pool left running cannot reconnect in between.
+            conn.execute(sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(database))
             conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND usename = current_user",
+                (name,),
             )
+            # A plain DROP waits a few seconds for the ended sessions to exit.
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(database))
 
     @contextmanager
     def fresh_database(self) -> Iterator[str]:
