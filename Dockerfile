@@ -1,15 +1,21 @@
 # The screening pipeline: `screening worker` by default; every other `screening` command too.
 # Build: docker build -t customs-screening:0.1.0 .
-# Two stages: the build stage installs the package and its pinned dependencies into a venv
+# Two stages: the build stage installs the package and its locked dependencies into a venv
 # (all of them ship binary wheels: no compiler needed); the runtime stage copies that venv
 # and runs as an unprivileged user.
 FROM python:3.11.13-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
+# The locked versions with their hashes first (a layer of their own, rebuilt only when the lock
+# changes), then the package without resolving anything again.
+COPY requirements/runtime.lock requirements/
+RUN /opt/venv/bin/pip install --no-compile --require-hashes -r requirements/runtime.lock
 COPY pyproject.toml README.md LICENSE ./
 COPY pipeline/ pipeline/
-RUN /opt/venv/bin/pip install --no-compile . \
+# pipeline/default_rules links to rules/: the package carries the default rule set.
+COPY rules/ rules/
+RUN /opt/venv/bin/pip install --no-compile --no-deps . \
     && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 FROM python:3.11.13-slim-bookworm AS runtime

@@ -34,11 +34,20 @@ lint: setup ## ruff, ruff format --check, mypy
 
 setup: $(INSTALLED) system-deps kafka-fetch ## Virtualenv, Python packages, Kafka jars, kcat
 
-$(INSTALLED): pyproject.toml
+# The versions tested together, with their hashes (requirements/dev.lock), then the project
+# itself without resolving anything again.
+$(INSTALLED): pyproject.toml requirements/dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 --quiet
+lock: $(INSTALLED) ## Recompile requirements/*.lock after a change to pyproject.toml (locked versions that still fit stay)
+	$(UV_COMPILE) --extra dev -o requirements/dev.lock
+	$(UV_COMPILE) -c requirements/dev.lock -o requirements/runtime.lock
+.PHONY: lock
 
 bench: setup ## Benchmark the pipeline against its baselines (writes load_tests/results/)
 	$(BIN)/python -m load_tests.bench

@@ -18,6 +18,8 @@ second="127.0.0.1:$second_port"
 export MM2_A_ALIAS=eu MM2_A_BOOTSTRAP="$first" MM2_B_ALIAS=cn MM2_B_BOOTSTRAP="$second"
 export MM2_EXTRA_TOPICS='customs\.aeo\.registry\.v1'
 export MM2_DATA_DIR="$demo/mirrormaker"
+# The workers' logs are read by a person: text (SCREENING_LOG_FORMAT=json for jq).
+export SCREENING_LOG_FORMAT="${SCREENING_LOG_FORMAT:-text}"
 
 pids=()
 cleanup() {

@@ -11,6 +11,8 @@ run_dir="$root/.data/run"
 mkdir -p "$run_dir"
 export SCREENING_KAFKA_BOOTSTRAP="${SCREENING_KAFKA_BOOTSTRAP:-127.0.0.1:9092}"
 export SCREENING_DATA_DIR="${SCREENING_DATA_DIR:-$root/.data/worker}"
+# The logs under .data/run are read by a person: text (SCREENING_LOG_FORMAT=json for jq).
+export SCREENING_LOG_FORMAT="${SCREENING_LOG_FORMAT:-text}"
 web_port="${SCREENING_WEB_PORT:-6066}"
 feed_rate="${FEED_RATE:-20}"
 workbench_port="${SCREENING_WORKBENCH_PORT:-8088}"

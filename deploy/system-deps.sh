@@ -2,6 +2,7 @@
 # Installs the Debian packages that the tests and `make run` use, when they are missing:
 # kcat (a Kafka client written elsewhere, used by the integration tests) and prometheus
 # (brings promtool: the alert rules' tests, and the Prometheus that `make run` starts);
+# prometheus-alertmanager brings amtool, which checks deploy/alertmanager's configuration;
 # openssl makes the throwaway certificates of the TLS test; postgresql is the server the
 # workbench's tests start (deploy/postgres/postgres.sh); chromium is the browser its browser
 # tests drive.
@@ -12,6 +13,7 @@ command -v kcat >/dev/null || missing+=(kcat)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v promtool >/dev/null || missing+=(prometheus)
+command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
 command -v openssl >/dev/null || missing+=(openssl)
 # The server binaries, not only the client: Debian keeps them out of PATH, in
 # /usr/lib/postgresql/<version>/bin.

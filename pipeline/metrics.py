@@ -24,10 +24,14 @@ from prometheus_client.registry import Collector
 
 from pipeline.feedback.stats import Tally
 from pipeline.screening.batch import BatchResult
+from pipeline.standard_collectors import register_standard_collectors
 
 # `_created` series double every counter's output and no dashboard or alert reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
+
+
 REGISTRY = CollectorRegistry(auto_describe=True)
+register_standard_collectors(REGISTRY)
 
 # Around the service objective (p99 within 1 s of the filing reaching Kafka), and far enough
 # out to show a backlog being worked off.

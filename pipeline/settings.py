@@ -135,6 +135,12 @@ class Settings(BaseSettings):
     web_host: str = Field("127.0.0.1", description="Worker HTTP bind address.")
     data_dir: Path = Field(Path(".data/worker"), description="Worker state (table stores).")
     log_level: str = Field("info", description="debug, info, warning or error.")
+    log_format: str = Field(
+        "json",
+        pattern="^(json|text)$",
+        description="Logs of the worker and the workbench: json (one object a line) or text "
+        "(for a terminal).",
+    )
     librdkafka_log_level: int = Field(
         2, ge=0, le=7, description="librdkafka's own log level (syslog: 2 critical, 7 debug)."
     )
@@ -175,6 +181,16 @@ class Settings(BaseSettings):
         7 * 365 + 2,
         ge=1,
         description="How long closed cases and their audit trail are kept (seven years).",
+    )
+    archive_dir: Path = Field(
+        Path(".data/archive"),
+        description="Parquet archive of assessments, hits, dead letters and declarations "
+        "(`screening archive`), one folder per topic and day.",
+    )
+    archive_retention_days: int = Field(
+        7 * 365 + 2,
+        ge=1,
+        description="Days of archive kept by `screening archive prune` (seven years).",
     )
     demo_password: SecretStr | None = Field(
         None,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +29,10 @@ RULES_COLUMNS = (
     "delta",
     "rule_changed",
 )
+
+
+# The path that stands for standard output, as in most command-line tools.
+STDOUT = Path("-")
 
 
 class OutputFileError(ScreeningError):
@@ -171,17 +177,20 @@ def _blank(value: int | None) -> int | str:
 
 
 def _write_csv(path: Path, header: tuple[str, ...], rows: list[list[Any]]) -> None:
-    try:
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows(rows)
-    except OSError as exc:
-        raise OutputFileError(f"{path}: {exc.strerror}") from exc
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    _write(path, text.getvalue().encode("utf-8"))
 
 
 def _write(path: Path, data: bytes) -> None:
+    """Write the file, or standard output for ``-``."""
     try:
-        path.write_bytes(data)
+        if path == STDOUT:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            path.write_bytes(data)
     except OSError as exc:
         raise OutputFileError(f"{path}: {exc.strerror}") from exc

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pipeline.backtest.screen import Verdict
+from pipeline.backtest.screen import RejectedLine, Verdict
 from pipeline.rules.model import RuleSet
 from pipeline.screening.outcome import SEVERITY
 
 OUTCOMES = ("ASSESSMENT_COMPLETE", "RFI", "HRCM", "DNL")
 INVALIDATED = "INVALIDATED"
+
+# The dead-letter codes in words; SCHEMA is told apart further by field (rejection_kind).
+_REJECTION_WORDS = {
+    "INVALID_JSON": "not JSON",
+    "NOT_AN_OBJECT": "not a JSON object",
+    "ENCODING": "not UTF-8",
+    "TOO_LARGE": "too large",
+}
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,3 +208,27 @@ def _most_severe_first(change: OutcomeChange) -> tuple[int, int, str, int]:
         change.declaration_id,
         change.version,
     )
+
+
+def rejection_location(path: str | None) -> str | None:
+    """Where in the document a rejection points, e.g. ``parties[1].name``; None for the whole
+    document or the message as a whole."""
+    if not path or path == "$":
+        return None
+    return path.removeprefix("$.").removeprefix("$")
+
+
+def rejection_kind(line: RejectedLine) -> str:
+    """What is wrong with a rejected line, in a few words: ``missing field``, ``invalid
+    hs_code``, ``not JSON``..."""
+    if line.code != "SCHEMA":
+        return _REJECTION_WORDS.get(line.code, line.code)
+    if "missing required field" in line.message:
+        return "missing field"
+    names = _NAME.findall(rejection_location(line.path) or "")
+    return f"invalid {names[-1]}" if names else "not a declaration"
+
+
+def rejection_kinds(rejected: Sequence[RejectedLine]) -> list[tuple[str, int]]:
+    """Each kind of rejection and its count, the most frequent first."""
+    return Counter(rejection_kind(line) for line in rejected).most_common()

@@ -53,6 +53,7 @@ class _AssessmentView(msgspec.Struct):
 class _RejectionError(msgspec.Struct):
     code: str
     message: str
+    path: str | None = None
 
 
 class _RejectionSource(msgspec.Struct):
@@ -92,6 +93,7 @@ class RejectedLine:
     line: int
     code: str
     message: str
+    path: str | None = None  # JSON path of the field at fault, "$" for the whole document
 
 
 @dataclass
@@ -137,7 +139,11 @@ class RuleSetScreening:
                 sequence = rejection.source.offset
                 self.tally.rejected.append(
                     RejectedLine(
-                        sequence, lines[sequence], rejection.error.code, rejection.error.message
+                        sequence,
+                        lines[sequence],
+                        rejection.error.code,
+                        rejection.error.message,
+                        rejection.error.path,
                     )
                 )
 

@@ -18,9 +18,8 @@ from typing import Any
 
 import yaml
 
-from pipeline.errors import ScreeningError
-from pipeline.rules.loader import Problem, alias_expansion, checked_date, line_of
 from pipeline.topics import partner_inbound_topic
+from pipeline.yaml_documents import DocumentsRefused, Problem, checked_date, line_of, read_mapping
 
 KINDS = ("RISK_FINDING", "EXAMINATION_REQUEST", "EXAMINATION_RESULT")
 LEVELS = ("HIGH", "MEDIUM")
@@ -95,14 +94,11 @@ ALIAS = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$(?!\n)")
 HANDLING = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,63}$(?!\n)")
 
 
-class AgreementsInvalid(ScreeningError):
+class AgreementsInvalid(DocumentsRefused):
     """The sharing agreements have errors; each names its file and line. Fix them and validate
     again: until then nothing is shared."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        super().__init__(f"sharing agreements refused, {count}:\n" + "\n".join(map(str, problems)))
+    what = "sharing agreements"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +170,7 @@ def load_agreements(directory: Path) -> Agreements:
     agreements: list[tuple[Agreement, yaml.Node]] = []
     files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     for path in files:
-        loaded = _read(path, problems)
+        loaded = read_mapping(path, problems, "an agreement file holds one mapping (partner, ...)")
         if loaded is not None:
             agreement = parse_agreement(str(path), *loaded, problems)
             if agreement is not None:
@@ -184,30 +180,6 @@ def load_agreements(directory: Path) -> Agreements:
         # In the order of the files and of their lines, as a reviewer reads them.
         raise AgreementsInvalid(sorted(problems, key=lambda p: (p.source, p.line or 0)))
     return Agreements(tuple(sorted((a for a, _ in agreements), key=lambda a: a.partner)))
-
-
-def _read(path: Path, problems: list[Problem]) -> tuple[Mapping[str, Any], yaml.Node] | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        expansion = alias_expansion(node)
-        if expansion is not None:
-            problems.append(Problem(str(path), *expansion))
-            return None
-        document = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(str(path), None, f"cannot read: {exc}"))
-        return None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reason = getattr(exc, "problem", None) or str(exc)
-        line = mark.line + 1 if mark is not None else None
-        problems.append(Problem(str(path), line, f"not valid YAML: {reason}"))
-        return None
-    if not isinstance(document, dict) or node is None:
-        problems.append(Problem(str(path), 1, "an agreement file holds one mapping (partner, ...)"))
-        return None
-    return document, node
 
 
 def parse_agreement(

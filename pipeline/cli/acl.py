@@ -149,9 +149,9 @@ def add_partner(
     bootstrap: BootstrapOption = None,
     dry_run: bool = DryRunOption,
 ) -> None:
-    """Read on <alias>.customs.c2c.outbound.v1 for the workbench and the pipeline.
+    """Read on <alias>.customs.c2c.outbound.v1 for the workbench, the pipeline and the archive.
 
-    Run it for each sharing agreement, and again after `acl apply --prune` of either role."""
+    Run it for each sharing agreement, and again after `acl apply --prune` of any of them."""
     try:
         roles = acls.partner_roles(alias)
     except ConfigurationError as exc:

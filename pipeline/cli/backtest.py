@@ -8,6 +8,7 @@ one in production) and the declarations whose outcome would change are listed.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import typer
@@ -38,10 +39,15 @@ from pipeline.backtest.report import (
     RunReport,
     compare,
     differing_rules,
+    rejection_kinds,
+    rejection_location,
     run_report,
 )
 from pipeline.backtest.screen import RejectedLine, Tally
-from pipeline.cli.common import console
+from pipeline.cli.archive import backtest_input
+from pipeline.cli.common import STDOUT, console, default_rules_dir, output_path
+from pipeline.errors import ScreeningError
+from pipeline.reference.csv_load import AEO_HEADER, WATCHLIST_HEADER
 from pipeline.reference.parties import ReferenceData
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.model import RuleSet
@@ -56,25 +62,37 @@ _REJECTIONS_SHOWN = 5
 _SMALL_FILE_BYTES = 8 * 1024 * 1024
 
 
+class NothingScreened(ScreeningError):
+    """No line of the file is a declaration that could be screened: the report would be empty.
+    Check that the file is the recording meant (the rejected lines say why)."""
+
+
 def _output_path(path: Path | None) -> Path | None:
-    if path is not None and not path.parent.is_dir():
-        raise typer.BadParameter(f"folder {path.parent} does not exist")
-    return path
+    return output_path(path)
 
 
 def backtest(
-    file: Path = typer.Argument(
-        ...,
-        metavar="FILE.jsonl",
+    file: Path | None = typer.Argument(
+        None,
+        metavar="[FILE.jsonl]",
         exists=True,
         dir_okay=False,
         readable=True,
-        help="Recorded declarations, one JSON object per line.",
+        help="Recorded declarations, one JSON object per line (or --from-archive).",
     ),
-    rules: Path = typer.Option(Path("rules"), "--rules", help="The rule folder to test."),
+    rules: Path = typer.Option(
+        default_rules_dir,
+        "--rules",
+        exists=True,
+        file_okay=False,
+        show_default="rules",
+        help="The rule folder to test.",
+    ),
     against: Path | None = typer.Option(
         None,
         "--against",
+        exists=True,
+        file_okay=False,
         help="A second rule folder, usually the one in production: list the declarations "
         "whose outcome would change from it to --rules.",
     ),
@@ -85,7 +103,10 @@ def backtest(
         [], "--watchlist", exists=True, dir_okay=False, help="Watch-list CSV (repeatable)."
     ),
     json_out: Path | None = typer.Option(
-        None, "--json-out", callback=_output_path, help="Write the whole report as JSON here."
+        None,
+        "--json-out",
+        callback=_output_path,
+        help="Write the whole report as JSON here (- for stdout).",
     ),
     csv_out: Path | None = typer.Option(
         None, "--csv-out", callback=_output_path, help="Write the per-rule table as CSV here."
@@ -116,11 +137,30 @@ def backtest(
         min=1,
         help="Processes to screen with (default: one per core, one for a small file).",
     ),
+    from_archive: Path | None = typer.Option(
+        None,
+        "--from-archive",
+        metavar="DIR",
+        help="Screen the declarations of the archive (screening archive run) instead of a file.",
+    ),
+    since: str | None = typer.Option(
+        None, "--since", metavar="DATE", help="With --from-archive: first day, YYYY-MM-DD (UTC)."
+    ),
+    until: str | None = typer.Option(
+        None, "--until", metavar="DATE", help="With --from-archive: last day, included."
+    ),
 ) -> None:
     """Screen recorded declarations offline, as a worker would, and report hits per rule,
     outcomes, and with --against the outcomes that would change."""
     if changes_out is not None and against is None:
         raise typer.BadParameter("needs --against", param_hint="--changes-out")
+    file = backtest_input(file, from_archive, since, until)
+    outputs = (json_out, csv_out, changes_out, assessments_out)
+    if sum(path == STDOUT for path in outputs) > 1:
+        raise typer.BadParameter("only one output can go to standard output (-)")
+    # With a file on standard output, the report goes to stderr so as not to mix with it.
+    out = console if STDOUT in outputs else report_console
+    _check_inputs(rules, against, aeo, watchlist)
     settings = Settings()
     if max_bytes is not None:
         settings = settings.model_copy(update={"max_message_bytes": max_bytes})
@@ -154,12 +194,15 @@ def backtest(
         comparison = compare(old, tallies[1].verdicts, new, tallies[0].verdicts, differing)
     rejected = tallies[0].rejected
 
-    _print_rules(new, comparison)
-    _print_summary(new, tallies[0], rejected, reference.aeo_records, reference.watchlist_entries)
+    if not new.screened and not new.invalidated:
+        _print_rejections(file, rejected, out)
+        why = f"all {len(rejected)} lines rejected" if rejected else "no declaration in it"
+        raise NothingScreened(f"{file}: nothing screened, {why}")
+    _print_rules(new, comparison, out)
+    _print_summary(new, tallies[0], reference.aeo_records, reference.watchlist_entries, out)
     if comparison is not None and old is not None:
-        _print_comparison(old, new, comparison, show)
-    for line in rejected[:_REJECTIONS_SHOWN]:
-        console.print(f"{file}:{line.line}: {line.code} {line.message}", markup=False)
+        _print_comparison(old, new, comparison, show, out)
+    _print_rejections(file, rejected, out)
 
     if json_out is not None:
         write_json(json_out, document(file, rules, new, tallies[0], against, old, comparison))
@@ -169,6 +212,52 @@ def backtest(
         write_changes_csv(changes_out, comparison)
     if assessments_out is not None:
         write_verdicts(assessments_out, tallies[0].verdicts)
+
+
+def _check_inputs(
+    rules: Path, against: Path | None, aeo: list[Path], watchlist: list[Path]
+) -> None:
+    """Refuse what cannot be used before screening anything: a CSV file that is not the
+    option's kind (its header says)."""
+    for option, paths, header in (
+        ("--aeo", aeo, AEO_HEADER),
+        ("--watchlist", watchlist, WATCHLIST_HEADER),
+    ):
+        for path in paths:
+            problem = _header_problem(path, header)
+            if problem:
+                raise typer.BadParameter(f"{path}:{problem}", param_hint=option)
+
+
+def _header_problem(path: Path, header: tuple[str, ...]) -> str | None:
+    """``LINE: reason`` when the file's first row is not ``header``, else None. The rows are
+    left to the reader, which reports each bad one and skips it."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            first = next((row for row in reader if row), None)
+            line = reader.line_num
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None  # the reader says what is wrong, with the line
+    expected = ",".join(header)
+    if first is None:
+        return f"1: no header: expected {expected}"
+    if tuple(field.strip() for field in first) != header:
+        return f"{line}: header must be {expected}"
+    return None
+
+
+def _print_rejections(file: Path, rejected: list[RejectedLine], out: Console) -> None:
+    """The first rejected lines on stderr, each with where in the document it went wrong,
+    then how many of each kind."""
+    for line in rejected[:_REJECTIONS_SHOWN]:
+        where = rejection_location(line.path)
+        at = f" at {where}" if where else ""
+        console.print(f"{file}:{line.line}: {line.code}{at}: {line.message}", markup=False)
+    if rejected:
+        kinds = ", ".join(f"{kind} ({count})" for kind, count in rejection_kinds(rejected))
+        lines = "line" if len(rejected) == 1 else "lines"
+        out.print(f"{len(rejected)} {lines} rejected: {kinds}", markup=False)
 
 
 def _processes_for(file: Path) -> int:
@@ -199,7 +288,7 @@ def _screen(
         )
 
 
-def _print_rules(report: RunReport, comparison: Comparison | None) -> None:
+def _print_rules(report: RunReport, comparison: Comparison | None, out: Console) -> None:
     table = Table(title=f"Rule set {report.ruleset_version}", title_justify="left")
     for column in ("rule", "version", "mode", "action", "matches", "share"):
         table.add_column(column, justify="right" if column in ("matches", "share") else "left")
@@ -231,41 +320,35 @@ def _print_rules(report: RunReport, comparison: Comparison | None) -> None:
         empty = [""] * (3 + len(OUTCOMES))
         retired: list[Text | str] = [Text(delta.rule_id), str(delta.old_version or ""), "retired"]
         table.add_row(*retired, *empty, str(delta.old_matches), f"{delta.delta:+d}", "yes")
-    report_console.print(table)
+    out.print(table)
 
 
 def _print_summary(
-    report: RunReport,
-    run: Tally,
-    rejected: list[RejectedLine],
-    aeo_records: int,
-    watchlist_entries: int,
+    report: RunReport, run: Tally, aeo_records: int, watchlist_entries: int, out: Console
 ) -> None:
     total = report.screened or 1
     ranked = sorted(report.outcomes.items(), key=lambda item: -item[1])
     summary = ", ".join(f"{o} {n} ({n / total:.1%})" for o, n in ranked if n)
-    report_console.print(f"{report.screened} declarations screened: {summary}", markup=False)
-    report_console.print(
+    screened = f"{report.screened} declarations screened"
+    out.print(f"{screened}: {summary}" if summary else screened, markup=False)
+    out.print(
         f"{report.invalidated} invalidations, {run.hits} hits raised, "
         f"{run.open_referrals} referrals open at the end; "
         f"reference data: {aeo_records} AEO records, {watchlist_entries} watch-list entries",
         markup=False,
     )
-    if rejected:
-        codes: dict[str, int] = {}
-        for line in rejected:
-            codes[line.code] = codes.get(line.code, 0) + 1
-        report_console.print(f"{len(rejected)} lines rejected: {codes}", markup=False)
 
 
-def _print_comparison(old: RunReport, new: RunReport, comparison: Comparison, show: int) -> None:
-    report_console.print(
+def _print_comparison(
+    old: RunReport, new: RunReport, comparison: Comparison, show: int, out: Console
+) -> None:
+    out.print(
         f"against {old.ruleset_version}: {len(comparison.changes)} outcomes change, "
         f"{comparison.matches_changed} declaration versions match other rules",
         markup=False,
     )
     for move, count in comparison.moves.items():
-        report_console.print(f"  {move}: {count}", markup=False)
+        out.print(f"  {move}: {count}", markup=False)
     if not comparison.changes or show == 0:
         return
     table = Table(
@@ -289,7 +372,7 @@ def _print_comparison(old: RunReport, new: RunReport, comparison: Comparison, sh
             Text(", ".join(change.removed_rules)),
             Text(", ".join(change.changed_rules)),
         )
-    report_console.print(table)
+    out.print(table)
 
 
 def _short(outcome: str) -> str:

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, BinaryIO
 
+import click
 import typer
+from pydantic import SecretStr, ValidationError
 from rich.console import Console
 
+import pipeline
 from pipeline.kafka.security import check_security
 from pipeline.settings import Settings
 
 # Messages are whole lines even when stderr is not a terminal (no wrapping at 80 columns).
 console = Console(stderr=True, soft_wrap=True)
+
+# The path that means standard output for the options that write a file.
+STDOUT = Path("-")
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+# The rule folder when none is given: ./rules as in a checkout or the image, otherwise the
+# copy packed into the installed package (pyproject.toml, package data).
+RULES_FOLDER = Path("rules")
+PACKAGED_RULES = Path(pipeline.__file__).resolve().parent / "default_rules"
 
 BootstrapOption = Annotated[
     str | None,
@@ -23,12 +39,76 @@ BootstrapOption = Annotated[
     ),
 ]
 
+LogLevelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-level",
+        click_type=click.Choice(LOG_LEVELS, case_sensitive=False),
+        help="Default SCREENING_LOG_LEVEL (info).",
+        show_default=False,
+    ),
+]
+
+
+class SettingInvalid(click.UsageError):
+    """A SCREENING_* variable has a value the command cannot use: exit code 2, like a bad
+    argument."""
+
 
 def load_settings(bootstrap: str | None = None, **overrides: object) -> Settings:
     settings = Settings()
     update = {k: v for k, v in overrides.items() if v is not None}
     if bootstrap:
         update["kafka_bootstrap"] = bootstrap
+    if "rules_dir" not in settings.model_fields_set:
+        update.setdefault("rules_dir", default_rules_dir())
     settings = settings.model_copy(update=update) if update else settings
+    if settings.log_level.lower() not in LOG_LEVELS:
+        # A free-text field in the settings: refused here, before logging is set up with it.
+        raise SettingInvalid(
+            f"SCREENING_LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)} "
+            f"(any case), not {settings.log_level!r}"
+        )
     check_security(settings)
     return settings
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """One line per invalid SCREENING_* variable: its name and what is wrong with it."""
+    lines = []
+    for error in exc.errors():
+        field = "_".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        got = "" if _is_secret(field) else f" (got {error.get('input')!r})"
+        lines.append(f"SCREENING_{field.upper()}: {message}{got}")
+    return lines
+
+
+def _is_secret(field: str) -> bool:
+    info = Settings.model_fields.get(field)
+    return info is not None and SecretStr.__name__ in str(info.annotation)
+
+
+def default_rules_dir() -> Path:
+    if RULES_FOLDER.is_dir() or not PACKAGED_RULES.is_dir():
+        return RULES_FOLDER
+    return PACKAGED_RULES
+
+
+def output_path(path: Path | None) -> Path | None:
+    """Callback of the options that write a file: ``-`` is standard output; any other path
+    needs its folder to exist (checked before the work, not after it)."""
+    if path is not None and path != STDOUT and not path.parent.is_dir():
+        raise typer.BadParameter(f"folder {path.parent} does not exist")
+    return path
+
+
+@contextmanager
+def open_output(path: Path) -> Iterator[BinaryIO]:
+    """The file to write, or standard output for ``-`` (left open, flushed)."""
+    if path == STDOUT:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with path.open("wb") as handle:
+        yield handle

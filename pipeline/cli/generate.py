@@ -6,6 +6,7 @@ import csv
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import typer
@@ -13,11 +14,22 @@ from confluent_kafka import Producer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pipeline import topics
-from pipeline.cli.common import BootstrapOption, console, load_settings
+from pipeline.backtest.export import OutputFileError
+from pipeline.cli.common import (
+    STDOUT,
+    BootstrapOption,
+    console,
+    load_settings,
+    open_output,
+    output_path,
+)
 from pipeline.errors import DeliveryFailed
 from pipeline.kafka.producer import produce_waiting, producer_config
 from pipeline.kafka.security import check_access
 from pipeline.reference.csv_load import AEO_HEADER, Row, read_aeo_csv
+
+if TYPE_CHECKING:
+    from pipeline.samples.generator import DeclarationGenerator
 
 
 def generate(
@@ -42,15 +54,26 @@ def generate(
         "--publish-aeo",
         help="First publish the AEO records of the generated companies to the AEO registry.",
     ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        metavar="FILE",
+        callback=output_path,
+        help="Write the messages to FILE, one a line (- for standard output), instead of "
+        "publishing them; `screening send FILE` publishes them later.",
+    ),
 ) -> None:
     """Publish realistic synthetic declarations: several goods items, real HS codes and
     UN/LOCODEs, ISO 6346 container numbers, amendments, invalidations, risky and malformed."""
     from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
 
-    settings = load_settings(bootstrap)
     generator = DeclarationGenerator(
         GeneratorConfig(seed=seed, risky_share=risky_share, malformed_share=malformed_share)
     )
+    if out is not None:
+        _write_messages(out, generator, count, rate=rate, publish_aeo=publish_aeo)
+        return
+    settings = load_settings(bootstrap)
     check_access(settings)
     producer = Producer(producer_config(settings))
     if publish_aeo:
@@ -84,6 +107,30 @@ def generate(
         raise DeliveryFailed(f"{remaining} of {count} messages were not acknowledged")
     elapsed = time.monotonic() - started
     console.print(f"published {count} messages to {topic} in {elapsed:.1f} s")
+
+
+def _write_messages(
+    out: Path,
+    generator: DeclarationGenerator,
+    count: int,
+    *,
+    rate: float | None,
+    publish_aeo: bool,
+) -> None:
+    """The messages as `screening send` reads them: each value on its own line."""
+    # Both are about publishing: with --out nothing is published.
+    if rate is not None:
+        raise typer.BadParameter("not with --out: nothing is published", param_hint="--rate")
+    if publish_aeo:
+        raise typer.BadParameter("not with --out: nothing is published", param_hint="--publish-aeo")
+    try:
+        with open_output(out) as handle:
+            for message in generator.messages(count):
+                handle.write(message.value + b"\n")
+    except OSError as exc:
+        raise OutputFileError(f"{out}: {exc.strerror}") from exc
+    where = "standard output" if out == STDOUT else str(out)
+    console.print(f"wrote {count} messages to {where}", markup=False, highlight=False)
 
 
 def _publish_aeo_records(producer: Producer, rows: list[dict[str, str | None]]) -> int:

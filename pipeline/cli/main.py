@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 
 import click
 import typer
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from pipeline.cli import (
     acl,
+    archive,
     c2c,
     generate,
     hits,
@@ -21,7 +23,11 @@ from pipeline.cli import (
     workbench,
     worker,
 )
-from pipeline.errors import ScreeningError
+from pipeline.cli.common import SettingInvalid, settings_problems
+from pipeline.errors import ConfigurationError, ScreeningError
+
+# The distribution name in pyproject.toml, which the version is read from.
+DISTRIBUTION = "customs-screening"
 
 app = typer.Typer(
     name="screening",
@@ -29,8 +35,31 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    # With no markup mode, typer 0.20 still escapes "[default: ...]" for rich: it showed "\[".
+    # Markdown rather than rich: docstrings' line breaks are joined in the command lists too.
+    rich_markup_mode="markdown",
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        try:
+            version = metadata.version(DISTRIBUTION)
+        except metadata.PackageNotFoundError:
+            version = "unknown (the package is not installed)"
+        typer.echo(f"screening {version}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version, exit."
+    ),
+) -> None:
+    """Options of ``screening`` itself, before the command."""
+
+
 app.add_typer(topics.app, name="topics")
 app.add_typer(reference.aeo_app, name="aeo")
 app.add_typer(reference.watchlist_app, name="watchlist")
@@ -38,6 +67,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(acl.app, name="acl")
 app.add_typer(c2c.app, name="c2c")
 app.add_typer(report.app, name="report")
+app.add_typer(archive.app, name="archive")
 app.command("worker")(worker.worker)
 app.command("workbench")(workbench.workbench)
 app.add_typer(workbench.accounts_app, name="accounts")
@@ -52,11 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command.main(args=argv, prog_name="screening", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
-        # A group called without a subcommand: show its help, as the user asked for nothing.
-        click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+        # A group called without a subcommand: its help is shown, as the user asked for nothing
+        # (typer's rich help has printed itself already, when the error was made).
+        if exc.format_message():
+            click.echo(exc.format_message(), err=True)
         return 2
     except click.UsageError as exc:
-        hint = f" (try: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        # A bad setting is not fixed by reading the command's help.
+        helps = exc.ctx is not None and not isinstance(exc, SettingInvalid)
+        hint = f" (try: {exc.ctx.command_path} --help)" if exc.ctx and helps else ""
         print(f"screening: error: {exc.format_message()}{hint}", file=sys.stderr)
         return 2
     except click.exceptions.Exit as exc:
@@ -64,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         print("screening: aborted", file=sys.stderr)
         return 130
+    except ConfigurationError as exc:
+        # A bad setting or argument found past parsing (TLS files, a database URL, an alias).
+        print(f"screening: error: {exc}", file=sys.stderr)
+        return 2
     except ScreeningError as exc:
         print(f"screening: {exc}", file=sys.stderr)
         return 1
@@ -71,13 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         if exc.title != "Settings":
             raise
         # A bad SCREENING_* variable: one line each, no traceback, as for a bad argument.
-        for error in exc.errors():
-            name = "SCREENING_" + "_".join(str(part) for part in error["loc"]).upper()
-            message = error["msg"].removeprefix("Value error, ")
-            print(
-                f"screening: error: {name}: {message} (got {error.get('input')!r})",
-                file=sys.stderr,
-            )
+        for line in settings_problems(exc):
+            print(f"screening: error: {line}", file=sys.stderr)
         return 2
     return 0
 

@@ -238,10 +238,22 @@ def _line_count(path: Path) -> int | None:
         return None  # the reader reports it
 
 
-_FILE = typer.Argument(..., help="CSV file with the contract's header.", show_default=False)
+_FILE = typer.Argument(
+    ...,
+    exists=True,
+    dir_okay=False,
+    readable=True,
+    help="CSV file with the contract's header.",
+    show_default=False,
+)
 _IDS = typer.Argument(..., help="Ids to delete (tombstones).", show_default=False)
 _SYNC_FILE = typer.Argument(
-    ..., help="CSV file with the contract's header: the whole list.", show_default=False
+    ...,
+    exists=True,
+    dir_okay=False,
+    readable=True,
+    help="CSV file with the contract's header: the whole list.",
+    show_default=False,
 )
 _DRY_RUN = typer.Option(
     False, "--dry-run", help="Print what would be loaded and deleted; publish nothing."

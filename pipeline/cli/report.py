@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -20,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipeline import topics
+from pipeline.archive import read as archived
 from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.cli.effectiveness import _read_all as read_all
 from pipeline.feedback.safe import (
@@ -60,6 +62,12 @@ def safe(
         ..., "--to", help="Last day, included, YYYY-MM-DD (UTC).", metavar="DATE"
     ),
     as_json: bool = typer.Option(False, "--json", help="One JSON document instead of tables."),
+    from_archive: Path | None = typer.Option(
+        None,
+        "--from-archive",
+        metavar="DIR",
+        help="Read the archive (screening archive run) instead of Kafka: any period it holds.",
+    ),
     bootstrap: BootstrapOption = None,
 ) -> None:
     """SAFE performance measures (standard 8) for the filings assessed in the period: screened,
@@ -69,16 +77,26 @@ def safe(
         period = parse_period(start, end)
     except PeriodError as exc:
         raise click.UsageError(str(exc)) from None
-    settings = load_settings(bootstrap)
     measures = SafeMeasures(period)
-    # Assessments first: an examination result read after them that finds none has none.
-    measures.add_assessments(read_all(settings, topics.ASSESSMENTS))
-    measures.add_examination_results(read_all(settings, topics.EXAMINATION_RESULTS))
-    for topic in _message_topics(settings):
-        if topic != topics.C2C_OUTBOUND:
-            measures.note_partner_topic(topic)
-        measures.add_partner_messages(read_all(settings, topic))
+    if from_archive is not None:
+        if not from_archive.is_dir():
+            raise click.BadParameter(
+                f"folder {from_archive} does not exist", param_hint="--from-archive"
+            )
+        archived.feed_safe(measures, from_archive)
+    else:
+        settings = load_settings(bootstrap)
+        # Assessments first: an examination result read after them that finds none has none.
+        measures.add_assessments(read_all(settings, topics.ASSESSMENTS))
+        measures.add_examination_results(read_all(settings, topics.EXAMINATION_RESULTS))
+        for topic in _message_topics(settings):
+            if topic != topics.C2C_OUTBOUND:
+                measures.note_partner_topic(topic)
+            measures.add_partner_messages(read_all(settings, topic))
     report = measures.report(datetime.now(UTC).date())
+    if from_archive is not None:
+        # Kafka's retention does not limit the archive; what it holds does.
+        report["warnings"] = archived.safe_warnings(from_archive, period)
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
         sys.stdout.buffer.flush()

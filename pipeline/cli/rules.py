@@ -13,7 +13,12 @@ from confluent_kafka import Producer
 
 from pipeline import topics
 from pipeline.cli import backtest, effectiveness, rules_status
-from pipeline.cli.common import BootstrapOption, console, load_settings
+from pipeline.cli.common import (
+    BootstrapOption,
+    console,
+    default_rules_dir,
+    load_settings,
+)
 from pipeline.errors import DeliveryFailed, ScreeningError
 from pipeline.kafka.producer import produce_waiting, producer_config
 from pipeline.kafka.reader import read_compacted
@@ -37,7 +42,13 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-DirArgument = typer.Argument(Path("rules"), help="The rule folder.", show_default=True)
+DirArgument = typer.Argument(
+    default_rules_dir,
+    exists=True,
+    file_okay=False,
+    show_default="rules",
+    help="The rule folder.",
+)
 
 
 class RuleCasesFailed(ScreeningError):

@@ -16,7 +16,13 @@ from pipeline.kafka.security import check_access
 
 
 def send(
-    file: Path = typer.Argument(..., help="JSON Lines file: one declaration per line."),
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="JSON Lines file: one declaration per line.",
+    ),
     bootstrap: BootstrapOption = None,
     topic: str = typer.Option(topics.DECLARATIONS, help="Topic to publish to."),
 ) -> None:

@@ -8,9 +8,12 @@ from typing import Any
 
 import typer
 
+from pipeline import logs
 from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.errors import ConfigurationError, ScreeningError
 from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
 
 accounts_app = typer.Typer(
     help="Workbench accounts: officers, supervisors and analysts.", no_args_is_help=True
@@ -49,10 +52,8 @@ def workbench(
         raise typer.BadParameter(
             "--demo-accounts needs SCREENING_DEMO_PASSWORD (at least 12 characters)"
         )
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
-    )
+    # uvicorn is given no logging configuration (log_config=None): its records go through ours.
+    logs.configure(settings.log_level, settings.log_format)
     with _connect(settings) as conn:
         applied = _migrate(conn)
         if demo_accounts and settings.demo_password is not None:
@@ -64,9 +65,12 @@ def workbench(
                 raise typer.BadParameter(f"SCREENING_DEMO_PASSWORD: {exc}") from exc
     if ensure:
         ensure_topics(settings)
-    console.print(
-        f"workbench: http://{settings.workbench_host}:{settings.workbench_port}/ "
-        f"(database {_where(settings)}, {len(applied)} migrations applied now)"
+    log.info(
+        "workbench: http://%s:%s/ (database %s, %d migrations applied now)",
+        settings.workbench_host,
+        settings.workbench_port,
+        _where(settings),
+        len(applied),
     )
     uvicorn.run(
         create_app(settings),

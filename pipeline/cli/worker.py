@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import click
 import typer
 
+from pipeline import logs
 from pipeline.c2c.agreements import AgreementsInvalid
-from pipeline.cli.common import BootstrapOption, console, load_settings
+from pipeline.cli.common import BootstrapOption, LogLevelOption, console, load_settings
 from pipeline.kafka.admin import ensure_topics
+
+log = logging.getLogger(__name__)
 
 
 def worker(
@@ -25,7 +29,12 @@ def worker(
     ),
     data_dir: Path | None = typer.Option(None, help="Worker state folder."),
     app_id: str | None = typer.Option(None, help="Consumer group / Faust app id."),
-    log_level: str | None = typer.Option(None, help="debug, info, warning or error."),
+    log_level: LogLevelOption = None,
+    log_format: str | None = typer.Option(
+        None,
+        click_type=click.Choice(logs.FORMATS),
+        help="json (one object a line) or text (for a terminal); default SCREENING_LOG_FORMAT.",
+    ),
     ensure: bool = typer.Option(
         True, "--ensure-topics/--no-ensure-topics", help="Create missing topics first."
     ),
@@ -43,13 +52,11 @@ def worker(
         data_dir=data_dir,
         app_id=app_id,
         log_level=log_level,
+        log_format=log_format,
     )
-    # Faust sets up logging when its worker starts; what comes before (reference data and
-    # rules loading) is logged through this.
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
-    )
+    # What comes before Faust's worker starts (reference data, rules) is logged through this;
+    # Faust's worker then applies the same configuration (``logging_config`` below).
+    logs.configure(settings.log_level, settings.log_format)
     if ensure:
         ensure_topics(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -61,8 +68,18 @@ def worker(
         console.print(f"screening: {exc}", markup=False, highlight=False)
         raise SystemExit(2) from exc
     prepare_tables(app, settings)
-    console.print(
-        f"worker {settings.app_id}: Kafka {settings.kafka_bootstrap}, "
-        f"metrics http://{settings.web_host}:{settings.web_port}/metrics"
+    log.info(
+        "worker %s: Kafka %s, metrics http://%s:%s/metrics",
+        settings.app_id,
+        settings.kafka_bootstrap,
+        settings.web_host,
+        settings.web_port,
     )
-    Worker(app, loglevel=settings.log_level, quiet=True).execute_from_commandline()
+    # Faust's worker clears the root logger's handlers and applies its own configuration when it
+    # starts: given ours, its records and ours keep going through our one handler.
+    Worker(
+        app,
+        loglevel=settings.log_level,
+        quiet=True,
+        logging_config=logs.logging_config(settings.log_level, settings.log_format),
+    ).execute_from_commandline()

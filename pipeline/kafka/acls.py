@@ -32,6 +32,7 @@ from confluent_kafka.admin import (
 )
 
 from pipeline import topics
+from pipeline.archive.sources import ARCHIVE_GROUP, ARCHIVED_TOPICS
 from pipeline.errors import ConfigurationError, KafkaAccessRefused, KafkaUnavailable
 from pipeline.kafka.reader import GROUP_PREFIX as READER_GROUP_PREFIX
 
@@ -329,6 +330,18 @@ ROLES: tuple[Role, ...] = (
         ),
     ),
     Role(
+        "screening-archive",
+        "the archiver (screening archive run), the audit record kept for years",
+        (
+            _topics(
+                "Read",
+                *ARCHIVED_TOPICS,
+                why="every filing, assessment, hit, dead letter, examination and partner message",
+            ),
+            _group("Read", ARCHIVE_GROUP, why="its consumer group"),
+        ),
+    ),
+    Role(
         "customs-it",
         "customs IT, who operate the pipeline",
         (
@@ -426,6 +439,7 @@ def partner_roles(alias: str) -> list[Role]:
     return [
         Role("screening-workbench", TABLE["screening-workbench"].who, (grant,)),
         Role("screening-pipeline", TABLE["screening-pipeline"].who, (grant, registry)),
+        Role("screening-archive", TABLE["screening-archive"].who, (grant,)),
     ]
 
 

@@ -6,14 +6,22 @@ they are committed so that Grafana needs no Python. After changing a panel, rege
     python -m pipeline.ops.dashboards          # writes the JSON files
     python -m pipeline.ops.dashboards --check  # exit 1 when the files differ from the code
 
-Every query goes to the Prometheus datasource provisioned with the fixed uid below. Shared
-expressions (dead-letter share, latency percentiles, lag, reference age) are the recording
-rules of deploy/prometheus/, so the dashboards show what the alerts evaluate.
+Every dashboard has the variables ``datasource`` (the Prometheus provisioned with the fixed
+uid below by default, any other to choose), ``job`` and ``instance``: every query goes to
+``${datasource}``, and every selector is filtered by the job and instance variables (added here,
+in `_targets`, so that no query can miss them). Shared expressions (dead-letter share, latency
+percentiles, lag, reference age) are the recording rules of deploy/prometheus/, so the
+dashboards show what the alerts evaluate.
+
+Each dashboard links the runbook, and each panel that an alert watches links the alert's
+section. The runbook's address is read from ``SCREENING_RUNBOOK_BASE_URL`` when the files are
+generated (default: the same placeholder as Prometheus' external label ``runbook_base``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,13 +35,25 @@ from grafana_foundation_sdk.cog.variants import Dataquery
 from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as models
 
+from pipeline.ops.promql import add_matchers
 from pipeline.rules.evaluator import RANDOM_RULE_ID
 
+# The datasource provisioned by deploy/grafana/provisioning: the datasource variable's default.
 DATASOURCE_UID = "screening-prometheus"
-DATASOURCE = models.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+DATASOURCE = models.DataSourceRef(type_val="prometheus", uid="${datasource}")
 DASHBOARD_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
-JOB = 'job="screening-worker"'
 RATE = "$__rate_interval"
+JOB_MATCHER = 'job=~"$job"'
+INSTANCE_MATCHER = 'instance=~"$instance"'
+RUNBOOK_VARIABLE = "SCREENING_RUNBOOK_BASE_URL"
+# The same placeholder as the external label runbook_base of deploy/prometheus/prometheus.yml.
+DEFAULT_RUNBOOK = "https://customs-screening.example/docs/runbook.md"
+# Series whose version label changes when a worker takes up a new rule set, and whose
+# timestamp changes with it (pipeline/worker/state_metrics.py).
+RULESET_PUBLISHED = (
+    "count by (version) (screening_ruleset_info and on (job, instance) "
+    "(changes(screening_ruleset_published_timestamp_seconds[2m]) > 0))"
+)
 
 # Colours of the outcomes, the same on every panel: the officer's eye learns them once.
 OUTCOME_COLOURS = {
@@ -55,12 +75,52 @@ class Query:
 PanelBuilder = timeseries.Panel | stat.Panel | table.Panel | bargauge.Panel
 
 
+def scope(metric: str) -> str:
+    """The variables' matchers for a selector of ``metric``.
+
+    A recorded series (``level:metric:operations``, deploy/prometheus) keeps only the labels of
+    its level: every rule there keeps ``job``, and ``instance`` only when its level names it; a
+    matcher on a label a series lacks would match nothing once an instance is chosen.
+    """
+    if ":" in metric and "instance" not in metric.split(":")[0].split("_"):
+        return JOB_MATCHER
+    return f"{JOB_MATCHER},{INSTANCE_MATCHER}"
+
+
+def scoped(expr: str) -> str:
+    """``expr`` with every selector filtered by the dashboard's job and instance."""
+    return add_matchers(expr, scope)
+
+
+def runbook_base() -> str:
+    return os.environ.get(RUNBOOK_VARIABLE, "").strip() or DEFAULT_RUNBOOK
+
+
+def runbook_url(alert: str) -> str:
+    """The alert's runbook section: its anchor is the alert name in lower case, as the alerts'
+    runbook_url in deploy/prometheus/alerts.yml."""
+    return f"{runbook_base()}#{alert.lower()}"
+
+
+def alerting(panel: PanelBuilder, *alerts: str) -> PanelBuilder:
+    """``panel``, linking the runbook section of each alert that watches what it shows."""
+    return panel.links(
+        [
+            dash.DashboardLink(f"Runbook: {alert}")
+            .type(models.DashboardLinkType.LINK)
+            .url(runbook_url(alert))
+            .target_blank(True)
+            for alert in alerts
+        ]
+    )
+
+
 def _targets(queries: Sequence[Query]) -> list[Builder[Dataquery]]:
     targets: list[Builder[Dataquery]] = []
     for ref, query in zip("ABCDEFGH", queries, strict=False):
         query_builder = (
             prometheus.Dataquery()
-            .expr(query.expr)
+            .expr(scoped(query.expr))
             .ref_id(ref)
             .datasource(DATASOURCE)
             .legend_format(query.legend or "__auto")
@@ -204,7 +264,66 @@ class Row:
     panels: Sequence[PanelBuilder]
 
 
-def _dashboard(uid: str, title: str, description: str, rows: Sequence[Row]) -> dict[str, object]:
+_ALL = models.VariableOption(selected=True, text=["All"], value=["$__all"])
+
+
+def _variables(jobs_from: str) -> list[Builder[models.VariableModel]]:
+    """datasource, job and instance; ``jobs_from`` is a metric only the dashboard's jobs export."""
+    return [
+        dash.DatasourceVariable("datasource")
+        .label("Data source")
+        .type("prometheus")
+        .current(
+            models.VariableOption(selected=True, text="Screening Prometheus", value=DATASOURCE_UID)
+        ),
+        dash.QueryVariable("job")
+        .label("Job")
+        .datasource(DATASOURCE)
+        .query(f"label_values({jobs_from}, job)")
+        .multi(True)
+        .include_all(True)
+        .current(_ALL)
+        .refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(models.VariableSort.ALPHABETICAL_ASC),
+        # From `up`, so that an instance that stopped exporting is still there to choose.
+        dash.QueryVariable("instance")
+        .label("Instance")
+        .datasource(DATASOURCE)
+        .query(f"label_values(up{{{JOB_MATCHER}}}, instance)")
+        .multi(True)
+        .include_all(True)
+        .current(_ALL)
+        .refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(models.VariableSort.ALPHABETICAL_ASC),
+    ]
+
+
+def _ruleset_annotation(filtered: bool) -> Builder[models.AnnotationQuery]:
+    """A mark where a worker took up a newly published rule set, named by its version;
+    ``filtered``: of the dashboard's jobs and instances (the workers' dashboards)."""
+    expr = scoped(RULESET_PUBLISHED) if filtered else RULESET_PUBLISHED
+    return (
+        dash.AnnotationQuery()
+        .name("Rule set published")
+        .datasource(DATASOURCE)
+        .expr(expr)
+        .enable(True)
+        .icon_color("purple")
+    )
+
+
+# Prometheus annotation fields that the SDK's AnnotationQuery does not model.
+_ANNOTATION_FORMAT = {"step": "1m", "titleFormat": "Rule set {{version}}", "tagKeys": "version"}
+
+
+def _dashboard(
+    uid: str,
+    title: str,
+    description: str,
+    rows: Sequence[Row],
+    jobs_from: str = "screening_build_info",
+    worker: bool = True,
+) -> dict[str, object]:
     builder = (
         dash.Dashboard(title)
         .uid(uid)
@@ -215,6 +334,16 @@ def _dashboard(uid: str, title: str, description: str, rows: Sequence[Row]) -> d
         .refresh("30s")
         .timezone("utc")
         .tooltip(models.DashboardCursorSync.CROSSHAIR)
+        .variables(_variables(jobs_from))
+        .annotation(_ruleset_annotation(filtered=worker))
+        .link(
+            dash.DashboardLink("Runbook")
+            .type(models.DashboardLinkType.LINK)
+            .url(runbook_base())
+            .icon("doc")
+            .tooltip("What to do when an alert fires (docs/runbook.md)")
+            .target_blank(True)
+        )
     )
     for row in rows:
         builder.with_row(dash.Row(row.title))
@@ -224,13 +353,42 @@ def _dashboard(uid: str, title: str, description: str, rows: Sequence[Row]) -> d
     for number, built_panel in enumerate(built.panels or [], start=1):
         built_panel.id_val = number
     document: dict[str, object] = json.loads(json.dumps(built, cls=JSONEncoder))
+    annotations = document["annotations"]
+    assert isinstance(annotations, dict)
+    for annotation in annotations["list"]:
+        annotation.update(_ANNOTATION_FORMAT)
     return document
+
+
+def process_panels(who: str) -> list[PanelBuilder]:
+    """Memory, CPU and open files of each process (prometheus-client's standard collectors)."""
+    return [
+        graph(
+            f"Memory by {who}",
+            f"Resident memory of each {who} process.",
+            [Query("process_resident_memory_bytes", "{{instance}}")],
+            unit="bytes",
+        ),
+        graph(
+            f"CPU by {who}",
+            f"CPU time used per second by each {who} process (1 is one core busy).",
+            [Query(f"rate(process_cpu_seconds_total[{RATE}])", "{{instance}}")],
+        ),
+        graph(
+            f"Open files by {who}",
+            f"File descriptors each {who} process holds, against its limit.",
+            [
+                Query("process_open_fds", "{{instance}}"),
+                Query("process_max_fds", "{{instance}} limit"),
+            ],
+        ),
+    ]
 
 
 def operations() -> dict[str, object]:
     """For customs IT: is every declaration screened, quickly, by every worker, with current
     reference data and one rule set?"""
-    consumed = f"sum(rate(screening_declarations_consumed_total{{{JOB}}}[{RATE}]))"
+    consumed = f"sum(rate(screening_declarations_consumed_total[{RATE}]))"
     throughput = Row(
         "Throughput and errors",
         [
@@ -245,7 +403,7 @@ def operations() -> dict[str, object]:
                 "Assessments produced per second, by outcome.",
                 [
                     Query(
-                        f"sum by (outcome) (rate(screening_assessments_total{{{JOB}}}[{RATE}]))",
+                        f"sum by (outcome) (rate(screening_assessments_total[{RATE}]))",
                         "{{outcome}}",
                     )
                 ],
@@ -258,19 +416,22 @@ def operations() -> dict[str, object]:
                 "Messages sent to customs.declarations.dlq.v1 per second, by rejection code.",
                 [
                     Query(
-                        f"sum by (code) (rate(screening_rejections_total{{{JOB}}}[{RATE}]))",
+                        f"sum by (code) (rate(screening_rejections_total[{RATE}]))",
                         "{{code}}",
                     )
                 ],
                 unit="reqps",
                 stacked=True,
             ),
-            single(
-                "Dead-letter share (5 min)",
-                "Share of consumed records rejected; the alert fires above 5 % for 10 minutes.",
-                Query("job:screening_rejections:ratio_rate5m", "{{job}}"),
-                unit="percentunit",
-                steps=((None, "green"), (0.02, "orange"), (0.05, "red")),
+            alerting(
+                single(
+                    "Dead-letter share (5 min)",
+                    "Share of consumed records rejected; the alert fires above 5 % for 10 minutes.",
+                    Query("job:screening_rejections:ratio_rate5m", "{{job}}"),
+                    unit="percentunit",
+                    steps=((None, "green"), (0.02, "orange"), (0.05, "red")),
+                ),
+                "ScreeningDeadLetterSpike",
             ),
             graph(
                 "Batch size",
@@ -279,12 +440,12 @@ def operations() -> dict[str, object]:
                 [
                     Query(
                         "histogram_quantile(0.5, sum by (le) "
-                        f"(rate(screening_batch_size_bucket{{{JOB}}}[{RATE}])))",
+                        f"(rate(screening_batch_size_bucket[{RATE}])))",
                         "median",
                     ),
                     Query(
-                        f"sum(rate(screening_batch_size_sum{{{JOB}}}[{RATE}])) / "
-                        f"sum(rate(screening_batch_size_count{{{JOB}}}[{RATE}]))",
+                        f"sum(rate(screening_batch_size_sum[{RATE}])) / "
+                        f"sum(rate(screening_batch_size_count[{RATE}]))",
                         "mean",
                     ),
                 ],
@@ -296,7 +457,7 @@ def operations() -> dict[str, object]:
                 [
                     Query(
                         f"histogram_quantile({q}, sum by (le) "
-                        f"(rate(screening_batch_processing_seconds_bucket{{{JOB}}}[{RATE}])))",
+                        f"(rate(screening_batch_processing_seconds_bucket[{RATE}])))",
                         f"p{round(q * 100)}",
                     )
                     for q in (0.5, 0.99)
@@ -304,25 +465,55 @@ def operations() -> dict[str, object]:
                 unit="s",
                 width=10,
             ),
+            graph(
+                "Notices to filers by kind",
+                "Notices produced on customs.filer.notices.v1 per second, by kind.",
+                [
+                    Query(
+                        f"sum by (kind) (rate(screening_filer_notices_total[{RATE}]))",
+                        "{{kind}}",
+                    )
+                ],
+                unit="reqps",
+                width=12,
+                stacked=True,
+            ),
+            graph(
+                "Notices not sent",
+                "Notices not sent because the message named no filer, per second, by the kind "
+                "they would have been.",
+                [
+                    Query(
+                        f"sum by (kind) (rate(screening_filer_notices_unaddressed_total[{RATE}]))",
+                        "{{kind}}",
+                    )
+                ],
+                unit="reqps",
+                width=12,
+                stacked=True,
+            ),
         ],
     )
     latency = Row(
         "Latency",
         [
-            graph(
-                "End-to-end latency from Kafka",
-                "From the declaration's Kafka record timestamp to its assessment acknowledged "
-                "by Kafka (5-minute percentiles). Objective: p99 within 1 s.",
-                [
-                    Query(
-                        f'job_source:screening_end_to_end_latency_seconds:{p}_5m{{source="kafka_timestamp"}}',
-                        p,
-                    )
-                    for p in ("p50", "p90", "p99")
-                ],
-                unit="s",
-                width=10,
-                limit=(0.5, 1.0),
+            alerting(
+                graph(
+                    "End-to-end latency from Kafka",
+                    "From the declaration's Kafka record timestamp to its assessment "
+                    "acknowledged by Kafka (5-minute percentiles). Objective: p99 within 1 s.",
+                    [
+                        Query(
+                            f'job_source:screening_end_to_end_latency_seconds:{p}_5m{{source="kafka_timestamp"}}',
+                            p,
+                        )
+                        for p in ("p50", "p90", "p99")
+                    ],
+                    unit="s",
+                    width=10,
+                    limit=(0.5, 1.0),
+                ),
+                "ScreeningLatencyObjectiveMissed",
             ),
             graph(
                 "End-to-end latency from submission",
@@ -337,62 +528,82 @@ def operations() -> dict[str, object]:
                 unit="s",
                 width=10,
             ),
-            single(
-                "Within objective",
-                "Share of declarations assessed within 1 s of reaching Kafka.",
-                Query(
-                    "sum(rate(screening_end_to_end_latency_seconds_bucket"
-                    f'{{{JOB},source="kafka_timestamp",le="1.0"}}[{RATE}])) / '
-                    "sum(rate(screening_end_to_end_latency_seconds_count"
-                    f'{{{JOB},source="kafka_timestamp"}}[{RATE}]))',
-                    "within 1 s",
+            alerting(
+                single(
+                    "Within objective",
+                    "Share of declarations assessed within 1 s of reaching Kafka.",
+                    Query(
+                        "sum(rate(screening_end_to_end_latency_seconds_bucket"
+                        f'{{source="kafka_timestamp",le="1.0"}}[{RATE}])) / '
+                        "sum(rate(screening_end_to_end_latency_seconds_count"
+                        f'{{source="kafka_timestamp"}}[{RATE}]))',
+                        "within 1 s",
+                    ),
+                    unit="percentunit",
+                    steps=((None, "red"), (0.99, "green")),
                 ),
-                unit="percentunit",
-                steps=((None, "red"), (0.99, "green")),
+                "ScreeningLatencyObjectiveMissed",
             ),
         ],
     )
     lag = Row(
         "Consumer lag",
         [
-            graph(
-                "Lag age by partition",
-                "Age of the oldest declaration not yet screened; 0 when caught up. Alerts at "
-                "60 s (warning) and 300 s (critical).",
-                [Query("partition:screening_consumer_lag_seconds:max", "partition {{partition}}")],
-                unit="s",
-                width=10,
-                limit=(60, 300),
+            alerting(
+                graph(
+                    "Lag age by partition",
+                    "Age of the oldest declaration not yet screened; 0 when caught up. Alerts at "
+                    "60 s (warning) and 300 s (critical).",
+                    [
+                        Query(
+                            "partition:screening_consumer_lag_seconds:max",
+                            "partition {{partition}}",
+                        )
+                    ],
+                    unit="s",
+                    width=10,
+                    limit=(60, 300),
+                ),
+                "ScreeningConsumerLagHigh",
+                "ScreeningConsumerLagCritical",
             ),
             graph(
                 "Lag by partition",
                 "Declarations not yet screened, per partition of customs.declarations.v1.",
                 [
                     Query(
-                        f"sum by (partition) (screening_consumer_lag_messages{{{JOB}}})",
+                        "sum by (partition) (screening_consumer_lag_messages)",
                         "partition {{partition}}",
                     )
                 ],
                 width=10,
                 stacked=True,
             ),
-            single(
-                "Oldest waiting",
-                "The worst lag age over all partitions.",
-                Query("job:screening_consumer_lag_seconds:max", "{{job}}"),
-                unit="s",
-                steps=((None, "green"), (60, "orange"), (300, "red")),
+            alerting(
+                single(
+                    "Oldest waiting",
+                    "The worst lag age over all partitions.",
+                    Query("job:screening_consumer_lag_seconds:max", "{{job}}"),
+                    unit="s",
+                    steps=((None, "green"), (60, "orange"), (300, "red")),
+                ),
+                "ScreeningConsumerLagHigh",
+                "ScreeningConsumerLagCritical",
             ),
         ],
     )
     workers = Row(
         "Per worker",
         [
-            single(
-                "Workers up",
-                "Workers that answered the last scrape, of those Prometheus knows.",
-                Query(f"sum(up{{{JOB}}})", "up"),
-                steps=((None, "red"), (1, "green")),
+            alerting(
+                single(
+                    "Workers up",
+                    "Workers that answered the last scrape, of those Prometheus knows.",
+                    Query("sum(up)", "up"),
+                    steps=((None, "red"), (1, "green")),
+                ),
+                "ScreeningWorkerDown",
+                "ScreeningWorkersAbsent",
             ),
             graph(
                 "Consumed by worker",
@@ -407,23 +618,27 @@ def operations() -> dict[str, object]:
                 [Query("instance:screening_consumer_lag_messages:sum", "{{instance}}")],
                 width=7,
             ),
-            graph(
-                "Since the last batch",
-                "Seconds since each worker completed a batch (high while idle without lag is "
-                "fine).",
-                [
-                    Query(
-                        f"time() - screening_last_processed_timestamp_seconds{{{JOB}}}",
-                        "{{instance}}",
-                    )
-                ],
-                unit="s",
-                width=6,
+            alerting(
+                graph(
+                    "Since the last batch",
+                    "Seconds since each worker completed a batch (high while idle without lag "
+                    "is fine).",
+                    [
+                        Query(
+                            "time() - screening_last_processed_timestamp_seconds",
+                            "{{instance}}",
+                        )
+                    ],
+                    unit="s",
+                    width=6,
+                ),
+                "ScreeningPipelineStalled",
             ),
+            *process_panels("worker"),
             listing(
                 "Worker builds",
                 "Version of each worker and of the Python and Faust it runs on.",
-                Query(f"screening_build_info{{{JOB}}}"),
+                Query("screening_build_info"),
                 width=24,
             ),
         ],
@@ -436,50 +651,60 @@ def operations() -> dict[str, object]:
                 "Records held in memory by each worker, by dataset.",
                 [
                     Query(
-                        f"screening_reference_records{{{JOB}}}",
+                        "screening_reference_records",
                         "{{instance}} {{dataset}}",
                     )
                 ],
                 width=8,
             ),
-            graph(
-                "Reference data age",
-                "Time since the newest reference record applied; the alert fires above 36 h.",
-                [Query("instance:screening_reference_age_seconds", "{{instance}} {{dataset}}")],
-                unit="s",
-                width=8,
-                limit=(24 * 3600, 36 * 3600),
+            alerting(
+                graph(
+                    "Reference data age",
+                    "Time since the newest reference record applied; the alert fires above 36 h.",
+                    [Query("instance:screening_reference_age_seconds", "{{instance}} {{dataset}}")],
+                    unit="s",
+                    width=8,
+                    limit=(24 * 3600, 36 * 3600),
+                ),
+                "ScreeningReferenceDataStale",
             ),
-            single(
-                "Rule-set versions in use",
-                "Distinct rule sets the workers screen with; more than 1 for 15 minutes alerts.",
-                Query("job:screening_ruleset_versions:count", "{{job}}"),
-                steps=((None, "green"), (2, "orange")),
+            alerting(
+                single(
+                    "Rule-set versions in use",
+                    "Distinct rule sets the workers screen with; more than 1 for 15 minutes "
+                    "alerts.",
+                    Query("job:screening_ruleset_versions:count", "{{job}}"),
+                    steps=((None, "green"), (2, "orange")),
+                ),
+                "ScreeningRuleSetVersionsDiffer",
             ),
             single(
                 "Rule set age",
                 "Time since the rule set in use was published.",
                 Query(
-                    f"time() - max(screening_ruleset_published_timestamp_seconds{{{JOB}}})",
+                    "time() - max(screening_ruleset_published_timestamp_seconds)",
                     "age",
                 ),
                 unit="s",
             ),
-            graph(
-                "Rules by mode",
-                "Active and shadow rules in the rule set in use.",
-                [
-                    Query(
-                        f"max by (mode) (screening_ruleset_rules{{{JOB}}})",
-                        "{{mode}}",
-                    )
-                ],
-                width=8,
+            alerting(
+                graph(
+                    "Rules by mode",
+                    "Active and shadow rules in the rule set in use.",
+                    [
+                        Query(
+                            "max by (mode) (screening_ruleset_rules)",
+                            "{{mode}}",
+                        )
+                    ],
+                    width=8,
+                ),
+                "ScreeningNoActiveRules",
             ),
             listing(
                 "Rule set by worker",
                 "The rule-set version each worker screens with.",
-                Query(f"screening_ruleset_info{{{JOB}}}"),
+                Query("screening_ruleset_info"),
                 width=16,
             ),
             graph(
@@ -488,19 +713,22 @@ def operations() -> dict[str, object]:
                 "the running set stayed), over the last hour.",
                 [
                     Query(
-                        "sum by (instance) "
-                        f"(increase(screening_ruleset_refused_total{{{JOB}}}[1h]))",
+                        "sum by (instance) (increase(screening_ruleset_refused_total[1h]))",
                         "{{instance}}",
                     )
                 ],
                 width=12,
             ),
-            listing(
-                "Latest rule set refused, by worker",
-                "Workers that refused the latest published rule set and screen with an earlier "
-                "one; the alert fires after 5 minutes (screening rules status shows the same).",
-                Query(f"screening_ruleset_refused_info{{{JOB}}}"),
-                width=12,
+            alerting(
+                listing(
+                    "Latest rule set refused, by worker",
+                    "Workers that refused the latest published rule set and screen with an "
+                    "earlier one; the alert fires after 5 minutes (screening rules status shows "
+                    "the same).",
+                    Query("screening_ruleset_refused_info"),
+                    width=12,
+                ),
+                "ScreeningRuleSetRefused",
             ),
         ],
     )
@@ -523,7 +751,7 @@ def targeting() -> dict[str, object]:
                 "Hits published to customs.targeting.hits.v1 per second, by outcome.",
                 [
                     Query(
-                        f"sum by (outcome) (rate(screening_hits_total{{{JOB}}}[{RATE}]))",
+                        f"sum by (outcome) (rate(screening_hits_total[{RATE}]))",
                         "{{outcome}}",
                     )
                 ],
@@ -536,7 +764,7 @@ def targeting() -> dict[str, object]:
                 "Referrals in the time range",
                 "Hits published over the dashboard's time range, by outcome.",
                 Query(
-                    f"sum by (outcome) (increase(screening_hits_total{{{JOB}}}[$__range]))",
+                    "sum by (outcome) (increase(screening_hits_total[$__range]))",
                     "{{outcome}}",
                 ),
                 width=6,
@@ -545,9 +773,9 @@ def targeting() -> dict[str, object]:
                 "Referral rate",
                 "Share of assessed declarations (invalidations aside) referred to officers.",
                 Query(
-                    f"sum(rate(screening_hits_total{{{JOB}}}[{RATE}])) / "
+                    f"sum(rate(screening_hits_total[{RATE}])) / "
                     "sum(rate(screening_assessments_total"
-                    f'{{{JOB},outcome!="INVALIDATED"}}[{RATE}]))',
+                    f'{{outcome!="INVALIDATED"}}[{RATE}]))',
                     "referred",
                 ),
                 unit="percentunit",
@@ -558,7 +786,7 @@ def targeting() -> dict[str, object]:
                 "Open referrals closed by a later version or an invalidation, per second.",
                 [
                     Query(
-                        f"sum(rate(screening_hit_tombstones_total{{{JOB}}}[{RATE}]))",
+                        f"sum(rate(screening_hit_tombstones_total[{RATE}]))",
                         "withdrawn",
                     )
                 ],
@@ -570,7 +798,7 @@ def targeting() -> dict[str, object]:
                 "Every assessment per second, referrals and clearances alike.",
                 [
                     Query(
-                        f"sum by (outcome) (rate(screening_assessments_total{{{JOB}}}[{RATE}]))",
+                        f"sum by (outcome) (rate(screening_assessments_total[{RATE}]))",
                         "{{outcome}}",
                     )
                 ],
@@ -589,8 +817,7 @@ def targeting() -> dict[str, object]:
                 "Matches of active rules per second, by rule and the rule's action.",
                 [
                     Query(
-                        "sum by (rule_id, action) "
-                        f"(rate(screening_rule_matches_total{{{JOB}}}[{RATE}]))",
+                        f"sum by (rule_id, action) (rate(screening_rule_matches_total[{RATE}]))",
                         "{{rule_id}} ({{action}})",
                     )
                 ],
@@ -602,7 +829,7 @@ def targeting() -> dict[str, object]:
                 "Active rule matches per second, by the action the rule requests.",
                 [
                     Query(
-                        f"sum by (action) (rate(screening_rule_matches_total{{{JOB}}}[{RATE}]))",
+                        f"sum by (action) (rate(screening_rule_matches_total[{RATE}]))",
                         "{{action}}",
                     )
                 ],
@@ -615,7 +842,7 @@ def targeting() -> dict[str, object]:
                 "The ten active rules that matched most over the time range.",
                 Query(
                     "topk(10, sum by (rule_id, action) "
-                    f"(increase(screening_rule_matches_total{{{JOB}}}[$__range])))",
+                    "(increase(screening_rule_matches_total[$__range])))",
                     "{{rule_id}} ({{action}})",
                 ),
             ),
@@ -625,31 +852,34 @@ def targeting() -> dict[str, object]:
                 "candidates for going live, or for a rewrite.",
                 Query(
                     "topk(10, sum by (rule_id) "
-                    f"(increase(screening_shadow_matches_total{{{JOB}}}[$__range])))",
+                    "(increase(screening_shadow_matches_total[$__range])))",
                     "{{rule_id}}",
                 ),
             ),
-            graph(
-                "Rule match rate against the estimate",
-                "Matches per screened declaration over the last hour, by rule, and the "
-                "backtest's estimate published with the rule set (legend: rule id and "
-                "estimate); the alert fires outside a third to three times the estimate.",
-                [
-                    Query(f"job_rule:screening_rule_match:ratio_1h{{{JOB}}}", "{{rule_id}}"),
-                    Query(
-                        f"job_rule:screening_rule_expected_match:ratio{{{JOB}}}",
-                        "{{rule_id}} estimate",
-                    ),
-                ],
-                unit="percentunit",
-                width=24,
+            alerting(
+                graph(
+                    "Rule match rate against the estimate",
+                    "Matches per screened declaration over the last hour, by rule, and the "
+                    "backtest's estimate published with the rule set (legend: rule id and "
+                    "estimate); the alert fires outside a third to three times the estimate.",
+                    [
+                        Query("job_rule:screening_rule_match:ratio_1h", "{{rule_id}}"),
+                        Query(
+                            "job_rule:screening_rule_expected_match:ratio",
+                            "{{rule_id}} estimate",
+                        ),
+                    ],
+                    unit="percentunit",
+                    width=24,
+                ),
+                "ScreeningRuleRateOffEstimate",
             ),
             graph(
                 "Shadow rule activity",
                 "Matches of shadow-mode rules per second: recorded, never acted on.",
                 [
                     Query(
-                        f"sum by (rule_id) (rate(screening_shadow_matches_total{{{JOB}}}[{RATE}]))",
+                        f"sum by (rule_id) (rate(screening_shadow_matches_total[{RATE}]))",
                         "{{rule_id}}",
                     )
                 ],
@@ -669,16 +899,14 @@ def targeting() -> dict[str, object]:
 def effectiveness() -> Row:
     """What examinations found in each rule's referrals (docs/rule-effectiveness.md)."""
     findings = " + ".join(
-        f"sum by (rule_id) (increase(screening_rule_{figure}_total{{{JOB}}}[$__range]))"
+        f"sum by (rule_id) (increase(screening_rule_{figure}_total[$__range]))"
         for figure in ("seizures", "irregularities")
     )
-    examinations = (
-        f"sum by (rule_id) (increase(screening_rule_examinations_total{{{JOB}}}[$__range]))"
-    )
+    examinations = "sum by (rule_id) (increase(screening_rule_examinations_total[$__range]))"
     precision = f"({findings}) / {examinations}"
     baseline = (
-        f"sum(increase(screening_unreferred_findings_total{{{JOB}}}[$__range])) / "
-        f"sum(increase(screening_unreferred_examinations_total{{{JOB}}}[$__range]))"
+        "sum(increase(screening_unreferred_findings_total[$__range])) / "
+        "sum(increase(screening_unreferred_examinations_total[$__range]))"
     )
     return Row(
         "Rule effectiveness",
@@ -714,14 +942,46 @@ def effectiveness() -> Row:
                 "waiting for it, duplicates, conflicts, malformed, misrouted (see the logs).",
                 [
                     Query(
-                        "sum by (disposition) "
-                        f"(rate(screening_examination_results_total{{{JOB}}}[{RATE}]))",
+                        f"sum by (disposition) (rate(screening_examination_results_total[{RATE}]))",
                         "{{disposition}}",
                     )
                 ],
                 unit="reqps",
                 width=24,
                 stacked=True,
+            ),
+            ranking(
+                "Referrals by rule",
+                "Declaration versions referred (RFI, HRCM, DNL) in which each active rule "
+                "matched, over the time range: the referrals that precision is measured on.",
+                Query(
+                    "topk(10, sum by (rule_id) "
+                    "(increase(screening_rule_referrals_total[$__range])))",
+                    "{{rule_id}}",
+                ),
+            ),
+            graph(
+                "Examination join",
+                "Per second: assessments taken into the examination join (joined, or a "
+                "duplicate of a version already joined), waiting examination results joined "
+                "when their assessment came, and join entries deleted after the join's horizon.",
+                [
+                    Query(
+                        "sum by (disposition) "
+                        f"(rate(screening_feedback_assessments_total[{RATE}]))",
+                        "assessments {{disposition}}",
+                    ),
+                    Query(
+                        f"sum(rate(screening_examination_results_joined_late_total[{RATE}]))",
+                        "results joined late",
+                    ),
+                    Query(
+                        f"sum(rate(screening_feedback_entries_expired_total[{RATE}]))",
+                        "entries expired",
+                    ),
+                ],
+                unit="reqps",
+                width=12,
             ),
         ],
     )
@@ -734,9 +994,9 @@ def safe_measures() -> Row:
     The worker counts examinations of referrals per rule, not per outcome: the examinations of
     high-risk consignments (HRCM, DNL) as such are in ``screening report safe`` only.
     """
-    screened = _range_sum("screening_assessments_total", f'{JOB},outcome!="INVALIDATED"')
-    referred = _range_sum("screening_hits_total", JOB, by="outcome")
-    random = f'{JOB},rule_id="{RANDOM_RULE_ID}"'
+    screened = _range_sum("screening_assessments_total", 'outcome!="INVALIDATED"')
+    referred = _range_sum("screening_hits_total", by="outcome")
+    random = f'rule_id="{RANDOM_RULE_ID}"'
     # No random selection configured: no series at all, which is none examined, not no data.
     random_examinations = _or_zero(_range_sum("screening_rule_examinations_total", random))
     random_findings = " + ".join(
@@ -748,7 +1008,7 @@ def safe_measures() -> Row:
     # count, and a sum over workers would multiply it.
     received = (
         "max by (partner, kind, result) "
-        f"(increase(screening_partner_messages_received_total{{{JOB}}}[$__range]))"
+        "(increase(screening_partner_messages_received_total[$__range]))"
     )
     return Row(
         "SAFE performance measures",
@@ -792,9 +1052,7 @@ def safe_measures() -> Row:
                 "Examination results joined with their assessment over the time range, "
                 "NOT_EXAMINED included. By outcome and result: `screening report safe`.",
                 Query(
-                    _range_sum(
-                        "screening_examination_results_total", f'{JOB},disposition="joined"'
-                    ),
+                    _range_sum("screening_examination_results_total", 'disposition="joined"'),
                     "joined",
                 ),
                 width=6,
@@ -802,7 +1060,7 @@ def safe_measures() -> Row:
             single(
                 "Messages sent to partners",
                 "PartnerMessages sent to partner administrations over the time range.",
-                Query(_or_zero(_range_sum(sent, JOB)), "sent"),
+                Query(_or_zero(_range_sum(sent)), "sent"),
                 width=6,
             ),
             single(
@@ -816,7 +1074,7 @@ def safe_measures() -> Row:
             listing(
                 "Sent to partners",
                 "PartnerMessages sent over the time range, by partner administration and kind.",
-                Query(_or_none_row(_range_sum(sent, JOB, by="partner, kind"))),
+                Query(_or_none_row(_range_sum(sent, by="partner, kind"))),
             ),
             listing(
                 "Received from partners",
@@ -850,9 +1108,176 @@ def _or_none_row(expr: str) -> str:
     return f'{expr} or on() label_replace(vector(0), "partner", "none", "", "")'
 
 
+def workbench() -> dict[str, object]:
+    """For customs IT: does the officers' workbench take in every hit, publish what officers
+    decide, reach its database, and are referrals answered in time?"""
+    intake = Row(
+        "Intake",
+        [
+            graph(
+                "Records applied by topic",
+                "Kafka records applied to the case store per second, by topic and what they did.",
+                [
+                    Query(
+                        f"sum by (topic, effect) (rate(screening_workbench_records_total[{RATE}]))",
+                        "{{topic}} {{effect}}",
+                    )
+                ],
+                unit="reqps",
+                width=12,
+                stacked=True,
+            ),
+            graph(
+                "Ingest delay",
+                "From a hit's assessment to its case committed in the database (5-minute "
+                "percentiles).",
+                [
+                    Query(
+                        f"histogram_quantile({q}, sum by (le) "
+                        "(rate(screening_workbench_ingest_delay_seconds_bucket[5m])))",
+                        f"p{round(q * 100)}",
+                    )
+                    for q in (0.5, 0.99)
+                ],
+                unit="s",
+                width=8,
+            ),
+            graph(
+                "Ingest failures",
+                "Batches not applied because the database failed, over 5 minutes; they are "
+                "read again.",
+                [
+                    Query(
+                        "sum by (instance) "
+                        "(increase(screening_workbench_ingest_failures_total[5m]))",
+                        "{{instance}}",
+                    )
+                ],
+                width=4,
+            ),
+        ],
+    )
+    outbox = Row(
+        "Database and outbox",
+        [
+            alerting(
+                single(
+                    "Workbench up",
+                    "Workbench processes that answered the last scrape.",
+                    Query("sum(up)", "up"),
+                    steps=((None, "red"), (1, "green")),
+                ),
+                "ScreeningWorkbenchDown",
+            ),
+            alerting(
+                single(
+                    "Database reachable",
+                    "1 while each workbench reaches its database.",
+                    Query("min(screening_workbench_database_up)", "database"),
+                    steps=((None, "red"), (1, "green")),
+                ),
+                "ScreeningWorkbenchDatabaseDown",
+            ),
+            alerting(
+                graph(
+                    "Outbox pending",
+                    "Outbox records not yet acknowledged by Kafka: officers' decisions waiting "
+                    "to be published.",
+                    [Query("screening_workbench_outbox_pending", "{{instance}}")],
+                ),
+                "ScreeningWorkbenchOutboxStuck",
+            ),
+            graph(
+                "Outbox published by topic",
+                "Records published from the outbox per second, by topic.",
+                [
+                    Query(
+                        "sum by (topic) "
+                        f"(rate(screening_workbench_outbox_published_total[{RATE}]))",
+                        "{{topic}}",
+                    )
+                ],
+                unit="reqps",
+            ),
+        ],
+    )
+    cases = Row(
+        "Cases and referrals",
+        [
+            alerting(
+                graph(
+                    "Overdue referrals",
+                    "Open referrals escalated for a missed deadline, by outcome.",
+                    [
+                        Query(
+                            "max by (outcome) (screening_workbench_overdue_referrals)",
+                            "{{outcome}}",
+                        )
+                    ],
+                    stacked=True,
+                    outcomes=True,
+                ),
+                "ScreeningReferralsOverdue",
+            ),
+            ranking(
+                "Deadlines missed",
+                "Referrals escalated over the time range because no response came in time, "
+                "by outcome (0: none missed).",
+                Query(
+                    _or_zero(
+                        _range_sum("screening_workbench_deadlines_missed_total", by="outcome")
+                    ),
+                    "{{outcome}}",
+                ),
+                width=8,
+            ),
+            graph(
+                "Case actions by kind",
+                "Changes officers made to cases per second, by kind (0: none).",
+                [
+                    Query(
+                        _or_zero(
+                            f"sum by (kind) (rate(screening_workbench_case_actions_total[{RATE}]))"
+                        ),
+                        "{{kind}}",
+                    )
+                ],
+                unit="reqps",
+                stacked=True,
+            ),
+            graph(
+                "Partner messages refused",
+                "Partner administrations' messages the workbench did not apply, over 5 "
+                "minutes, by reason (0: none).",
+                [
+                    Query(
+                        _or_zero(
+                            "sum by (reason) "
+                            "(increase(screening_workbench_partner_messages_refused_total[5m]))"
+                        ),
+                        "{{reason}}",
+                    )
+                ],
+                width=24,
+            ),
+        ],
+    )
+    process = Row("Processes", process_panels("workbench"))
+    return _dashboard(
+        "screening-workbench",
+        "Screening: workbench",
+        "Intake of hits into cases, the database and the outbox, overdue referrals and officers' "
+        "actions of the targeting officers' workbench.",
+        [intake, outbox, cases, process],
+        jobs_from="screening_workbench_database_up",
+        worker=False,
+    )
+
+
 DASHBOARDS: dict[str, Callable[[], dict[str, object]]] = {
     "operations.json": operations,
     "targeting.json": targeting,
+    "workbench.json": workbench,
 }
 
 

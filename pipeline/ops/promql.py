@@ -12,20 +12,50 @@ finds comparison and set operators outside parentheses, brackets, braces and str
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 COMPARISONS = ("==", "!=", ">=", "<=", ">", "<")
 SET_OPERATORS = frozenset({"and", "or", "unless"})
 # What Grafana puts in place of its macros: a window long enough for rate() at any scrape
-# interval used here.
-GRAFANA_MACROS = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "1h"}
+# interval used here; the dashboards' job and instance variables at "All", as a regex.
+GRAFANA_MACROS = {
+    "$__rate_interval": "1m",
+    "$__interval": "15s",
+    "$__range": "1h",
+    "$job": ".*",
+    "$instance": ".*",
+}
 
 _OPEN, _CLOSE = "([{", ")]}"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_:]*")
 _NUMBER = re.compile(r"[0-9.][A-Za-z0-9.]*")
 _MATCHING_MODIFIER = re.compile(r"^\s*(?:on|ignoring)\s*\([^)]*\)\s*")
 _ABSENT = re.compile(r"^absent(?:_over_time)?\s*\((.*)\)$", re.DOTALL)
+# Keywords followed by a parenthesised list of label names, not of expressions.
+_LABEL_LISTS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right"})
+_KEYWORDS = SET_OPERATORS | _LABEL_LISTS | {"bool", "offset", "inf", "nan"}
+_GROUPING = re.compile(r"(?:by|without)\b")
+# Aggregations may put their grouping before the parenthesis: `sum by (x) (...)`.
+_AGGREGATIONS = frozenset(
+    {
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+        "limitk",
+        "limit_ratio",
+    }
+)
 
 
 def _top_level(expr: str) -> Iterator[tuple[int, str]]:
@@ -55,6 +85,96 @@ def _top_level(expr: str) -> Iterator[tuple[int, str]]:
                 i += len(operator)
                 continue
         i += 1
+
+
+def _skip_string(expr: str, i: int) -> int:
+    """The position after the string literal opening at ``i``."""
+    quote, end = expr[i], i + 1
+    while end < len(expr) and expr[end] != quote:
+        end += 2 if expr[end] == "\\" and quote != "`" else 1
+    return end + 1
+
+
+def _skip_group(expr: str, i: int) -> int:
+    """The position after the bracket opening at ``i`` closes, strings skipped."""
+    depth = 0
+    while i < len(expr):
+        char = expr[i]
+        if char in "\"'`":
+            i = _skip_string(expr, i)
+            continue
+        depth += char in _OPEN
+        depth -= char in _CLOSE
+        i += 1
+        if depth == 0:
+            return i
+    return i
+
+
+def _next_significant(expr: str, i: int) -> int:
+    while i < len(expr) and expr[i].isspace():
+        i += 1
+    return i
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A vector selector: its metric name, the text between its braces, and where it is."""
+
+    metric: str
+    matchers: str
+    start: int
+    end: int
+
+
+def selectors(expr: str) -> list[Selector]:
+    """Every vector selector naming a metric, at any depth (not the label lists of by(),
+    on() and the like, nor function names, keywords, numbers, durations and strings)."""
+    found, i = [], 0
+    while i < len(expr):
+        char = expr[i]
+        if char in "\"'`":
+            i = _skip_string(expr, i)
+            continue
+        if char == "[":  # a range or a subquery's window: durations and macros only
+            i = _skip_group(expr, i)
+            continue
+        word = _IDENTIFIER.match(expr, i)
+        number = None if word else _NUMBER.match(expr, i)
+        if number:
+            i = number.end()
+            continue
+        if not word:
+            i += 1
+            continue
+        name, after = word.group(), _next_significant(expr, word.end())
+        following = expr[after] if after < len(expr) else ""
+        if name in _LABEL_LISTS and following == "(":
+            i = _skip_group(expr, after)
+        elif name in _KEYWORDS or following == "(":
+            i = word.end()
+        elif name in _AGGREGATIONS and _GROUPING.match(expr, after) is not None:
+            i = word.end()  # `sum by (...)`: the grouping comes next
+        elif following == "{":
+            end = _skip_group(expr, after)
+            found.append(Selector(name, expr[after + 1 : end - 1], i, end))
+            i = end
+        else:
+            found.append(Selector(name, "", i, word.end()))
+            i = word.end()
+    return found
+
+
+def add_matchers(expr: str, matchers_for: Callable[[str], str]) -> str:
+    """``expr`` with the matchers ``matchers_for(metric)`` put first in each selector."""
+    for selector in reversed(selectors(expr)):
+        added = matchers_for(selector.metric)
+        if not added:
+            continue
+        existing = selector.matchers.strip()
+        inside = f"{added},{existing}" if existing else added
+        expr = f"{expr[: selector.start]}{selector.metric}{{{inside}}}{expr[selector.end :]}"
+    return expr
 
 
 def _encloses(expr: str) -> bool:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pipeline.errors import ScreeningError
 from pipeline.rules.conditions import (
     ConditionError,
     fields_in_scope,
@@ -31,6 +29,14 @@ from pipeline.rules.model import (
     ruleset_version,
 )
 from pipeline.rules.reasons import reason_fields, stray_braces
+from pipeline.yaml_documents import (
+    DocumentsRefused,
+    Problem,
+    checked_date,
+    line_of,
+    read_mapping,
+    read_text,
+)
 
 RULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$(?!\n)")
 LIST_NAME = re.compile(r"^[a-z0-9_]{1,64}$(?!\n)")
@@ -50,24 +56,10 @@ OPTIONAL = ("valid_from", "valid_to", "cases", "description", "tags", "concern")
 LISTS_FOLDER = "lists"
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    source: str
-    line: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}" if self.line else self.source
-        return f"{where}: {self.reason}"
-
-
-class RuleSetInvalid(ScreeningError):
+class RuleSetInvalid(DocumentsRefused):
     """The rule set has errors; each names its file and line. Fix them and validate again."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-        super().__init__(f"rule set refused, {count}:\n" + "\n".join(map(str, problems)))
+    what = "rule set"
 
 
 def load_ruleset(directory: Path) -> RuleSet:
@@ -79,7 +71,7 @@ def load_ruleset(directory: Path) -> RuleSet:
     documents: list[tuple[str, Mapping[str, Any], yaml.Node | None]] = []
     files = sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     for path in files:
-        loaded = _read_yaml(path, problems)
+        loaded = read_mapping(path, problems, "a rule file holds one mapping (id, version, ...)")
         if loaded is not None:
             documents.append((str(path), *loaded))
     if not documents and not problems:
@@ -126,79 +118,6 @@ def build_ruleset(
         kept,
         version,
     )
-
-
-def _read_yaml(path: Path, problems: list[Problem]) -> tuple[Mapping[str, Any], yaml.Node] | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(Problem(str(path), None, f"cannot read: {exc}"))
-        return None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        expansion = alias_expansion(node)
-        if expansion is not None:
-            problems.append(Problem(str(path), *expansion))
-            return None
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(str(path), line, f"not valid YAML: {reason}"))
-        return None
-    if not isinstance(document, dict) or node is None:
-        problems.append(Problem(str(path), 1, "a rule file holds one mapping (id, version, ...)"))
-        return None
-    return document, node
-
-
-# Anchors and aliases may share a fragment, but a file whose aliases expand into more nodes
-# than this (a "billion laughs") would take the loader hours and gigabytes: it is refused.
-MAX_EXPANDED_NODES = 100_000
-
-
-class _AliasLoop(Exception):
-    pass
-
-
-def alias_expansion(root: yaml.Node | None) -> tuple[int, str] | None:
-    """The line and reason if aliases make the document huge or make it contain itself."""
-    if not isinstance(root, yaml.MappingNode):
-        return None
-    sizes: dict[int, int] = {}
-    for key, value in root.value:
-        try:
-            size = _expanded_size(value, sizes, set())
-        except _AliasLoop:
-            return key.start_mark.line + 1, f"`{key.value}` contains itself through a YAML alias"
-        if size > MAX_EXPANDED_NODES:
-            return (
-                key.start_mark.line + 1,
-                f"`{key.value}` expands through YAML aliases to more than "
-                f"{MAX_EXPANDED_NODES:,} values",
-            )
-    return None
-
-
-def _expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
-    """Nodes in ``node`` once every alias is copied out; each shared node is counted once."""
-    known = sizes.get(id(node))
-    if known is not None:
-        return known
-    if id(node) in open_nodes:
-        raise _AliasLoop
-    open_nodes.add(id(node))
-    size = 1
-    if isinstance(node, yaml.SequenceNode):
-        size += sum(_expanded_size(child, sizes, open_nodes) for child in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            size += _expanded_size(key, sizes, open_nodes)
-            size += _expanded_size(value, sizes, open_nodes)
-    open_nodes.discard(id(node))
-    sizes[id(node)] = size
-    return size
 
 
 def _rule(
@@ -289,25 +208,6 @@ def _rule(
     )
 
 
-def checked_date(
-    document: Mapping[str, Any], key: str, problem: Any, required: bool = False
-) -> date | None:
-    value = document.get(key)
-    if value is None:
-        if required:
-            problem([key], f"`{key}` is a date (YYYY-MM-DD)")
-        return None
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    problem([key], f"`{key}` is a date (YYYY-MM-DD); {value!r} is not")
-    return None
-
-
 def _check_cases(cases: Any, problem: Any) -> None:
     if not isinstance(cases, Mapping):
         problem(["cases"], "`cases` is a mapping with `match` and `no_match` lists")
@@ -332,8 +232,11 @@ def _load_lists(folder: Path, problems: list[Problem]) -> dict[str, tuple[str, .
                 Problem(str(path), None, "list names are lower-case letters, digits, _")
             )
             continue
+        text = read_text(path, problems)
+        if text is None:
+            continue
         entries: list[str] = []
-        for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for number, raw in enumerate(text.splitlines(), start=1):
             entry = raw.split("#", 1)[0].strip()
             if not entry:
                 continue
@@ -364,28 +267,3 @@ _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 def _path_segments(path: str) -> list[str | int]:
     """'when.any[1].hs_code.equals' -> ['when', 'any', 1, 'hs_code', 'equals']."""
     return [int(index) if index else name for name, index in _SEGMENT.findall(path)]
-
-
-def line_of(node: yaml.Node | None, path: list[str | int]) -> int | None:
-    """The line of the deepest YAML node that ``path`` reaches (1-based)."""
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for segment in path:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode) and isinstance(segment, str):
-            for key, value in node.value:
-                if key.value == segment:
-                    child, line = value, key.start_mark.line + 1
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(segment, int)
-            and segment < len(node.value)
-        ):
-            child = node.value[segment]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line

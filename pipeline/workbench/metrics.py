@@ -5,9 +5,17 @@ No label carries a case, a declaration, a party or an officer.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+)
+
+from pipeline.standard_collectors import register_standard_collectors
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+register_standard_collectors(REGISTRY)
 
 INGESTED = Counter(
     "screening_workbench_records_total",

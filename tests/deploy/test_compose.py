@@ -66,7 +66,15 @@ def test_compose_file_follows_the_compose_specification() -> None:
 
 
 def test_the_whole_stack_is_there(services: dict[str, Any]) -> None:
-    assert set(services) >= {"kafka", *SCREENING_SERVICES, "postgres", "prometheus", "grafana"}
+    assert set(services) >= {
+        "kafka",
+        *SCREENING_SERVICES,
+        "postgres",
+        "prometheus",
+        "kafka-exporter",
+        "alertmanager",
+        "grafana",
+    }
 
 
 def test_images_are_pinned(services: dict[str, Any]) -> None:
@@ -200,8 +208,10 @@ def test_compose_scrape_config_keeps_the_project_job_and_rules() -> None:
     project = yaml.safe_load(PROJECT_PROMETHEUS.read_text())
     compose = yaml.safe_load(COMPOSE_PROMETHEUS.read_text())
     assert compose["rule_files"] == project["rule_files"]
+    # Plus the lag exporter, which only compose runs (`make run` has none to scrape).
     assert [j["job_name"] for j in compose["scrape_configs"]] == [
-        j["job_name"] for j in project["scrape_configs"]
+        *(j["job_name"] for j in project["scrape_configs"]),
+        "kafka-exporter",
     ]
     assert compose["global"] == project["global"]
 

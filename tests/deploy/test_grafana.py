@@ -1,5 +1,5 @@
 """deploy/grafana: the committed dashboards are what the code builds, well formed, on the
-provisioned datasource, with PromQL that Prometheus parses."""
+chosen datasource (the provisioned one by default), with PromQL that Prometheus parses."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_check_mode_reports_an_out_of_date_file(
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_panel_is_placed_numbered_and_queries_the_provisioned_datasource(
+def test_every_panel_is_placed_numbered_and_queries_the_chosen_datasource(
     name: str,
 ) -> None:
     document = _load(name)
@@ -66,11 +66,11 @@ def test_every_panel_is_placed_numbered_and_queries_the_provisioned_datasource(
             continue
         assert panel["title"]
         assert panel["description"], panel["title"]
-        assert panel["datasource"] == {"type": "prometheus", "uid": dashboards.DATASOURCE_UID}
+        assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
         assert panel["targets"], f"{panel['title']} has no query"
         for target in panel["targets"]:
             assert target["expr"].strip()
-            assert target["datasource"]["uid"] == dashboards.DATASOURCE_UID
+            assert target["datasource"]["uid"] == "${datasource}"
 
 
 def _row_titles(name: str) -> list[str]:
@@ -108,11 +108,12 @@ def test_targeting_ends_with_the_safe_performance_measures() -> None:
         target["expr"] for panel in panels[start + 1 :] for target in panel["targets"]
     )
     for metric in (
-        'screening_assessments_total{job="screening-worker",outcome!="INVALIDATED"}',
+        'screening_assessments_total{job=~"$job",instance=~"$instance",outcome!="INVALIDATED"}',
         "screening_hits_total",
         'rule_id="RANDOM-SELECTION"',
         "screening_rule_seizures_total",
-        'screening_examination_results_total{job="screening-worker",disposition="joined"}',
+        'screening_examination_results_total{job=~"$job",instance=~"$instance",'
+        'disposition="joined"}',
         "sum by (partner, kind) (increase(screening_partner_messages_sent_total{",
         "max by (partner, kind, result) (increase(screening_partner_messages_received_total{",
     ):

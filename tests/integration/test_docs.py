@@ -1,5 +1,5 @@
-"""docs/targeting-officers.md and docs/risk-analysts.md, every command in order, against the
-test broker: the offline steps and the ones that need Kafka."""
+"""README.md, docs/targeting-officers.md and docs/risk-analysts.md, every command in order,
+against the test broker: the offline steps and the ones that need Kafka."""
 
 from __future__ import annotations
 
@@ -21,6 +21,17 @@ def test_officer_commands_run_against_the_broker(
 ) -> None:
     folder = workdir(tmp_path)
     for step in steps(ROOT / "docs" / "targeting-officers.md"):
+        run(step, folder, settings.kafka_bootstrap)
+    assert (folder / "open-referrals.jsonl").exists()
+
+
+def test_the_readme_commands_run_against_the_broker(
+    settings: Settings, worker: object, tmp_path: Path
+) -> None:
+    folder = workdir(tmp_path)
+    readme = steps(ROOT / "README.md")
+    assert [s.kind for s in readme].count("broker") >= 2
+    for step in readme:
         run(step, folder, settings.kafka_bootstrap)
     assert (folder / "open-referrals.jsonl").exists()
 

@@ -25,6 +25,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pipeline import topics
+from pipeline.archive.sources import ARCHIVE_GROUP
 from pipeline.kafka import acls
 from pipeline.kafka.producer import producer_config
 from pipeline.kafka.reader import GROUP_PREFIX
@@ -267,6 +268,15 @@ def test_customs_it_reads_the_dead_letters(applied: Applied) -> None:
     assert key in read.keys
 
 
+def test_the_archive_reads_the_dead_letters_in_its_group(applied: Applied) -> None:
+    broker = applied.broker
+    key = unique("ARCHIVE")
+    assert produce(broker, "screening-pipeline", topics.DLQ, key) is None
+    read = consume(broker, "screening-archive", topics.DLQ, ARCHIVE_GROUP, key)
+    assert read.error is None
+    assert key in read.keys
+
+
 def _a_group_of(role: acls.Role) -> str | None:
     """A consumer group the role may use, so that only the topic can be refused; None for a
     role that may use none (MirrorMaker 2's link reads by assignment)."""
@@ -277,7 +287,9 @@ def _a_group_of(role: acls.Role) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("principal", [p for p in acls.TABLE if p != "customs-it"])
+@pytest.mark.parametrize(
+    "principal", [p for p in acls.TABLE if p not in ("customs-it", "screening-archive")]
+)
 def test_nobody_else_reads_the_dead_letters(applied: Applied, principal: str) -> None:
     group = _a_group_of(acls.TABLE[principal])
     read = consume(applied.broker, principal, topics.DLQ, group or reader_group())

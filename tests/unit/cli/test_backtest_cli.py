@@ -61,6 +61,7 @@ def test_report_per_rule_and_files(
             "line": 3,
             "code": "INVALID_JSON",
             "message": report["rejected"]["lines"][0]["message"],
+            "path": None,
         }
     ]
     arms = next(r for r in report["rules"]["per_rule"] if r["rule_id"] == "HS-ARMS-93")

@@ -30,9 +30,12 @@ def test_bad_argument_is_one_line_and_exit_code_2(
 
 
 def test_missing_file_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["send", "/nonexistent/declarations.jsonl"]) == 1
+    assert main(["send", "/nonexistent/declarations.jsonl"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "screening: /nonexistent/declarations.jsonl: No such file or directory"
+    assert err == (
+        "screening: error: Invalid value for 'FILE': File '/nonexistent/declarations.jsonl' "
+        "does not exist. (try: screening send --help)"
+    )
 
 
 def test_unreachable_broker_is_one_clear_line(

@@ -81,11 +81,15 @@ def test_wrong_header_is_line_1(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert lines[-1] == f"screening: {path}: no valid rows to load"
 
 
-def test_missing_file_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["watchlist", "load", "/nonexistent/watchlist.csv"]) == 1
-    assert stderr_lines(capsys) == [
-        "screening: /nonexistent/watchlist.csv: No such file or directory"
-    ]
+@pytest.mark.parametrize("command", ["load", "sync"])
+@pytest.mark.parametrize("feed", ["aeo", "watchlist"])
+def test_missing_file_is_a_usage_error(
+    feed: str, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([feed, command, "/nonexistent/list.csv"]) == 2
+    [line] = stderr_lines(capsys)
+    assert line.startswith("screening: error: Invalid value for 'FILE': File ")
+    assert "/nonexistent/list.csv' does not exist" in line
 
 
 @pytest.mark.parametrize(
@@ -107,8 +111,8 @@ def test_bad_arguments_are_one_line_and_exit_2(
 
 
 def test_empty_id_to_delete_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["watchlist", "delete", "OFAC-1", " "]) == 1
-    assert stderr_lines(capsys) == ["screening: an id to delete is empty"]
+    assert main(["watchlist", "delete", "OFAC-1", " "]) == 2  # a bad argument
+    assert stderr_lines(capsys) == ["screening: error: an id to delete is empty"]
 
 
 def test_valid_rows_are_published_keyed_and_bad_ones_skipped(

@@ -68,7 +68,7 @@ def test_backtest_reports_hits_per_rule(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["rules", "backtest", str(recorded), "--rules", str(ROOT / "rules")]) == 0
     out = capsys.readouterr().out
     assert "2 declarations screened: ASSESSMENT_COMPLETE 1 (50.0%), HRCM 1 (50.0%)" in out
-    assert "1 lines rejected: {'INVALID_JSON': 1}" in out
+    assert "1 line rejected: not JSON (1)" in out
     assert "HS-ARMS-93" in out
 
 

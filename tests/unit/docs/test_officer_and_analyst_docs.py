@@ -1,6 +1,6 @@
-"""docs/targeting-officers.md and docs/risk-analysts.md: their offline commands run as written,
-their links lead somewhere, and what they name exists. The commands that need Kafka run in
-tests/integration/test_docs.py."""
+"""README.md, docs/targeting-officers.md and docs/risk-analysts.md: their offline commands run
+as written, their links lead somewhere, and what they name exists. The commands that need Kafka
+run in tests/integration/test_docs.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ from pipeline import metrics
 from pipeline.worker import state_metrics
 from tests.doc_commands import ROOT, run, steps, workdir
 
-DOCS = [ROOT / "docs" / "targeting-officers.md", ROOT / "docs" / "risk-analysts.md"]
+DOCS = [
+    ROOT / "docs" / "targeting-officers.md",
+    ROOT / "docs" / "risk-analysts.md",
+    ROOT / "README.md",
+]
 
 
 @pytest.mark.parametrize("document", DOCS, ids=lambda d: d.name)

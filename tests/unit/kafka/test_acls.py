@@ -53,6 +53,7 @@ def test_the_roles_of_security_md_are_there() -> None:
         "risk-analyst",
         "registry-feed",
         "c2c-link",
+        "screening-archive",
         "customs-it",
     }
 
@@ -110,10 +111,10 @@ def test_the_pipeline_has_its_group_its_internal_topics_and_the_reader_groups() 
     assert not PIPELINE.may("Create", "topic", topics.DECLARATIONS)
 
 
-def test_only_customs_it_reads_dead_letters() -> None:
+def test_only_customs_it_and_the_archive_read_dead_letters() -> None:
     assert DEAD_LETTERS
     for topic in DEAD_LETTERS:
-        assert readers(topic) == {"customs-it"}, topic
+        assert readers(topic) == {"customs-it", "screening-archive"}, topic
 
 
 def test_only_the_filer_gateway_writes_declarations() -> None:
@@ -137,9 +138,15 @@ def test_the_workbench_reads_referrals_and_answers_and_writes_its_outbox() -> No
     assert not workbench.may("Read", "topic", acls.FILER_NOTICES)
 
 
-def test_hits_are_read_only_by_officers_and_their_workbench() -> None:
+def test_hits_are_read_only_by_officers_their_workbench_and_the_archive() -> None:
     # A hit carries the whole declaration (personal data) and the reasons for selection.
-    assert readers(topics.HITS) == {"screening-workbench", "targeting-officer"}
+    assert readers(topics.HITS) == {"screening-workbench", "targeting-officer", "screening-archive"}
+
+
+def test_the_archive_only_reads() -> None:
+    archive = TABLE["screening-archive"]
+    assert all(grant.operations == ("Read",) for grant in archive.grants)
+    assert not any(archive.may("Write", "topic", t.name) for t in topics.TOPICS)
 
 
 def test_only_customs_it_creates_topics_and_nobody_gets_more_than_the_table() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from pipeline.ops.promql import (
+    add_matchers,
     dashboard_expressions,
     data_queries,
     expand_grafana_macros,
     left_of_comparison,
     rule_expressions,
+    selectors,
     set_operands,
 )
 
@@ -104,3 +106,32 @@ def test_rule_expressions_name_alerts_and_records() -> None:
         ("job:x:rate5m", "sum(rate(x[5m]))"),
         ("XHigh", "job:x:rate5m > 1"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("x", [("x", "")]),
+        ('sum by (outcome) (rate(x_total{code="A"}[$__rate_interval]))', [("x_total", 'code="A"')]),
+        # Functions, aggregations, label lists, keywords, numbers and strings are not metrics.
+        ("histogram_quantile(0.5, sum by (le) (rate(b_bucket[5m])))", [("b_bucket", "")]),
+        ("time() - max(t)", [("t", "")]),
+        ('a or on() label_replace(vector(0), "p", "none", "", "")', [("a", "")]),
+        ("count(y) without (z) > 1e3", [("y", "")]),
+        ("sum (max by (p) (c)) or on() vector(0)", [("c", "")]),
+        ("a / on (job) group_left\n  job:b:rate5m", [("a", ""), ("job:b:rate5m", "")]),
+        ("topk(10, d) / on() group_left() (e)", [("d", ""), ("e", "")]),
+        ('rate(x{l="{}"}[5m] offset 1m) and bool_total', [("x", 'l="{}"'), ("bool_total", "")]),
+        # A metric named like an aggregation, without a grouping after it.
+        ("count and x", [("count", ""), ("x", "")]),
+    ],
+)
+def test_selectors_name_the_metrics_read(expr: str, expected: list[tuple[str, str]]) -> None:
+    assert [(s.metric, s.matchers) for s in selectors(expr)] == expected
+
+
+def test_matchers_are_added_first_to_each_selector() -> None:
+    expr = 'sum(rate(x{code="A"}[5m])) / on (job) group_left() job:y:sum'
+    scoped = add_matchers(expr, lambda metric: "" if ":" in metric else 'job=~"$job"')
+    assert scoped == 'sum(rate(x{job=~"$job",code="A"}[5m])) / on (job) group_left() job:y:sum'
+    assert add_matchers("a + b{}", lambda metric: 'i="1"') == 'a{i="1"} + b{i="1"}'

@@ -14,7 +14,8 @@ from pipeline.contract.models import Declaration
 from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
-from pipeline.rules.loader import MAX_EXPANDED_NODES, load_ruleset
+from pipeline.rules.loader import RuleSetInvalid, load_ruleset
+from pipeline.yaml_documents import MAX_EXPANDED_NODES
 from tests.unit.rules.test_loader import VALID, change, line_of, refused, write
 
 
@@ -123,3 +124,19 @@ def test_code_inside_a_value_is_inert_text(tmp_path: Path) -> None:
     assert [m.rule_id for m in quoted.matches] == ["HS-ARMS-93"]
     assert plain.matches == []
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", ["lists/ports.txt", "arms.yaml"])
+def test_a_file_saved_as_latin_1_is_refused_at_its_line(tmp_path: Path, name: str) -> None:
+    folder = tmp_path / "rules"
+    write(folder, {"arms.yaml": VALID})
+    target = folder / name
+    text = target.read_text() if target.exists() else "ROTTERDAM\nHAMBURG\n"
+    target.parent.mkdir(exist_ok=True)
+    target.write_bytes(text.encode() + "# São Paulo\n".encode("latin-1"))
+    with pytest.raises(RuleSetInvalid) as raised:
+        load_ruleset(folder)
+    [problem] = raised.value.problems
+    assert problem.source == str(target)
+    assert problem.line == len(text.splitlines()) + 1
+    assert "not UTF-8 text: byte 0xe3" in problem.reason

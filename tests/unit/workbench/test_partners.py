@@ -143,9 +143,13 @@ def test_no_agreements_folder_means_nothing_is_shared(tmp_path: Path) -> None:
     assert exchange.tags_by_rule == {}
 
 
-def test_add_partner_grants_read_on_the_partners_topic_to_workbench_and_pipeline() -> None:
+def test_add_partner_grants_read_on_the_partners_topic_to_workbench_pipeline_and_archive() -> None:
     roles = acls.partner_roles("cn")
-    assert [r.principal for r in roles] == ["screening-workbench", "screening-pipeline"]
+    assert [r.principal for r in roles] == [
+        "screening-workbench",
+        "screening-pipeline",
+        "screening-archive",
+    ]
     for role in roles:
         assert role.may("Read", "topic", CN_TOPIC)
         assert not role.may("Read", "topic", "us.customs.c2c.outbound.v1")
