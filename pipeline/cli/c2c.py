@@ -44,12 +44,13 @@ def request(
 ) -> None:
     """Send an EXAMINATION_REQUEST for a declaration's open case, as an officer's request from
     the workbench: the workbench publishes it to customs.c2c.outbound.v1."""
-    from pipeline.cli.workbench import _connect  # the database driver only when needed
-    from pipeline.workbench.partners import Exchange, send_request
+    from pipeline.cli.workbench import connect  # the database driver only when needed
+    from pipeline.workbench.partner_outbound import send_request
+    from pipeline.workbench.partners import Exchange
 
     settings = Settings()
     exchange = Exchange.from_settings(settings)
-    with _connect(settings) as conn:
+    with connect(settings) as conn:
         row = conn.execute(
             "SELECT case_id FROM cases WHERE declaration_id = %s AND status <> 'CLOSED'",
             (declaration_id,),

@@ -40,7 +40,7 @@ def effectiveness(
     result = FeedResult()
     # Assessments first: an examination result read after them that finds none has none.
     for topic in (topics.ASSESSMENTS, topics.EXAMINATION_RESULTS):
-        part = feed(_read_all(settings, topic), store)
+        part = feed(read_all(settings, topic), store)
         result.tally.add(part.tally)
         result.malformed += part.malformed
     report = build_report(result, store.entries)
@@ -51,7 +51,8 @@ def effectiveness(
         _print(report)
 
 
-def _read_all(settings: Settings, topic: str) -> Iterator[FeedRecord]:
+def read_all(settings: Settings, topic: str) -> Iterator[FeedRecord]:
+    """Every record of ``topic`` from its start to the end it had when reading began."""
     reader = TopicReader(settings, topic)
     try:
         while not reader.caught_up:

@@ -23,7 +23,7 @@ from rich.table import Table
 from pipeline import topics
 from pipeline.archive import read as archived
 from pipeline.cli.common import BootstrapOption, console, load_settings
-from pipeline.cli.effectiveness import _read_all as read_all
+from pipeline.cli.effectiveness import read_all
 from pipeline.feedback.safe import (
     MESSAGE_KINDS,
     PARTNER_TOPIC,

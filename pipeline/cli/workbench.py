@@ -54,7 +54,7 @@ def workbench(
         )
     # uvicorn is given no logging configuration (log_config=None): its records go through ours.
     logs.configure(settings.log_level, settings.log_format)
-    with _connect(settings) as conn:
+    with connect(settings) as conn:
         applied = _migrate(conn)
         if demo_accounts and settings.demo_password is not None:
             password = settings.demo_password.get_secret_value()
@@ -99,7 +99,7 @@ def add_account(
         "password", hide_input=True, confirmation_prompt=True
     )
     settings = load_settings()
-    with _connect(settings) as conn:
+    with connect(settings) as conn:
         _migrate(conn)
         try:
             upsert(conn, username, name, role, password)
@@ -112,12 +112,13 @@ def add_account(
 def migrate_only() -> None:
     """Apply the database migrations and exit (for a deployment's init step)."""
     settings = load_settings()
-    with _connect(settings) as conn:
+    with connect(settings) as conn:
         applied = _migrate(conn)
     console.print(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
 
 
-def _connect(settings: Settings) -> Any:
+def connect(settings: Settings) -> Any:
+    """A connection to the workbench's database (autocommit), for the commands that use it."""
     import psycopg
 
     try:

@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 from pipeline import topics
 from pipeline.errors import ScreeningError
 from pipeline.reference.clearances import WatchlistClearance, clearance_key, encode
-from pipeline.workbench import audit, notices, partners
+from pipeline.workbench import audit, notices, partner_outbound, partner_panel, partners
 from pipeline.workbench.accounts import Account
 from pipeline.workbench.referrals import filed_master
 
@@ -132,7 +132,7 @@ def case_view(
             (case_id,),
         ).fetchall()
         houses = _other_houses(cur, case)
-        exchanged = partners.case_panel(conn, exchange, case)
+        exchanged = partner_panel.case_panel(conn, exchange, case)
     hit = referral["hit"] if referral else {}
     declaration = referral["declaration"] if referral else None
     by_party: dict[str, list[dict[str, Any]]] = {}
@@ -394,10 +394,10 @@ def record_examination(
             actor.username, after={"result": result, "examined_at": message["examined_at"]},
         )  # fmt: skip
         if exchange is not None:
-            answered = partners.answer_requests(
+            answered = partner_outbound.answer_requests(
                 conn, exchange, case, inserted[0], result, examined_at, actor.username
             )
-            partners.share_result(
+            partner_outbound.share_result(
                 conn, exchange, case, inserted[0], result, examined_at, actor.username,
                 frozenset(m.to_administration for m in answered),
             )  # fmt: skip

@@ -25,7 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 
 from pipeline import topics
 from pipeline.settings import Settings
-from pipeline.workbench import intake, metrics, partners, responses
+from pipeline.workbench import intake, metrics, partner_inbound, partners, responses
 from pipeline.workbench.referrals import decode_hit, referral_from_hit
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ class Ingest:
     ) -> str:
         value = message.value()
         if partners.is_inbound_topic(message.topic()):
-            return partners.apply_inbound(conn, self._exchange, value, _position(message))
+            return partner_inbound.apply_inbound(conn, self._exchange, value, _position(message))
         if message.topic() == topics.REFERRAL_RESPONSES:
             return responses.apply_response(conn, value, message.key(), _position(message))
         if message.topic() == topics.ASSESSMENTS:

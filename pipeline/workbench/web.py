@@ -29,7 +29,16 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.settings import Settings
-from pipeline.workbench import accounts, cases, deadlines, metrics, partners, retention, worklist
+from pipeline.workbench import (
+    accounts,
+    cases,
+    deadlines,
+    metrics,
+    partner_outbound,
+    partners,
+    retention,
+    worklist,
+)
 from pipeline.workbench.accounts import Session
 from pipeline.workbench.ingest import Ingest
 from pipeline.workbench.outbox import OutboxPublisher
@@ -487,7 +496,7 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
     ) -> Response:
         def send(conn: psycopg.Connection[Any], s: Session) -> None:
             cases.must_work(s.account)
-            partners.send_request(
+            partner_outbound.send_request(
                 conn, exchange, s.account.username, case_id, partner,
                 revision=revision, reason=reason,
             )  # fmt: skip

@@ -16,7 +16,7 @@ from pipeline.errors import ConfigurationError
 from pipeline.kafka import acls
 from pipeline.rules.cases import BASE_DECLARATION
 from pipeline.settings import Settings
-from pipeline.workbench import metrics, partners
+from pipeline.workbench import metrics, partner_inbound, partner_outbound, partners
 
 ROOT = Path(__file__).resolve().parents[3]
 AGREEMENTS = load_agreements(ROOT / "agreements")
@@ -57,7 +57,7 @@ def refused(reason: str) -> float:
 
 
 def apply(value: bytes | None, topic: str = CN_TOPIC) -> str:
-    return partners.apply_inbound(NoDatabase(), EXCHANGE, value, (topic, 0, 7))  # type: ignore[arg-type]
+    return partner_inbound.apply_inbound(NoDatabase(), EXCHANGE, value, (topic, 0, 7))  # type: ignore[arg-type]
 
 
 def test_partner_topics_are_recognised_by_their_mirrormaker_name() -> None:
@@ -96,7 +96,7 @@ def test_a_kind_the_agreement_does_not_accept_is_refused() -> None:
     )
     before = refused("kind_not_accepted")
     value = msgspec.json.encode(request())
-    result = partners.apply_inbound(NoDatabase(), exchange, value, (CN_TOPIC, 0, 1))  # type: ignore[arg-type]
+    result = partner_inbound.apply_inbound(NoDatabase(), exchange, value, (CN_TOPIC, 0, 1))  # type: ignore[arg-type]
     assert result == "refused"
     assert refused("kind_not_accepted") == before + 1
 
@@ -107,7 +107,7 @@ def test_messages_to_other_administrations_are_not_ours_to_apply() -> None:
 
 def test_a_result_answers_a_partners_request_from_the_request_alone() -> None:
     asked = request()
-    filing = partners._filing_of_request(asked)
+    filing = partners.filing_of_request(asked)
     assert filing.declaration_id == "CN-IMP-42-7"
     outcome = ExaminationResult(
         declaration_id=filing.declaration_id,
@@ -169,19 +169,19 @@ NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 def test_a_request_is_refused_in_words_without_an_agreement_allowing_it() -> None:
     filing = _filing()  # loaded in CN, discharged in DE
     with pytest.raises(partners.PartnerRefused, match="no sharing agreement with JP"):
-        partners._check_request(None, "JP", filing, "NL", NOW)
+        partner_outbound.check_request(None, "JP", filing, "NL", NOW)
     no_requests = dataclasses.replace(
         AGREEMENTS.by_partner["CN"],
         send={k: v for k, v in AGREEMENTS.by_partner["CN"].send.items() if k == "RISK_FINDING"},
     )
     with pytest.raises(partners.PartnerRefused, match="does not allow examination requests"):
-        partners._check_request(no_requests, "CN", filing, "NL", NOW)
-    partners._check_request(AGREEMENTS.by_partner["CN"], "CN", filing, "NL", NOW)
+        partner_outbound.check_request(no_requests, "CN", filing, "NL", NOW)
+    partner_outbound.check_request(AGREEMENTS.by_partner["CN"], "CN", filing, "NL", NOW)
 
 
 def test_a_request_to_a_partner_the_consignment_does_not_concern_is_refused() -> None:
     filing = _filing()
     with pytest.raises(partners.PartnerRefused, match="does not concern US"):
-        partners._check_request(AGREEMENTS.by_partner["US"], "US", filing, "NL", NOW)
+        partner_outbound.check_request(AGREEMENTS.by_partner["US"], "US", filing, "NL", NOW)
     with pytest.raises(partners.PartnerRefused, match="does not concern CN"):
-        partners._check_request(AGREEMENTS.by_partner["CN"], "CN", filing, "CN", NOW)
+        partner_outbound.check_request(AGREEMENTS.by_partner["CN"], "CN", filing, "CN", NOW)
