@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: the local broker, PostgreSQL, topics, one worker, the officers' workbench and a
-# steady sample feed; then the hits as they arrive, until Ctrl-C. The broker and PostgreSQL keep
-# running afterwards (`make stop` ends them).
+# `make run`: the local broker, PostgreSQL, topics, one worker, the officers' workbench, the
+# archiver and a steady sample feed; then the hits as they arrive, until Ctrl-C. The broker and
+# PostgreSQL keep running afterwards (`make stop` ends them).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,7 +26,7 @@ pids=()
 cleanup() {
   trap - EXIT INT TERM
   echo
-  echo "stopping the worker, the workbench, the sample feed and Prometheus"
+  echo "stopping the worker, the workbench, the archiver, the sample feed and Prometheus"
   echo "(the broker and PostgreSQL keep running: make stop)"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
@@ -61,6 +61,11 @@ for _ in $(seq 1 120); do
   kill -0 "$workbench_pid" 2>/dev/null || { echo "the workbench stopped:"; tail -30 "$run_dir/workbench.log"; exit 1; }
   sleep 0.5
 done
+
+echo "starting the archiver (log: $run_dir/archive.log, files in .data/archive)"
+SCREENING_ARCHIVE_DIR="${SCREENING_ARCHIVE_DIR:-$root/.data/archive}" "$bin/screening" archive run \
+  >"$run_dir/archive.log" 2>&1 &
+pids+=($!)
 
 # Prometheus with the project's scrape config and alert rules, where it is installed.
 prometheus_port="${PROMETHEUS_PORT:-9090}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
+from pipeline.archive import metrics
 from pipeline.archive.records import ArchiveRecord
 from pipeline.archive.sources import ARCHIVE_GROUP, subscription
 from pipeline.archive.writer import write_batch
@@ -112,6 +114,10 @@ class Archiver:
             return
         batch, self._pending, self._oldest = self._pending, [], None
         files = write_batch(self.root, batch, datetime.now(UTC).date())
+        for topic, count in Counter(record.topic for record in batch).items():
+            metrics.RECORDS.labels(topic).inc(count)
+        metrics.FILES.inc(len(files))
+        metrics.BYTES.inc(sum(path.stat().st_size for path in files))
         following: dict[tuple[str, int], int] = {}
         for record in batch:
             place = (record.topic, record.partition)
@@ -121,7 +127,11 @@ class Archiver:
             self._consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
             # Not lost: the group reads these again and the same files are written again.
+            metrics.COMMIT_FAILURES.inc()
             log.warning("archived batch not committed, it will be read again: %s", exc.args[0])
+        else:
+            # What ScreeningArchiveStalled watches: the archive is durable up to here.
+            metrics.LAST_COMMIT.set_to_current_time()
         self.totals.records += len(batch)
         self.totals.files += len(files)
         self.totals.batches += 1

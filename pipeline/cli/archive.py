@@ -19,10 +19,12 @@ from types import FrameType
 import click
 import orjson
 import typer
+from prometheus_client import start_http_server
 from rich.console import Console
 from rich.table import Table
 
 from pipeline import topics
+from pipeline.archive import metrics
 from pipeline.archive.compact import compact as compact_archive
 from pipeline.archive.consumer import DEFAULT_GROUP, Archiver
 from pipeline.archive.prune import prune as prune_archive
@@ -106,6 +108,18 @@ def run(
     flush_seconds: float = typer.Option(
         60.0, "--flush-seconds", min=0.1, help="Write a batch this long after its first record."
     ),
+    metrics_port: int = typer.Option(
+        6068,
+        "--metrics-port",
+        min=0,
+        max=65535,
+        help="Serve Prometheus metrics on /metrics at this port; 0: none.",
+    ),
+    metrics_host: str = typer.Option(
+        "127.0.0.1",
+        "--metrics-host",
+        help="Address the metrics listen on (0.0.0.0 in a container).",
+    ),
     bootstrap: BootstrapOption = None,
 ) -> None:
     """Archive every record of the archived topics as Parquet by topic and day, until
@@ -127,12 +141,23 @@ def run(
     archiver = Archiver.connect(
         settings, root, group, flush_records=flush_records, flush_seconds=flush_seconds
     )
+    server = (
+        start_http_server(metrics_port, metrics_host, registry=metrics.REGISTRY)[0]
+        if metrics_port
+        else None
+    )
     console.print(
-        f"archiving {', '.join(subscription())} to {root} (group {group})",
+        f"archiving {', '.join(subscription())} to {root} (group {group})"
+        + (f", metrics on {metrics_host}:{metrics_port}" if metrics_port else ""),
         markup=False,
         highlight=False,
     )
-    totals = archiver.run(stop)
+    try:
+        totals = archiver.run(stop)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
     console.print(
         f"stopped: {totals.records} records archived in {totals.files} files", markup=False
     )

@@ -1274,7 +1274,84 @@ def workbench() -> dict[str, object]:
     )
 
 
+def archive() -> dict[str, object]:
+    """For customs IT: does the archiver keep writing every topic and committing after it?
+    A dashboard of its own: its job is neither the workers' nor the workbench's."""
+    written = Row(
+        "Archive",
+        [
+            graph(
+                "Records archived by topic",
+                "Kafka records written to archive files per second, by topic.",
+                [
+                    Query(
+                        f"sum by (topic) (rate(screening_archive_records_total[{RATE}]))",
+                        "{{topic}}",
+                    )
+                ],
+                unit="reqps",
+                width=16,
+                stacked=True,
+            ),
+            alerting(
+                single(
+                    "Since the last commit",
+                    "Time since the archiver last committed its offsets after writing the files "
+                    "before them (empty until its first commit).",
+                    Query(
+                        "time() - max(screening_archive_last_commit_timestamp_seconds > 0)",
+                        "since commit",
+                    ),
+                    unit="s",
+                    steps=((None, "green"), (600, "orange"), (1800, "red")),
+                ),
+                "ScreeningArchiveStalled",
+            ),
+            alerting(
+                single(
+                    "Archiver up",
+                    "Archiver processes that answered the last scrape.",
+                    Query("sum(up)", "up"),
+                    steps=((None, "red"), (1, "green")),
+                ),
+                "ScreeningArchiveDown",
+            ),
+            graph(
+                "Bytes written",
+                "Bytes of Parquet files written to the archive per second.",
+                [Query(f"sum(rate(screening_archive_bytes_total[{RATE}]))", "bytes")],
+                unit="Bps",
+            ),
+            graph(
+                "Files written",
+                "Parquet files written per second (one per topic, partition and day of a batch).",
+                [Query(f"sum(rate(screening_archive_files_total[{RATE}]))", "files")],
+            ),
+            graph(
+                "Commit failures",
+                "Batches written but not committed over 5 minutes, read again (0: none).",
+                [
+                    Query(
+                        _or_zero("sum(increase(screening_archive_commit_failures_total[5m]))"),
+                        "failures",
+                    )
+                ],
+            ),
+        ],
+    )
+    process = Row("Processes", process_panels("archiver"))
+    return _dashboard(
+        "screening-archive",
+        "Screening: archive",
+        "Records the archiver writes to the Parquet archive by topic, its commits and its process.",
+        [written, process],
+        jobs_from="screening_archive_last_commit_timestamp_seconds",
+        worker=False,
+    )
+
+
 DASHBOARDS: dict[str, Callable[[], dict[str, object]]] = {
+    "archive.json": archive,
     "operations.json": operations,
     "targeting.json": targeting,
     "workbench.json": workbench,

@@ -339,6 +339,7 @@ def _pod_monitors() -> dict[str, dict[str, Any]]:
         ("screening-worker", "worker-deployment.yaml", "screening-worker"),
         ("screening-workbench", "workbench-deployment.yaml", "screening-workbench"),
         ("screening-kafka-exporter", "kafka-exporter.yaml", "kafka-exporter"),
+        ("screening-archive", "archive-deployment.yaml", "screening-archive"),
     ],
 )
 def test_pod_monitors_select_the_pods_port_and_job(monitor: str, manifest: str, job: str) -> None:

@@ -7,10 +7,13 @@ give what the worker and Kafka give."""
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -59,13 +62,22 @@ def _screening(settings: Settings, *args: str) -> subprocess.CompletedProcess[by
     )
 
 
-def _archiver(settings: Settings, archive: Path, group: str, log: Path) -> subprocess.Popen[bytes]:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _archiver(
+    settings: Settings, archive: Path, group: str, log: Path, metrics_port: int
+) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
             [
                 *(sys.executable, "-m", "pipeline", "archive", "run"),
                 *("--archive-dir", str(archive), "--group", group),
                 *("--flush-records", "10", "--flush-seconds", "0.5"),
+                *("--metrics-port", str(metrics_port)),
             ],
             cwd=ROOT,
             env=_env(settings),
@@ -92,6 +104,24 @@ def _wait_archived(
         time.sleep(0.3)
     counts = {t: (len(_mine(archive, t, prefix)), len(r)) for t, r in sent.items()}
     pytest.fail(f"not archived within {timeout_s} s (archived, sent): {counts}")
+
+
+def _wait_metrics(port: int, timeout_s: float = 10) -> None:
+    """The archiver's /metrics counts records written and a commit (the last batch's commit
+    may follow its files by a moment)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
+            exported = page.read().decode()
+        written = re.findall(r"^screening_archive_records_total\{.*\} (\S+)$", exported, re.M)
+        committed = re.search(
+            r"^screening_archive_last_commit_timestamp_seconds [1-9]", exported, re.M
+        )
+        if sum(float(n) for n in written) > 0 and committed:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"no records or commit on /metrics:\n{exported}")
+        time.sleep(0.3)
 
 
 def test_the_archive_keeps_every_record_once_and_feeds_backtest_and_report(
@@ -133,7 +163,7 @@ def test_the_archive_keeps_every_record_once_and_feeds_backtest_and_report(
 
     # Killed as soon as it has written something, before it could stop cleanly.
     group = f"screening-archive-{run_id}"
-    first = _archiver(settings, archive, group, log)
+    first = _archiver(settings, archive, group, log, _free_port())
     try:
         deadline = time.monotonic() + 60
         while not any(archive.rglob("part-*.parquet")) and time.monotonic() < deadline:
@@ -143,9 +173,11 @@ def test_the_archive_keeps_every_record_once_and_feeds_backtest_and_report(
         first.send_signal(signal.SIGKILL)
         first.wait(10)
 
-    second = _archiver(settings, archive, group, log)
+    port = _free_port()
+    second = _archiver(settings, archive, group, log, port)
     try:
         _wait_archived(archive, sent, prefix)
+        _wait_metrics(port)
     finally:
         second.send_signal(signal.SIGTERM)
         assert second.wait(30) == 0, log.read_text()[-3000:]

@@ -44,6 +44,7 @@ DASHBOARD_DIR = ROOT / "deploy" / "grafana" / "dashboards"
 RULE_FILES = ("recording.yml", "alerts.yml")
 JOB = "screening-worker"
 WORKBENCH_JOB = "screening-workbench"
+ARCHIVE_JOB = "screening-archive"
 DATA_TIMEOUT_S = 120.0
 # Series that exist only after an event this test does not cause, with the test that shows each
 # is exported under this name: a refused rule set (test_rules_governance.py, the refusal on
@@ -57,11 +58,15 @@ EVENT_ONLY = (
 # Series of exporters outside the project, which this test does not run: the consumer lag as
 # Kafka holds it (kafka-exporter) and the state volume's free space (node_exporter or the
 # kubelet). Their alerts' promtool tests (lag_exporter.yml, resources.yml) fire on them.
+# Nor does it run the archiver: its series are shown on its /metrics by
+# tests/integration/test_archive.py and its alerts fire in the promtool tests (archive.yml).
 EXTERNAL = (
     "kafka_consumergroup_lag",
     'job="kafka-exporter"',
     "node_filesystem_avail_bytes",
     "kubelet_volume_stats_available_bytes",
+    "screening_archive_",
+    'job="screening-archive"',
 )
 # The partner whose replicated heartbeat this test writes, as MirrorMaker 2 would: the
 # repository's agreements/cn.yaml names it, and the worker reads the agreements folder.
@@ -82,7 +87,9 @@ def derived_config(worker_port: int, workbench_port: int) -> dict[str, Any]:
     assert config["rule_files"] == list(RULE_FILES)
     config["rule_files"] = [str(PROMETHEUS_DIR / name) for name in RULE_FILES]
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
-    assert set(jobs) == {JOB, WORKBENCH_JOB}
+    assert set(jobs) == {JOB, WORKBENCH_JOB, ARCHIVE_JOB}
+    # No archiver here (EXTERNAL).
+    config["scrape_configs"] = [jobs[JOB], jobs[WORKBENCH_JOB]]
     for name, port in ((JOB, worker_port), (WORKBENCH_JOB, workbench_port)):
         jobs[name]["static_configs"] = [
             {"targets": [f"127.0.0.1:{port}"], "labels": {"env": "test"}}

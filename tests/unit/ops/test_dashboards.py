@@ -1,6 +1,6 @@
 """The generated dashboards are portable: the datasource, job and instance are variables that
 every query follows, rule-set publications are marked, the runbook is linked, and every metric
-the worker and the workbench define is on a panel."""
+the worker, the workbench and the archiver define is on a panel."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from pipeline import metrics
+from pipeline.archive import metrics as archive_metrics
 from pipeline.ops import dashboards
 from pipeline.ops.promql import dashboard_expressions, rule_expressions, selectors
 from pipeline.workbench import metrics as workbench_metrics
@@ -220,15 +221,24 @@ def _defined(registry: CollectorRegistry, skip: set[str]) -> dict[str, set[str]]
 
 
 def test_every_metric_is_on_a_dashboard(built: dict[str, dict[str, Any]]) -> None:
-    """Every metric of pipeline/metrics.py and pipeline/workbench/metrics.py is read by a panel,
-    directly or through a recording rule the panel reads."""
+    """Every metric of pipeline/metrics.py, pipeline/workbench/metrics.py and
+    pipeline/archive/metrics.py is read by a panel, directly or through a recording rule the
+    panel reads."""
     # What a worker registers at runtime (rule set, reference data, partner links) is not
     # declared in pipeline/metrics.py; earlier tests may have registered it.
     runtime = {
         family.name for collector in metrics._collectors.values() for family in collector.collect()
     }
-    defined = _defined(metrics.REGISTRY, runtime) | _defined(workbench_metrics.REGISTRY, set())
-    assert {"screening_rule_referrals", "screening_workbench_case_actions"} <= set(defined)
+    defined = (
+        _defined(metrics.REGISTRY, runtime)
+        | _defined(workbench_metrics.REGISTRY, set())
+        | _defined(archive_metrics.REGISTRY, set())
+    )
+    assert {
+        "screening_rule_referrals",
+        "screening_workbench_case_actions",
+        "screening_archive_records",
+    } <= set(defined)
     recorded = _kept_labels()
     read: set[str] = set()
     pending = [
