@@ -6,7 +6,6 @@ and ``stats`` work on the archive folder alone, without Kafka.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import signal
 import sys
@@ -23,7 +22,7 @@ from prometheus_client import start_http_server
 from rich.console import Console
 from rich.table import Table
 
-from pipeline import topics
+from pipeline import logs, topics
 from pipeline.archive import metrics
 from pipeline.archive.compact import compact as compact_archive
 from pipeline.archive.consumer import DEFAULT_GROUP, Archiver
@@ -125,10 +124,7 @@ def run(
     """Archive every record of the archived topics as Parquet by topic and day, until
     SIGTERM or Ctrl-C, which write and commit what is pending first."""
     settings = load_settings(bootstrap, archive_dir=archive_dir)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format)
     root = settings.archive_dir
     root.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
