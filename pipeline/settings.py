@@ -1,7 +1,8 @@
 """All settings in one model, read from the environment with the ``SCREENING_`` prefix.
 
-Every command builds one ``Settings`` and passes it down; command-line flags override fields
-with ``Settings.model_copy(update=...)``. Secrets are ``SecretStr`` and never logged.
+Every command builds one ``Settings`` and passes it down; command-line flags are given to the
+model as init values (``pipeline.cli.common.load_settings``), validated like the environment's.
+Secrets are ``SecretStr`` and never logged.
 """
 
 from __future__ import annotations

@@ -31,7 +31,6 @@ from pipeline.archive.read import write_lines
 from pipeline.archive.sources import subscription
 from pipeline.archive.stats import stats as archive_stats
 from pipeline.cli.common import BootstrapOption, console, load_settings
-from pipeline.settings import Settings
 
 app = typer.Typer(
     help="The Parquet archive of assessments, hits, dead letters and declarations.",
@@ -172,7 +171,7 @@ def compact(
 ) -> None:
     """Merge each day's files into one, each record once (by topic, partition and offset)."""
     limit = parse_day(before, "--before") or _today()
-    root = existing_archive(_settings(archive_dir).archive_dir)
+    root = existing_archive(load_settings(archive_dir=archive_dir).archive_dir)
     done = compact_archive(root, limit, topic)
     for day in done:
         note = f", {day.kept} changed meanwhile and kept" if day.kept else ""
@@ -197,7 +196,7 @@ def prune(
     dry_run: bool = typer.Option(False, "--dry-run", help="List the days, delete nothing."),
 ) -> None:
     """Delete the day folders older than the retention."""
-    settings = _settings(archive_dir)
+    settings = load_settings(archive_dir=archive_dir)
     root = existing_archive(settings.archive_dir)
     keep = keep_days if keep_days is not None else settings.archive_retention_days
     gone = prune_archive(root, keep, _today(), dry_run=dry_run)
@@ -219,7 +218,7 @@ def stats(
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     if first and last and first > last:
         raise click.BadParameter(f"{first} is after --until {last}", param_hint="--since")
-    root = existing_archive(_settings(archive_dir).archive_dir)
+    root = existing_archive(load_settings(archive_dir=archive_dir).archive_dir)
     rows = archive_stats(root, topic, first, last)
     if as_json:
         for row in rows:
@@ -249,8 +248,3 @@ def stats(
             str(sum(r.bytes for r in rows)),
         )
     stdout.print(table)
-
-
-def _settings(archive_dir: Path | None) -> Settings:
-    settings = Settings()
-    return settings.model_copy(update={"archive_dir": archive_dir}) if archive_dir else settings

@@ -45,13 +45,12 @@ from pipeline.backtest.report import (
 )
 from pipeline.backtest.screen import RejectedLine, Tally
 from pipeline.cli.archive import backtest_input
-from pipeline.cli.common import STDOUT, console, default_rules_dir, output_path
+from pipeline.cli.common import STDOUT, console, default_rules_dir, load_settings, output_path
 from pipeline.errors import ScreeningError
 from pipeline.reference.csv_load import AEO_HEADER, WATCHLIST_HEADER
 from pipeline.reference.parties import ReferenceData
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.model import RuleSet
-from pipeline.settings import Settings
 
 # The report is the command's result: it goes to standard output, whole lines.
 report_console = Console(soft_wrap=True)
@@ -161,9 +160,7 @@ def backtest(
     # With a file on standard output, the report goes to stderr so as not to mix with it.
     out = console if STDOUT in outputs else report_console
     _check_inputs(rules, against, aeo, watchlist)
-    settings = Settings()
-    if max_bytes is not None:
-        settings = settings.model_copy(update={"max_message_bytes": max_bytes})
+    settings = load_settings(max_message_bytes=max_bytes)
     candidate = load_ruleset(rules)
     baseline = load_ruleset(against) if against is not None else None
     reference = load_reference(settings, aeo, watchlist)

@@ -56,13 +56,17 @@ class SettingInvalid(click.UsageError):
 
 
 def load_settings(bootstrap: str | None = None, **overrides: object) -> Settings:
-    settings = Settings()
+    """The settings of the environment with the command's options over them, all validated
+    alike: an option's value is refused as the same variable's would be."""
     update = {k: v for k, v in overrides.items() if v is not None}
     if bootstrap:
         update["kafka_bootstrap"] = bootstrap
+    unknown = set(update) - set(Settings.model_fields)
+    if unknown:  # the model ignores unknown names: a misspelt override would vanish
+        raise TypeError(f"no such settings: {', '.join(sorted(unknown))}")
+    settings = Settings(**update)  # type: ignore[arg-type]  # checked by the model
     if "rules_dir" not in settings.model_fields_set:
-        update.setdefault("rules_dir", default_rules_dir())
-    settings = settings.model_copy(update=update) if update else settings
+        settings = Settings(**update, rules_dir=default_rules_dir())  # type: ignore[arg-type]
     if settings.log_level.lower() not in LOG_LEVELS:
         # A free-text field in the settings: refused here, before logging is set up with it.
         raise SettingInvalid(

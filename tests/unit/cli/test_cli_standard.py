@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import pytest
 import typer
+from pydantic import ValidationError
 
 from pipeline.cli import common
 from pipeline.cli.main import app, main
@@ -435,6 +436,24 @@ def test_a_rule_folder_setting_is_kept(tmp_path: Path, monkeypatch: pytest.Monke
     assert common.load_settings().rules_dir == common.PACKAGED_RULES
     monkeypatch.setenv("SCREENING_RULES_DIR", "/srv/rules")
     assert common.load_settings().rules_dir == Path("/srv/rules")
+
+
+def test_an_option_is_validated_as_its_variable_would_be(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCREENING_PARTITIONS", "6")
+    settings = common.load_settings("broker:9093", replication_factor=3)
+    assert (settings.kafka_bootstrap, settings.partitions, settings.replication_factor) == (
+        "broker:9093",
+        6,
+        3,
+    )
+    assert "replication_factor" in settings.model_fields_set
+    with pytest.raises(ValidationError) as refused:
+        common.load_settings(partitions=0)
+    assert common.settings_problems(refused.value) == [
+        "SCREENING_PARTITIONS: Input should be greater than or equal to 1 (got 0)"
+    ]
+    with pytest.raises(TypeError, match="no such settings: partition"):
+        common.load_settings(partition=6)
 
 
 def test_rules_validate_without_a_folder_here_uses_the_packaged_rules(
