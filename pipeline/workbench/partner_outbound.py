@@ -186,17 +186,12 @@ def answer_requests(
             )  # fmt: skip
             continue
         # One message per examination: a later examination's result is news to the partner.
-        unique = uuid.uuid5(MESSAGE_NAMESPACE, f"{request['message_id']}/{examination_id}")
-        message = msgspec.structs.replace(message, message_id=str(unique))
-        if partners.store(conn, message, "OUT", partner, case["case_id"], actor):
-            partners.publish(conn, message)
-            audit.record(
-                conn, case["case_id"], case["declaration_id"], case["version"],
-                "PARTNER_RESULT_SENT", actor,
-                after={"partner": partner, "message_id": message.message_id,
-                       "in_reply_to": request["message_id"], "result": result},
-            )  # fmt: skip
-            sent.append(message)
+        shared = _send_result(
+            conn, case, message, f"{request['message_id']}/{examination_id}", actor,
+            {"in_reply_to": request["message_id"], "result": result},
+        )  # fmt: skip
+        if shared is not None:
+            sent.append(shared)
     return sent
 
 
@@ -235,16 +230,30 @@ def share_result(
         if message is None:
             continue  # the agreement keeps this result home
         key = f"{filing.declaration_id}/{filing.version}/{agreement.partner}/{examination_id}"
-        message = msgspec.structs.replace(
-            message, message_id=str(uuid.uuid5(MESSAGE_NAMESPACE, key))
-        )
-        if partners.store(conn, message, "OUT", agreement.partner, case["case_id"], actor):
-            partners.publish(conn, message)
-            audit.record(
-                conn, case["case_id"], case["declaration_id"], case["version"],
-                "PARTNER_RESULT_SENT", actor,
-                after={"partner": agreement.partner, "message_id": message.message_id,
-                       "result": result},
-            )  # fmt: skip
-            sent.append(message)
+        shared = _send_result(conn, case, message, key, actor, {"result": result})
+        if shared is not None:
+            sent.append(shared)
     return sent
+
+
+def _send_result(
+    conn: psycopg.Connection[Any],
+    case: Mapping[str, Any],
+    message: PartnerMessage,
+    key: str,
+    actor: str,
+    after: Mapping[str, Any],
+) -> PartnerMessage | None:
+    """Keep, publish and put on the timeline a result under the id ``key`` names; the message
+    sent, or None when one with that id was sent before."""
+    message = msgspec.structs.replace(message, message_id=str(uuid.uuid5(MESSAGE_NAMESPACE, key)))
+    partner = message.to_administration
+    if not partners.store(conn, message, "OUT", partner, case["case_id"], actor):
+        return None
+    partners.publish(conn, message)
+    audit.record(
+        conn, case["case_id"], case["declaration_id"], case["version"],
+        "PARTNER_RESULT_SENT", actor,
+        after={"partner": partner, "message_id": message.message_id, **after},
+    )  # fmt: skip
+    return message
