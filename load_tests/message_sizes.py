@@ -20,11 +20,12 @@ import orjson
 
 from load_tests.bench import INPUT_SEED
 from pipeline import topics
+from pipeline.records import InputRecord
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
-from pipeline.screening.batch import InputRecord, Screener
+from pipeline.screening.batch import Screener
 from pipeline.screening.ledger import DictLedger
 from pipeline.screening.versions import VersionState
 
@@ -40,7 +41,7 @@ def measure(count: int) -> dict[str, dict[str, float]]:
         RuleEvaluator(CompiledRuleSet(load_ruleset(ROOT / "rules"))), max_message_bytes=1 << 20
     )
     records = [
-        InputRecord(m.key, m.value, topics.DECLARATIONS, 0, offset)
+        InputRecord(topics.DECLARATIONS, m.key, m.value, 0, offset)
         for offset, m in enumerate(messages)
     ]
     result = screener.screen(records, DictLedger())

@@ -19,8 +19,8 @@ from pipeline import topics
 from pipeline.archive.compact import merged
 from pipeline.archive.layout import day_dirs, topics_in
 from pipeline.archive.sources import PARTNER_TOPIC_PATTERN
-from pipeline.feedback.feed import FeedRecord
 from pipeline.feedback.safe import Period, SafeMeasures
+from pipeline.records import InputRecord
 
 _PARTNER_TOPIC = re.compile(PARTNER_TOPIC_PATTERN)
 # Records are filed by their Kafka timestamp, the period decided by the dates they hold
@@ -49,7 +49,7 @@ def _bytes(text: str | None, encoded: str | None) -> bytes | None:
 
 def records(
     root: Path, topic: str, since: date | None = None, until: date | None = None
-) -> Iterator[FeedRecord]:
+) -> Iterator[InputRecord]:
     """The archived records of ``topic`` as ``screening rules effectiveness`` reads them from
     Kafka: key and value bytes as produced (a tombstone's value None), position, timestamp."""
     columns = ["key", "key_base64", "value", "value_base64", "partition", "offset", "timestamp"]
@@ -58,7 +58,7 @@ def records(
             *columns[:-1], pl.col("timestamp").dt.epoch("ms").alias("timestamp")
         ).iter_rows()
         for key, key_b64, value, value_b64, partition, offset, timestamp in rows:
-            yield FeedRecord(
+            yield InputRecord(
                 topic,
                 _bytes(key, key_b64),
                 _bytes(value, value_b64),

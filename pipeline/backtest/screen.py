@@ -20,10 +20,11 @@ import orjson
 
 from pipeline import topics
 from pipeline.errors import InputFileError
+from pipeline.records import InputRecord
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import EvaluationSettings, PartyLookup, RuleEvaluator
 from pipeline.rules.model import RuleSet
-from pipeline.screening.batch import InputRecord, Screener
+from pipeline.screening.batch import Screener
 from pipeline.screening.ledger import DictLedger
 from pipeline.screening.outcome import Thresholds
 from pipeline.settings import Settings
@@ -225,7 +226,7 @@ def read_batches(
                     continue
                 sequence += 1
                 if share is None or share.holds(value):
-                    batch.append(InputRecord(None, value, topics.DECLARATIONS, 0, sequence))
+                    batch.append(InputRecord(topics.DECLARATIONS, None, value, 0, sequence))
                     lines[sequence] = number
             if len(batch) >= batch_size:
                 yield batch, lines, consumed

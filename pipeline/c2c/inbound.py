@@ -29,7 +29,7 @@ from pipeline import metrics, topics
 from pipeline.c2c.agreements import Agreement
 from pipeline.contract.models import PartnerMessage
 from pipeline.kafka.producer import producer_config
-from pipeline.kafka.reader import Record
+from pipeline.records import InputRecord
 from pipeline.reference.partner_findings import PartnerFindings, finding_of
 from pipeline.settings import Settings
 
@@ -144,7 +144,7 @@ class PartnerInbound:
         self._dead_letter = dead_letter
         self._clock = clock
 
-    def apply(self, record: Record) -> None:
+    def apply(self, record: InputRecord) -> None:
         if record.value is None:
             return  # a tombstone says nothing on a topic of messages
         checked = check_message(record.value, self.agreement)
@@ -158,7 +158,7 @@ class PartnerInbound:
     def _count(self, kind: str, result: str) -> None:
         metrics.PARTNER_MESSAGES.labels(self.agreement.partner, kind, result).inc()
 
-    def _refuse(self, record: Record, refusal: Refusal) -> None:
+    def _refuse(self, record: InputRecord, refusal: Refusal) -> None:
         self._count(refusal.kind, "refused")
         topic = self.agreement.inbound_topic
         # The code and where it was read, never the content.

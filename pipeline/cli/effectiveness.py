@@ -20,9 +20,10 @@ from rich.table import Table
 
 from pipeline import topics
 from pipeline.cli.common import BootstrapOption, load_settings
-from pipeline.feedback.feed import DictJoinStore, FeedRecord, FeedResult, feed
+from pipeline.feedback.feed import DictJoinStore, FeedResult, feed
 from pipeline.feedback.report import build_report
 from pipeline.kafka.reader import TopicReader
+from pipeline.records import InputRecord
 from pipeline.settings import Settings
 
 _SHOWN_UNMATCHED = 10
@@ -51,13 +52,13 @@ def effectiveness(
         _print(report)
 
 
-def read_all(settings: Settings, topic: str) -> Iterator[FeedRecord]:
+def read_all(settings: Settings, topic: str) -> Iterator[InputRecord]:
     """Every record of ``topic`` from its start to the end it had when reading began."""
     reader = TopicReader(settings, topic)
     try:
         while not reader.caught_up:
             for record in reader.poll(1.0):
-                yield FeedRecord(
+                yield InputRecord(
                     topic,
                     record.key,
                     record.value,

@@ -19,6 +19,7 @@ from pipeline.feedback.join import (
     entry_key,
 )
 from pipeline.feedback.stats import Tally
+from pipeline.records import InputRecord
 
 # An examination result that cannot count yet, or will not count: worth a log line each.
 _NOTICED = frozenset({"examination_waiting", "examination_conflict"})
@@ -45,16 +46,6 @@ class DictJoinStore:
 
 
 @dataclass(frozen=True, slots=True)
-class FeedRecord:
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    partition: int
-    offset: int
-    timestamp_ms: int | None = None  # the Kafka record's timestamp
-
-
-@dataclass(frozen=True, slots=True)
 class Notice:
     """Something an operator should hear of, named by ids and positions, never by payload."""
 
@@ -71,7 +62,7 @@ class FeedResult:
     unreadable_assessments: int = 0
 
 
-def feed(records: Iterable[FeedRecord], store: JoinStore) -> FeedResult:
+def feed(records: Iterable[InputRecord], store: JoinStore) -> FeedResult:
     result = FeedResult()
     tally = result.tally
     for record in records:

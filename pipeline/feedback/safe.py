@@ -25,9 +25,10 @@ import msgspec
 
 from pipeline import topics
 from pipeline.contract.models import ExaminationOutcome, PartnerMessage, PartnerMessageKind
-from pipeline.feedback.feed import DictJoinStore, FeedRecord, feed
+from pipeline.feedback.feed import DictJoinStore, feed
 from pipeline.feedback.join import JoinEntry, entry_key
 from pipeline.feedback.stats import EXAMINED, FINDINGS, ratio
+from pipeline.records import InputRecord
 from pipeline.rules.evaluator import RANDOM_RULE_ID
 
 RESULTS: tuple[str, ...] = get_args(ExaminationOutcome)
@@ -110,14 +111,14 @@ class SafeMeasures:
         self._unreadable: Counter[str] = Counter()
         self._partner_topics: set[str] = set()
 
-    def add_assessments(self, records: Iterable[FeedRecord]) -> None:
+    def add_assessments(self, records: Iterable[InputRecord]) -> None:
         result = feed(self._in_period(records), self._store)
         self._unreadable["assessments"] += result.unreadable_assessments
 
-    def add_examination_results(self, records: Iterable[FeedRecord]) -> None:
+    def add_examination_results(self, records: Iterable[InputRecord]) -> None:
         self._unreadable["examination_results"] += feed(records, self._store).malformed
 
-    def add_partner_messages(self, records: Iterable[FeedRecord]) -> None:
+    def add_partner_messages(self, records: Iterable[InputRecord]) -> None:
         """Ours from customs.c2c.outbound.v1 (by partner addressed), a partner's from its
         replicated topic (by the partner it came from)."""
         for record in records:
@@ -146,7 +147,7 @@ class SafeMeasures:
         """A partner's topic read, whether or not it held anything in the period."""
         self._partner_topics.add(topic)
 
-    def _in_period(self, records: Iterable[FeedRecord]) -> Iterator[FeedRecord]:
+    def _in_period(self, records: Iterable[InputRecord]) -> Iterator[InputRecord]:
         for record in records:
             if record.value is None:
                 continue  # a tombstone of compaction: nothing to count

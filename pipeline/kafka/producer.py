@@ -9,7 +9,7 @@ from typing import Any
 from confluent_kafka import KafkaError, Message, Producer
 
 from pipeline.errors import DeliveryFailed
-from pipeline.screening.batch import OutputRecord
+from pipeline.records import OutputRecord
 from pipeline.settings import Settings
 
 _FLUSH_TIMEOUT_S = 60.0

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from pipeline.errors import KafkaAccessRefused, KafkaUnavailable, TopicMissing
 from pipeline.kafka.security import check_access
+from pipeline.records import InputRecord
 from pipeline.settings import Settings
 
 _METADATA_TIMEOUT_S = 15.0
 # Every reader's consumer group starts so (one prefixed ACL covers them: pipeline/kafka/acls.py).
 GROUP_PREFIX = "screening-reader-"
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    key: bytes | None
-    value: bytes | None
-    partition: int
-    offset: int
-    timestamp_ms: int
 
 
 class TopicReader:
@@ -64,7 +55,7 @@ class TopicReader:
     def caught_up(self) -> bool:
         return not self._pending_eof
 
-    def poll(self, timeout_s: float, max_records: int = 500) -> Iterator[Record]:
+    def poll(self, timeout_s: float, max_records: int = 500) -> Iterator[InputRecord]:
         for message in self._consumer.consume(max_records, timeout_s):
             error = message.error()
             if error is not None:
@@ -72,7 +63,8 @@ class TopicReader:
                     self._pending_eof.discard(message.partition())
                     continue
                 raise KafkaUnavailable(f"reading {self.topic}: {error.str()}")
-            yield Record(
+            yield InputRecord(
+                self.topic,
                 message.key(),
                 message.value(),
                 message.partition() or 0,

@@ -20,14 +20,15 @@ from collections.abc import Callable
 from typing import cast
 
 from pipeline.errors import KafkaAccessRefused, KafkaUnavailable, TopicMissing
-from pipeline.kafka.reader import Record, TopicReader
+from pipeline.kafka.reader import TopicReader
+from pipeline.records import InputRecord
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
 
 OnRecord = Callable[[bytes | None, bytes | None], None]
 # For a consumer that needs where a record came from (a dead letter names it).
-OnMessage = Callable[[Record], None]
+OnMessage = Callable[[InputRecord], None]
 
 
 class TopicMirror:
@@ -45,7 +46,7 @@ class TopicMirror:
         self.optional = optional
         self._retry_s = retry_s
         self._settings = settings
-        # With whole_records, on_record takes the Record rather than its key and value.
+        # With whole_records, on_record takes the record rather than its key and value.
         self._apply: OnMessage = (
             cast(OnMessage, on_record)
             if whole_records
@@ -119,10 +120,9 @@ class TopicMirror:
                             "%s: record at offset %d not applied", self.topic, record.offset
                         )
                     self.records += 1
-                    if self.newest_timestamp_ms is None or record.timestamp_ms > (
-                        self.newest_timestamp_ms
-                    ):
-                        self.newest_timestamp_ms = record.timestamp_ms
+                    stamp = record.timestamp_ms
+                    if stamp is not None and stamp > (self.newest_timestamp_ms or -1):
+                        self.newest_timestamp_ms = stamp
                 if reader.caught_up:
                     self._caught_up()
         except Exception as exc:
@@ -133,5 +133,5 @@ class TopicMirror:
             reader.close()
 
 
-def _key_and_value(on_record: OnRecord, record: Record) -> None:
+def _key_and_value(on_record: OnRecord, record: InputRecord) -> None:
     on_record(record.key, record.value)

@@ -28,7 +28,8 @@ from confluent_kafka import Producer
 
 from pipeline import topics
 from pipeline.errors import TopicMissing
-from pipeline.kafka.reader import Record, TopicReader
+from pipeline.kafka.reader import TopicReader
+from pipeline.records import InputRecord
 from pipeline.rules.cases import BASE_DECLARATION
 from pipeline.settings import Settings
 
@@ -88,8 +89,8 @@ def _send(bootstrap: str, document: dict[str, Any]) -> None:
 
 
 def first_record(
-    settings: Settings, topic: str, wanted: Callable[[Record], bool], timeout_s: float = WAIT_S
-) -> Record | None:
+    settings: Settings, topic: str, wanted: Callable[[InputRecord], bool], timeout_s: float = WAIT_S
+) -> InputRecord | None:
     """The first record of ``topic`` that ``wanted`` accepts, read from the start; None when
     none comes within ``timeout_s``. A topic that does not exist yet is waited for: a partner's
     exists once MirrorMaker 2 has copied into it."""
@@ -112,11 +113,11 @@ def first_record(
     return None
 
 
-def keyed(key: str) -> Callable[[Record], bool]:
+def keyed(key: str) -> Callable[[InputRecord], bool]:
     return lambda record: record.key == key.encode() and record.value is not None
 
 
-def _first(bootstrap: str, topic: str, wanted: Callable[[Record], bool]) -> Record | None:
+def _first(bootstrap: str, topic: str, wanted: Callable[[InputRecord], bool]) -> InputRecord | None:
     return first_record(Settings(kafka_bootstrap=bootstrap), topic, wanted)
 
 

@@ -31,6 +31,7 @@ from pipeline.contract.models import (
     RejectionSource,
 )
 from pipeline.notices import build as notices
+from pipeline.records import InputRecord, OutputRecord
 from pipeline.reference.consolidations import ENCODER as HOUSE_ENCODER
 from pipeline.reference.consolidations import HouseFiling, master_number_of
 from pipeline.screening.decode import DecodeFailure, decode_declaration
@@ -40,24 +41,6 @@ from pipeline.screening.summary import summarise
 from pipeline.screening.versions import Closure, VersionState, admit, hit_action
 
 _ENCODER = msgspec.json.Encoder()
-
-
-@dataclass(frozen=True, slots=True)
-class InputRecord:
-    key: bytes | None
-    value: bytes | None
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int | None = None  # the Kafka record's timestamp
-
-
-@dataclass(frozen=True, slots=True)
-class OutputRecord:
-    topic: str
-    key: bytes | None
-    value: bytes | None  # None is a tombstone
-    partition: int | None = None  # None: the producer's partitioner picks it from the key
 
 
 class Ledger(Protocol):

@@ -24,7 +24,8 @@ from pipeline.c2c.sending import load_sharing
 from pipeline.kafka.admin import ensure_topics, topic_ids
 from pipeline.kafka.producer import OutputProducer
 from pipeline.kafka.security import broker_credentials
-from pipeline.screening.batch import InputRecord, Screener
+from pipeline.records import InputRecord
+from pipeline.screening.batch import Screener
 from pipeline.screening.outcome import Thresholds
 from pipeline.settings import Settings
 from pipeline.topics import TopicSpec
@@ -131,7 +132,7 @@ def create_app(settings: Settings) -> faust.App:
         ):
             fetched: list[RecordBatchMessage] = [e.message for e in events]
             records = [
-                InputRecord(r.key, r.value, r.topic, r.partition, r.offset, r.timestamp)
+                InputRecord(r.topic, r.key, r.value, r.partition, r.offset, r.timestamp)
                 for message in fetched
                 for r in message.records
             ]

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 from pipeline import metrics
 from pipeline.kafka.producer import OutputProducer
+from pipeline.records import InputRecord
 from pipeline.rules.source import RuleSetHolder
-from pipeline.screening.batch import BatchResult, InputRecord, Prepared, Screener
+from pipeline.screening.batch import BatchResult, Prepared, Screener
 from pipeline.worker.all_or_nothing import run_batch
 from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 import faust
 
 from pipeline import metrics, topics
-from pipeline.feedback.feed import FeedRecord, FeedResult, feed
+from pipeline.feedback.feed import FeedResult, feed
 from pipeline.kafka.producer import OutputProducer
+from pipeline.records import InputRecord
 from pipeline.settings import Settings
 from pipeline.worker.all_or_nothing import run_batch
 from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of, expected_partition
@@ -49,10 +50,10 @@ class FeedbackHandler:
         self._partitions = partitions
         self._metrics_enabled = metrics_enabled
 
-    async def handle(self, records: Sequence[FeedRecord]) -> None:
+    async def handle(self, records: Sequence[InputRecord]) -> None:
         await run_batch(self._join(records), "joining a batch of examination feedback")
 
-    async def _join(self, records: Sequence[FeedRecord]) -> None:
+    async def _join(self, records: Sequence[InputRecord]) -> None:
         routed = [r for r in records if self._routed_with_its_assessment(r)]
         result = feed(routed, self._store)
         await self._store.tables.write_through(self._producer)
@@ -60,7 +61,7 @@ class FeedbackHandler:
             metrics.record_feedback(result.tally, result.malformed)
         _log(result)
 
-    def _routed_with_its_assessment(self, record: FeedRecord) -> bool:
+    def _routed_with_its_assessment(self, record: InputRecord) -> bool:
         """An examination result keyed into another partition than its declaration's
         assessments would be joined on the wrong worker: counted and logged, not joined."""
         if record.topic != topics.EXAMINATION_RESULTS or record.key is None:
@@ -108,7 +109,7 @@ def register_feedback(app: faust.App, settings: Settings) -> None:
             fetched: list[RecordBatchMessage] = [e.message for e in events]
             await handler.handle(
                 [
-                    FeedRecord(r.topic, r.key, r.value, r.partition, r.offset, r.timestamp)
+                    InputRecord(r.topic, r.key, r.value, r.partition, r.offset, r.timestamp)
                     for message in fetched
                     for r in message.records
                 ]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from pipeline import metrics
-from pipeline.screening.batch import InputRecord
+from pipeline.records import InputRecord
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)

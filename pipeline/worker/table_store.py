@@ -25,7 +25,7 @@ from faust.types import TP
 from rocksdict import WriteBatch
 
 from pipeline.kafka.producer import OutputProducer
-from pipeline.screening.batch import OutputRecord
+from pipeline.records import OutputRecord
 
 # Per partition database, a few of which a worker holds for each of its two tables. Faust's
 # defaults (64 MiB write buffers, a 2 GiB block cache each) are sized for one large table.

@@ -26,7 +26,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.producer import producer_config
-from pipeline.kafka.reader import Record, TopicReader
+from pipeline.kafka.reader import TopicReader
+from pipeline.records import InputRecord
 from pipeline.settings import Settings
 from tests.integration.postgres import PostgresServer, started_server
 from tests.integration.workbench import WorkbenchProcess, spawn_workbench
@@ -243,12 +244,12 @@ def collect(
     expected: int,
     timeout_s: float = 60.0,
     settle_s: float = 2.0,
-) -> list[Record]:
+) -> list[InputRecord]:
     """Read ``topic`` from the start until ``expected`` records for which ``belongs(record)`` is
     true have arrived, then a little longer, so that extra records would be seen too."""
     assert callable(belongs)
     reader = TopicReader(settings, topic)
-    found: list[Record] = []
+    found: list[InputRecord] = []
     deadline = time.monotonic() + timeout_s
     settle_until: float | None = None
     try:

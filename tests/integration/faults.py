@@ -39,8 +39,9 @@ from load_tests.worker_metrics import samples
 from pipeline import topics
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.producer import produce_waiting, producer_config
-from pipeline.kafka.reader import Record, TopicReader
+from pipeline.kafka.reader import TopicReader
 from pipeline.notices.build import notice_id
+from pipeline.records import InputRecord
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
 from pipeline.settings import Settings
 from tests.integration.conftest import KAFKA_SCRIPT, TEST_PARTITIONS, WorkerProcess, _free_port
@@ -270,7 +271,7 @@ def wait_for_commits(settings: Settings, group: str, timeout_s: float) -> int:
 # --- what comes out -------------------------------------------------------------------------
 
 
-def _version_of(record: Record) -> tuple[str, int]:
+def _version_of(record: InputRecord) -> tuple[str, int]:
     assert record.key is not None
     assert record.value is not None
     return record.key.decode(), int(orjson.loads(record.value)["version"])
@@ -308,11 +309,11 @@ def wait_for_keys(settings: Settings, topic: str, keys: set[bytes], timeout_s: f
     return seen
 
 
-def read_all(settings: Settings, topic: str, prefix: str) -> list[Record]:
+def read_all(settings: Settings, topic: str, prefix: str) -> list[InputRecord]:
     """Every record of ``topic`` now stored under a key starting with ``prefix``, in order."""
     encoded = prefix.encode()
     reader = TopicReader(settings, topic)
-    found: list[Record] = []
+    found: list[InputRecord] = []
     try:
         while not reader.caught_up:
             found.extend(
@@ -325,10 +326,10 @@ def read_all(settings: Settings, topic: str, prefix: str) -> list[Record]:
     return found
 
 
-def compacted(records: Sequence[Record]) -> dict[str, Record]:
+def compacted(records: Sequence[InputRecord]) -> dict[str, InputRecord]:
     """What compaction keeps: the last record per key, tombstones removing the key. A key
     always lands on one partition, so offset order is the order of its records."""
-    live: dict[str, Record] = {}
+    live: dict[str, InputRecord] = {}
     for record in sorted(records, key=lambda r: (r.partition, r.offset)):
         assert record.key is not None
         if record.value is None:
@@ -367,7 +368,7 @@ def audit(settings: Settings, sent: Sent, prefix: str) -> Audit:
     return judge(sent, assessments, hits)
 
 
-def judge(sent: Sent, assessments: Sequence[Record], hits: Sequence[Record]) -> Audit:
+def judge(sent: Sent, assessments: Sequence[InputRecord], hits: Sequence[InputRecord]) -> Audit:
     """The audit's checks and figures, from the records of the assessments and hits topics."""
     per_version = Counter(_version_of(r) for r in assessments if r.value is not None)
     hit_versions = Counter(_version_of(r) for r in hits if r.value is not None)
@@ -447,7 +448,9 @@ def audit_notices(settings: Settings, prefix: str) -> NoticeAudit:
     return judge_notices(assessments, notices)
 
 
-def judge_notices(assessments: Sequence[Record], notices: Sequence[dict[str, Any]]) -> NoticeAudit:
+def judge_notices(
+    assessments: Sequence[InputRecord], notices: Sequence[dict[str, Any]]
+) -> NoticeAudit:
     outcomes: dict[tuple[str, int], set[str]] = {}
     superseded: set[tuple[str, int]] = set()
     for record in assessments:

@@ -24,7 +24,7 @@ from confluent_kafka import Producer
 
 from pipeline import topics
 from pipeline.archive import read
-from pipeline.kafka.reader import Record
+from pipeline.records import InputRecord
 from pipeline.rules.loader import load_ruleset
 from pipeline.settings import Settings
 from tests.integration.conftest import ROOT, collect, key_prefix, publish
@@ -95,7 +95,7 @@ def _mine(archive: Path, topic: str, prefix: bytes) -> list[tuple[int, int]]:
 
 
 def _wait_archived(
-    archive: Path, sent: dict[str, list[Record]], prefix: bytes, timeout_s: float = 60
+    archive: Path, sent: dict[str, list[InputRecord]], prefix: bytes, timeout_s: float = 60
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

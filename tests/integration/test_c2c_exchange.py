@@ -28,7 +28,7 @@ from confluent_kafka import Producer
 from pipeline import topics
 from pipeline.kafka.admin import ensure_topics
 from pipeline.kafka.producer import producer_config
-from pipeline.kafka.reader import Record
+from pipeline.records import InputRecord
 from pipeline.samples.c2c_demo import LISTED_CONSIGNEE, filings, first_record, keyed
 from pipeline.settings import Settings
 from tests.integration.c2c import (
@@ -261,7 +261,7 @@ def test_a_partners_examination_request_opens_a_case_and_our_result_reaches_it(
         )
         assert recorded.status_code == 303, bench.log()[-3000:]
 
-        def answers(record: Record) -> bool:
+        def answers(record: InputRecord) -> bool:
             if record.value is None:
                 return False
             return bool(orjson.loads(record.value).get("in_reply_to") == request["message_id"])
@@ -315,7 +315,7 @@ def test_our_examination_of_a_shared_dnl_reaches_the_partner(
         )
         assert recorded.status_code == 303, bench.log()[-3000:]
 
-        def result_of(record: Record) -> bool:
+        def result_of(record: InputRecord) -> bool:
             if record.key != ucr.encode() or record.value is None:
                 return False
             return bool(orjson.loads(record.value)["kind"] == "EXAMINATION_RESULT")

@@ -22,7 +22,8 @@ from pipeline import topics
 from pipeline.c2c.link import link_lag_seconds
 from pipeline.errors import KafkaUnavailable
 from pipeline.kafka.producer import produce_waiting, producer_config
-from pipeline.kafka.reader import Record, TopicReader
+from pipeline.kafka.reader import TopicReader
+from pipeline.records import InputRecord
 from tests.integration.c2c import (
     LINKED_LAG_S,
     REFRESH_S,
@@ -72,12 +73,12 @@ def _read(
     distinct: int,
     timeout_s: float = ARRIVAL_TIMEOUT_S,
     settle_s: float = 1.0,
-) -> list[Record]:
+) -> list[InputRecord]:
     """Every record of this run on ``topic`` once ``distinct`` different keys have arrived (or
     the time is up), and ``settle_s`` longer so that stragglers and duplicates count too."""
     reader = _reader(cluster, topic)
     prefix = f"UCR-{run}-".encode()
-    found: list[Record] = []
+    found: list[InputRecord] = []
     deadline = time.monotonic() + timeout_s
     settle_until: float | None = None
     try:

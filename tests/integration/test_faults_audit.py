@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from pipeline.kafka.reader import Record
+from pipeline.records import InputRecord
 from tests.integration.faults import Sent, judge
 
 
@@ -12,11 +12,11 @@ class Topic:
     """Records appended to one partition, offsets counted as Kafka would."""
 
     def __init__(self) -> None:
-        self.records: list[Record] = []
+        self.records: list[InputRecord] = []
 
     def add(self, key: str, value: dict[str, object] | None) -> Topic:
         encoded = orjson.dumps(value) if value is not None else None
-        self.records.append(Record(key.encode(), encoded, 0, len(self.records), 0))
+        self.records.append(InputRecord("t", key.encode(), encoded, 0, len(self.records), 0))
         return self
 
 

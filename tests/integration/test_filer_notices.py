@@ -18,8 +18,8 @@ from confluent_kafka import Producer
 
 from pipeline import topics
 from pipeline.contract.schemas import load_schema
-from pipeline.kafka.reader import Record
 from pipeline.notices.build import notice_id
+from pipeline.records import InputRecord
 from pipeline.rules.cases import merge
 from pipeline.settings import Settings
 from tests.integration.conftest import ROOT, collect, key_prefix, publish
@@ -46,7 +46,7 @@ def _filed(declaration_id: str, filer: str, **fragment: Any) -> dict[str, Any]:
     return dict(merge(filing(declaration_id), {"filer_id": filer, **fragment}))
 
 
-def _values(records: list[Record]) -> list[dict[str, Any]]:
+def _values(records: list[InputRecord]) -> list[dict[str, Any]]:
     return [orjson.loads(r.value) for r in records if r.value is not None]
 
 

@@ -24,7 +24,8 @@ from pipeline.cli import reference
 from pipeline.cli.main import main
 from pipeline.errors import KafkaUnavailable
 from pipeline.kafka.admin import admin_client, ensure_topics
-from pipeline.kafka.reader import Record, TopicReader, read_compacted
+from pipeline.kafka.reader import TopicReader, read_compacted
+from pipeline.records import InputRecord
 from pipeline.settings import Settings
 from pipeline.topics import TopicSpec
 from tests.integration.conftest import ROOT
@@ -74,9 +75,9 @@ def _sync(
     return code, capsys.readouterr().err.strip().splitlines()
 
 
-def _records(settings: Settings, topic: str) -> list[Record]:
+def _records(settings: Settings, topic: str) -> list[InputRecord]:
     reader = TopicReader(settings, topic)
-    found: list[Record] = []
+    found: list[InputRecord] = []
     try:
         while not reader.caught_up:
             found.extend(reader.poll(1.0))

@@ -20,9 +20,9 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import NewTopic
 
 from pipeline import topics
-from pipeline.feedback.feed import FeedRecord
 from pipeline.kafka.admin import admin_client
 from pipeline.kafka.producer import producer_config
+from pipeline.records import InputRecord
 from pipeline.rules.evaluator import RANDOM_RULE_ID
 from pipeline.settings import Settings
 from tests.integration.conftest import ROOT
@@ -41,7 +41,7 @@ DE_TOPIC = topics.partner_inbound_topic("de")  # exists, empty
 OTHER_TOPIC = f"nl.{topics.DECLARATIONS}"  # replicated from a partner, not its messages
 
 
-def records() -> list[FeedRecord]:
+def records() -> list[InputRecord]:
     return [
         assessment("C1", "ASSESSMENT_COMPLETE", assessed_at=IN),
         assessment("C2", "ASSESSMENT_COMPLETE", assessed_at=IN),
@@ -69,9 +69,9 @@ def records() -> list[FeedRecord]:
         message(topics.C2C_OUTBOUND, "m3", "RISK_FINDING", "GB", "NL", AFTER),
         message(NL_TOPIC, "n1", "EXAMINATION_RESULT", "NL", "GB", IN),
         message(NL_TOPIC, "n2", "RISK_FINDING", "NL", "GB", IN),
-        FeedRecord(NL_TOPIC, b"x", b"{not json", 0, 0),
+        InputRecord(NL_TOPIC, b"x", b"{not json", 0, 0),
         # A replicated topic of another kind: not a partner's messages.
-        FeedRecord(OTHER_TOPIC, b"x", b"{}", 0, 0),
+        InputRecord(OTHER_TOPIC, b"x", b"{}", 0, 0),
     ]
 
 

@@ -21,7 +21,7 @@ from confluent_kafka import Producer
 from pipeline import topics
 from pipeline.contract.models import Party
 from pipeline.kafka.producer import producer_config
-from pipeline.kafka.reader import Record
+from pipeline.records import InputRecord
 from pipeline.reference.clearances import WatchlistClearance, clearance_key, encode, party_key
 from pipeline.settings import Settings
 from tests.integration.conftest import ROOT, collect, publish
@@ -55,7 +55,7 @@ def _load_watchlist(settings: Settings, csv: Path) -> None:
     assert "skipped 0" in done.stderr.decode()
 
 
-def _exactly(declaration_id: str) -> Callable[[Record], bool]:
+def _exactly(declaration_id: str) -> Callable[[InputRecord], bool]:
     key = declaration_id.encode()
     return lambda record: record.key == key
 

@@ -41,7 +41,7 @@ from psycopg import sql
 
 from pipeline import topics
 from pipeline.contract.models import ExaminationResult
-from pipeline.kafka.reader import Record
+from pipeline.records import InputRecord
 from pipeline.settings import Settings
 from tests.integration.conftest import ROOT, collect, publish
 from tests.integration.factories import amendment, encode, filing, invalidation
@@ -210,7 +210,7 @@ def diagnosis(
     return "\n".join(lines)
 
 
-def exactly(declaration_id: str) -> Callable[[Record], bool]:
+def exactly(declaration_id: str) -> Callable[[InputRecord], bool]:
     key = declaration_id.encode()
     return lambda record: record.key == key
 

@@ -23,7 +23,7 @@ from confluent_kafka.admin import NewTopic
 
 from pipeline import topics
 from pipeline.kafka.admin import admin_client
-from pipeline.kafka.reader import Record
+from pipeline.records import InputRecord
 from pipeline.settings import Settings
 from pipeline.workbench.migrations import migrate
 from tests.integration.conftest import collect, publish
@@ -125,7 +125,7 @@ def _arms_case(producer: Producer, bench: WorkbenchProcess, declaration_id: str)
 
 
 def _outbound(settings: Settings, kind: str, **expected: str) -> dict[str, Any]:
-    def belongs(record: Record) -> bool:
+    def belongs(record: InputRecord) -> bool:
         if record.value is None:
             return False
         value = orjson.loads(record.value)

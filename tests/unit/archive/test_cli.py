@@ -14,8 +14,8 @@ from pipeline import topics
 from pipeline.archive.records import ArchiveRecord
 from pipeline.archive.writer import write_batch
 from pipeline.cli.main import main
-from pipeline.feedback.feed import FeedRecord
 from pipeline.feedback.safe import Period, SafeMeasures
+from pipeline.records import InputRecord
 from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.rules.evaluator import RANDOM_RULE_ID
 from tests.unit.archive.helpers import DAY1_MS, DAY2_MS, rec
@@ -27,7 +27,7 @@ TODAY = datetime.now(UTC).date()
 NL_TOPIC = topics.partner_inbound_topic("nl")
 
 
-def _archived(records: list[FeedRecord], timestamp_ms: int = DAY1_MS) -> list[ArchiveRecord]:
+def _archived(records: list[InputRecord], timestamp_ms: int = DAY1_MS) -> list[ArchiveRecord]:
     return [
         ArchiveRecord(r.topic, r.partition, offset, r.key, r.value, timestamp_ms)
         for offset, r in enumerate(records)
@@ -156,7 +156,7 @@ def test_a_backtest_screens_the_archived_declarations_of_the_days_asked(
     assert orjson.loads(json_out.read_bytes())["rules"]["screened"] == 4
 
 
-def _safe_records() -> list[FeedRecord]:
+def _safe_records() -> list[InputRecord]:
     return [
         assessment("H1", "HRCM", "HS-ARMS-93"),
         assessment("H1", "HRCM", "HS-ARMS-93"),  # redelivered
@@ -174,7 +174,7 @@ def test_the_safe_report_from_the_archive_counts_as_from_kafka(
 ) -> None:
     root = tmp_path / "archive"
     sent = _safe_records()
-    by_topic: dict[str, list[FeedRecord]] = {}
+    by_topic: dict[str, list[InputRecord]] = {}
     for record in sent:
         by_topic.setdefault(record.topic, []).append(record)
     for records in by_topic.values():

@@ -13,7 +13,7 @@ from rich.console import Console
 from pipeline.cli import hits as hits_cli
 from pipeline.cli.hits import change_line, hit_table, party_lines, plain, rule_lines
 from pipeline.cli.main import main
-from pipeline.kafka.reader import Record
+from pipeline.records import InputRecord
 from pipeline.targeting.referrals import OpenReferrals, Shown, Withdrawn
 
 HOSTILE = "[bold red]FAKE[/] \x1b[2J\x1b]0;owned\x07 ACME\u200b LTD\nline"
@@ -139,17 +139,17 @@ def test_a_withdrawal_line_names_the_declaration_and_version() -> None:
 class _Reader:
     """Hands out prepared polls of the hits topic, then stops as Ctrl-C would."""
 
-    def __init__(self, polls: list[list[Record]]) -> None:
+    def __init__(self, polls: list[list[InputRecord]]) -> None:
         self.polls = polls
 
-    def poll(self, timeout_s: float) -> Iterator[Record]:
+    def poll(self, timeout_s: float) -> Iterator[InputRecord]:
         if not self.polls:
             raise KeyboardInterrupt
         return iter(self.polls.pop(0))
 
 
-def _record(hit: dict[str, Any] | None, key: str) -> Record:
-    return Record(key.encode(), orjson.dumps(hit) if hit else None, 0, 0, 0)
+def _record(hit: dict[str, Any] | None, key: str) -> InputRecord:
+    return InputRecord("t", key.encode(), orjson.dumps(hit) if hit else None, 0, 0, 0)
 
 
 def test_the_live_table_is_redrawn_with_new_hits_and_without_withdrawn_ones(

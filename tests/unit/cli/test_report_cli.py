@@ -12,7 +12,7 @@ from rich.console import Console
 from pipeline import topics
 from pipeline.cli import report
 from pipeline.cli.main import main
-from pipeline.feedback.feed import FeedRecord
+from pipeline.records import InputRecord
 from pipeline.settings import Settings
 from tests.unit.feedback.test_safe import assessment, examination, message
 
@@ -33,7 +33,7 @@ def kafka(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The topics read, in order; the cluster holds RECORDS and one unrelated topic."""
     read: list[str] = []
 
-    def read_all(settings: Settings, topic: str) -> Iterator[FeedRecord]:
+    def read_all(settings: Settings, topic: str) -> Iterator[InputRecord]:
         read.append(topic)
         yield from RECORDS[topic]
 

@@ -9,14 +9,15 @@ import pytest
 
 from pipeline import topics
 from pipeline.feedback.decode import decode_assessment, decode_examination
-from pipeline.feedback.feed import DictJoinStore, FeedRecord, feed
+from pipeline.feedback.feed import DictJoinStore, feed
 from pipeline.feedback.join import JoinEntry
 from pipeline.feedback.report import build_report
+from pipeline.records import InputRecord
 
 
 def assessment(
     declaration_id: str, version: int, outcome: str, *rules: str, **extra: Any
-) -> FeedRecord:
+) -> InputRecord:
     document = {
         "declaration_id": declaration_id,
         "version": version,
@@ -41,10 +42,10 @@ def assessment(
         "superseded_versions": [],
         **extra,
     }
-    return FeedRecord(topics.ASSESSMENTS, declaration_id.encode(), orjson.dumps(document), 0, 0)
+    return InputRecord(topics.ASSESSMENTS, declaration_id.encode(), orjson.dumps(document), 0, 0)
 
 
-def examination(declaration_id: str, version: int, result: str, offset: int = 0) -> FeedRecord:
+def examination(declaration_id: str, version: int, result: str, offset: int = 0) -> InputRecord:
     document = {
         "declaration_id": declaration_id,
         "version": version,
@@ -52,7 +53,7 @@ def examination(declaration_id: str, version: int, result: str, offset: int = 0)
         "examined_at": "2026-11-21T10:00:00Z",
         "officer_ref": "OFF-7",
     }
-    return FeedRecord(
+    return InputRecord(
         topics.EXAMINATION_RESULTS, declaration_id.encode(), orjson.dumps(document), 0, offset
     )
 
@@ -169,7 +170,7 @@ def test_malformed_examination_results_are_counted_and_skipped(
 ) -> None:
     assert reason in str(decode_examination(key, value))
     store = DictJoinStore()
-    record = FeedRecord(topics.EXAMINATION_RESULTS, key, value, 3, 17)
+    record = InputRecord(topics.EXAMINATION_RESULTS, key, value, 3, 17)
     result = feed([record, examination("D", 1, "SEIZURE")], store)
     assert result.malformed == 1
     (malformed, waiting) = result.notices
@@ -186,8 +187,8 @@ def test_unreadable_assessments_and_tombstones_are_skipped() -> None:
     assert decode_assessment(None) is None
     assert decode_assessment(b"{broken") is None
     records = [
-        FeedRecord(topics.ASSESSMENTS, b"D", None, 0, 0),
-        FeedRecord(topics.ASSESSMENTS, b"D", b"[]", 0, 1),
+        InputRecord(topics.ASSESSMENTS, b"D", None, 0, 0),
+        InputRecord(topics.ASSESSMENTS, b"D", b"[]", 0, 1),
     ]
     result = feed(records, DictJoinStore())
     assert result.unreadable_assessments == 1

@@ -11,7 +11,6 @@ import orjson
 import pytest
 
 from pipeline import topics
-from pipeline.feedback.feed import FeedRecord
 from pipeline.feedback.safe import (
     RETENTION_DAYS,
     Period,
@@ -20,6 +19,7 @@ from pipeline.feedback.safe import (
     parse_period,
     retention_warnings,
 )
+from pipeline.records import InputRecord
 from pipeline.rules.evaluator import RANDOM_RULE_ID
 
 PERIOD = Period(date(2026, 11, 1), date(2026, 11, 30))
@@ -34,7 +34,7 @@ def assessment(
     version: int = 1,
     assessed_at: str = IN,
     **extra: Any,
-) -> FeedRecord:
+) -> InputRecord:
     document = {
         "declaration_id": declaration_id,
         "version": version,
@@ -49,10 +49,10 @@ def assessment(
         "superseded_versions": [],
         **extra,
     }
-    return FeedRecord(topics.ASSESSMENTS, declaration_id.encode(), orjson.dumps(document), 0, 0)
+    return InputRecord(topics.ASSESSMENTS, declaration_id.encode(), orjson.dumps(document), 0, 0)
 
 
-def examination(declaration_id: str, result: str, version: int = 1) -> FeedRecord:
+def examination(declaration_id: str, result: str, version: int = 1) -> InputRecord:
     document = {
         "declaration_id": declaration_id,
         "version": version,
@@ -60,14 +60,14 @@ def examination(declaration_id: str, result: str, version: int = 1) -> FeedRecor
         "examined_at": "2026-12-02T10:00:00Z",  # after the period: the version's period counts
         "officer_ref": "OFFICER-7",
     }
-    return FeedRecord(
+    return InputRecord(
         topics.EXAMINATION_RESULTS, declaration_id.encode(), orjson.dumps(document), 0, 0
     )
 
 
 def message(
     topic: str, message_id: str, kind: str, sender: str, receiver: str, sent_at: str = IN
-) -> FeedRecord:
+) -> InputRecord:
     document = {
         "message_id": message_id,
         "kind": kind,
@@ -79,13 +79,13 @@ def message(
         "level": "HIGH",
         "categories": ["SECURITY"],
     }
-    return FeedRecord(topic, b"UCR-1", orjson.dumps(document), 0, 0)
+    return InputRecord(topic, b"UCR-1", orjson.dumps(document), 0, 0)
 
 
 def measured(
-    assessments: Sequence[FeedRecord],
-    results: Sequence[FeedRecord] = (),
-    messages: Sequence[FeedRecord] = (),
+    assessments: Sequence[InputRecord],
+    results: Sequence[InputRecord] = (),
+    messages: Sequence[InputRecord] = (),
 ) -> dict[str, Any]:
     measures = SafeMeasures(PERIOD)
     measures.add_assessments(assessments)
@@ -211,8 +211,8 @@ def test_partner_messages_by_partner_kind_and_direction() -> None:
             message(topics.C2C_OUTBOUND, "m3", "RISK_FINDING", "GB", "NL", "2026-12-01T00:00:01Z"),
             message(partner_topic, "m1", "EXAMINATION_RESULT", "NL", "GB"),  # ids are per sender
             message(partner_topic, "n2", "RISK_FINDING", "NL", "GB"),
-            FeedRecord(partner_topic, b"x", b"{not json", 0, 7),
-            FeedRecord(partner_topic, b"x", None, 0, 8),
+            InputRecord(partner_topic, b"x", b"{not json", 0, 7),
+            InputRecord(partner_topic, b"x", None, 0, 8),
         ],
     )
     assert report["partners"] == [
@@ -254,10 +254,10 @@ def test_unreadable_records_are_counted_not_raised() -> None:
     measures = SafeMeasures(PERIOD)
     measures.add_assessments(
         [
-            FeedRecord(topics.ASSESSMENTS, b"k", b"{not json", 0, 0),
-            FeedRecord(topics.ASSESSMENTS, b"k", None, 0, 1),
+            InputRecord(topics.ASSESSMENTS, b"k", b"{not json", 0, 0),
+            InputRecord(topics.ASSESSMENTS, b"k", None, 0, 1),
             # Readable by the join, but of no period: not screened in this one.
-            FeedRecord(
+            InputRecord(
                 topics.ASSESSMENTS,
                 b"N",
                 orjson.dumps({"declaration_id": "N", "version": 1, "outcome": "HRCM"}),
@@ -267,7 +267,7 @@ def test_unreadable_records_are_counted_not_raised() -> None:
             assessment("C1", "ASSESSMENT_COMPLETE"),
         ]
     )
-    measures.add_examination_results([FeedRecord(topics.EXAMINATION_RESULTS, b"k", b"[]", 0, 0)])
+    measures.add_examination_results([InputRecord(topics.EXAMINATION_RESULTS, b"k", b"[]", 0, 0)])
     report = measures.report(TODAY)
     assert report["filings"]["screened"] == 1
     assert report["unreadable"] == {

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from load_tests.synthetic_rules import write_rule_folder
+from pipeline.records import InputRecord
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
-from pipeline.screening.batch import InputRecord, Screener
+from pipeline.screening.batch import Screener
 from pipeline.screening.outcome import REFERRALS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -21,7 +22,7 @@ def _screen(rules: Path) -> tuple[float, float]:
     """Generated-rule matches per declaration, and the share of declarations referred."""
     generator = DeclarationGenerator(GeneratorConfig(seed=5, risky_share=0.05))
     records = [
-        InputRecord(m.key, m.value, "t", 0, i)
+        InputRecord("t", m.key, m.value, 0, i)
         for i, m in enumerate(generator.messages(DECLARATIONS))
     ]
     screener = Screener(

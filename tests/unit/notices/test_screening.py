@@ -26,13 +26,14 @@ from pipeline.backtest.reference import load_reference
 from pipeline.contract.models import WatchlistEntry
 from pipeline.contract.schemas import load_schema
 from pipeline.notices import build
+from pipeline.records import InputRecord, OutputRecord
 from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.model import RuleSet
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
-from pipeline.screening.batch import BatchResult, InputRecord, OutputRecord, Screener
+from pipeline.screening.batch import BatchResult, Screener
 from pipeline.screening.ledger import DictLedger
 from pipeline.screening.versions import VersionState
 from pipeline.settings import Settings
@@ -133,7 +134,7 @@ def record(
         key = key or document["declaration_id"].encode()
     else:
         value = document
-    return InputRecord(key, value, topics.DECLARATIONS, 0, offset)
+    return InputRecord(topics.DECLARATIONS, key, value, 0, offset)
 
 
 def records(documents: Iterable[dict[str, Any] | bytes]) -> list[InputRecord]:
@@ -224,7 +225,7 @@ def _generated(count: int) -> list[InputRecord]:
         GeneratorConfig(seed=4242, risky_share=1.0, amendment_share=0.3, invalidation_share=0.1)
     )
     return [
-        InputRecord(m.key, m.value, topics.DECLARATIONS, 0, offset)
+        InputRecord(topics.DECLARATIONS, m.key, m.value, 0, offset)
         for offset, m in enumerate(generator.messages(count))
     ]
 

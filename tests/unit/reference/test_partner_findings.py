@@ -20,7 +20,7 @@ from pipeline.c2c.agreements import load_agreements
 from pipeline.c2c.inbound import PartnerInbound, PartnerRejection, check_message
 from pipeline.contract.models import AeoRecord, Declaration, Party
 from pipeline.errors import KafkaUnavailable, TopicMissing
-from pipeline.kafka.reader import Record
+from pipeline.records import InputRecord
 from pipeline.reference import mirror as mirror_module
 from pipeline.reference.aeo import AeoRegistry
 from pipeline.reference.mirror import TopicMirror
@@ -72,9 +72,9 @@ def declaration(**fields: Any) -> Declaration:
     return msgspec.convert(document, Declaration)
 
 
-def record(message: dict[str, Any] | bytes, offset: int = 0) -> Record:
+def record(message: dict[str, Any] | bytes, offset: int = 0) -> InputRecord:
     value = message if isinstance(message, bytes) else orjson.dumps(message)
-    return Record(b"6CN12345678-0001", value, 0, offset, 0)
+    return InputRecord("t", b"6CN12345678-0001", value, 0, offset, 0)
 
 
 class Letters(list[tuple[bytes, bytes]]):
@@ -342,9 +342,9 @@ class _LateTopic:
         if type(self).attempts < 3:
             raise TopicMissing(f"topic {topic} does not exist")
         self.caught_up = False
-        self._records = [Record(b"k", b"v", 0, 0, 0)]
+        self._records = [InputRecord("t", b"k", b"v", 0, 0, 0)]
 
-    def poll(self, timeout_s: float, max_records: int = 500) -> Iterator[Record]:
+    def poll(self, timeout_s: float, max_records: int = 500) -> Iterator[InputRecord]:
         yield from self._records
         self._records = []
         self.caught_up = True

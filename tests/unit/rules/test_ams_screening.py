@@ -27,12 +27,13 @@ import orjson
 import pytest
 
 from pipeline import topics
+from pipeline.records import InputRecord
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.reasons import NOT_GIVEN
 from pipeline.samples.ams import declarations_from_ams
-from pipeline.screening.batch import InputRecord, Screener
+from pipeline.screening.batch import Screener
 from pipeline.screening.ledger import DictLedger
 from tests.unit.rules.test_default_rules import RULES_DIR
 
@@ -53,7 +54,7 @@ def assessments() -> dict[str, dict[str, Any]]:
         RuleEvaluator(CompiledRuleSet(load_ruleset(RULES_DIR))), max_message_bytes=1 << 20
     )
     records = [
-        InputRecord(None, orjson.dumps(c.declaration), topics.DECLARATIONS, 0, offset)
+        InputRecord(topics.DECLARATIONS, None, orjson.dumps(c.declaration), 0, offset)
         for offset, c in enumerate(declarations_from_ams(FIXTURES))
     ]
     result = screener.screen(records, DictLedger())

@@ -22,7 +22,8 @@ from pipeline import topics
 from pipeline.c2c.sending import load_sharing
 from pipeline.contract.models import Assessment, Hit, Rejection
 from pipeline.contract.schemas import load_schema
-from pipeline.screening.batch import BatchResult, InputRecord, OutputRecord, Screener
+from pipeline.records import InputRecord, OutputRecord
+from pipeline.screening.batch import BatchResult, Screener
 from pipeline.screening.versions import Closure, VersionState
 from tests.unit.screening.builtin_checks import RULESET_VERSION, BuiltinChecks
 from tests.unit.screening.ledgers import DictLedger
@@ -630,7 +631,7 @@ def _every_kind_of_output(ledger: DictLedger) -> list[OutputRecord]:
             )
         ],
         [
-            InputRecord(k, v, topics.DECLARATIONS, 3, i)
+            InputRecord(topics.DECLARATIONS, k, v, 3, i)
             for i, (k, v, _, _) in enumerate(BAD_MESSAGES.values())
         ],
     ]

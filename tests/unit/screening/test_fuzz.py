@@ -24,11 +24,12 @@ from pipeline import topics
 from pipeline.c2c.sending import load_sharing
 from pipeline.contract.models import Declaration
 from pipeline.contract.schemas import load_schema
+from pipeline.records import InputRecord
 from pipeline.reference.consolidations import HouseFiling
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
-from pipeline.screening.batch import BatchResult, InputRecord, Screener
+from pipeline.screening.batch import BatchResult, Screener
 from pipeline.screening.decode import DecodeFailure, decode_declaration
 from tests.unit.screening.ledgers import DictLedger
 
@@ -56,7 +57,7 @@ def validator(name: str) -> Draft202012Validator:
 
 def screen(raw: bytes | None, key: bytes | None = None) -> BatchResult:
     engine = screener()
-    record = InputRecord(key, raw, topics.DECLARATIONS, 0, 0)
+    record = InputRecord(topics.DECLARATIONS, key, raw, 0, 0)
     return engine.finish(engine.prepare([record]), DictLedger())
 
 
@@ -357,7 +358,7 @@ def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
 @given(st.lists(st.one_of(declarations().map(dumps), mutated()), min_size=2, max_size=8))
 def test_a_batch_of_good_and_bad_gives_one_output_per_good_or_bad(batch: list[bytes]) -> None:
     engine = screener()
-    records = [InputRecord(None, raw, topics.DECLARATIONS, 0, i) for i, raw in enumerate(batch)]
+    records = [InputRecord(topics.DECLARATIONS, None, raw, 0, i) for i, raw in enumerate(batch)]
     result = engine.finish(engine.prepare(records), DictLedger())
     assessments = outputs_validate(result)
     rejected = [o for o in result.outputs if o.topic == topics.DLQ]

@@ -19,13 +19,14 @@ from jsonschema import Draft202012Validator, FormatChecker
 from pipeline import topics
 from pipeline.contract.models import WatchlistEntry
 from pipeline.contract.schemas import load_schema
+from pipeline.records import InputRecord
 from pipeline.reference.aeo import AeoRegistry
 from pipeline.reference.parties import ReferenceData
 from pipeline.reference.watchlist import Watchlist
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
-from pipeline.screening.batch import BatchResult, InputRecord, Screener
+from pipeline.screening.batch import BatchResult, Screener
 from tests.hostile_corpus import (
     DEFAULT_MAX_MESSAGE_BYTES,
     HostileCase,
@@ -64,7 +65,7 @@ def screen(records: list[InputRecord]) -> BatchResult:
 
 
 def as_record(case: HostileCase, offset: int = 7) -> InputRecord:
-    return InputRecord(case.key, case.value, topics.DECLARATIONS, 3, offset)
+    return InputRecord(topics.DECLARATIONS, case.key, case.value, 3, offset)
 
 
 def outputs_by_topic(result: BatchResult) -> dict[str, list[dict[str, Any]]]:
@@ -160,9 +161,9 @@ def test_the_whole_corpus_in_one_batch_with_good_declarations_between() -> None:
         good = full_declaration(f"GOOD-{offset:03d}")
         good_ids.append(good["declaration_id"])
         records.append(
-            InputRecord(good["declaration_id"].encode(), encode(good), "t", 0, 2 * offset)
+            InputRecord("t", good["declaration_id"].encode(), encode(good), 0, 2 * offset)
         )
-        records.append(InputRecord(case.key, case.value, "t", 0, 2 * offset + 1))
+        records.append(InputRecord("t", case.key, case.value, 0, 2 * offset + 1))
     found = outputs_by_topic(screen(records))
     assessed = [a["declaration_id"] for a in found[topics.ASSESSMENTS]]
     screened_cases = [case.declaration_id for case in CORPUS if case.expected is None]

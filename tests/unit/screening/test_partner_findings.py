@@ -21,10 +21,11 @@ from pipeline.c2c.outbound import message_id
 from pipeline.c2c.sending import Sharing, load_sharing
 from pipeline.contract.models import Declaration, Match
 from pipeline.contract.schemas import load_schema
+from pipeline.records import InputRecord, OutputRecord
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
-from pipeline.screening.batch import BatchResult, InputRecord, OutputRecord, Screener
+from pipeline.screening.batch import BatchResult, Screener
 from pipeline.screening.evaluation import Evaluation
 from tests.unit.screening.ledgers import DictLedger
 
@@ -76,9 +77,9 @@ def filing(declaration_id: str = "D1", hs_code: str = "930690", **extra: Any) ->
 
 def record(document: dict[str, Any], offset: int = 0) -> InputRecord:
     return InputRecord(
+        topics.DECLARATIONS,
         document["declaration_id"].encode(),
         json.dumps(document).encode(),
-        topics.DECLARATIONS,
         0,
         offset,
     )

@@ -11,9 +11,8 @@ import orjson
 import pytest
 
 from pipeline import topics
-from pipeline.feedback.feed import FeedRecord
 from pipeline.feedback.join import JoinEntry
-from pipeline.screening.batch import OutputRecord
+from pipeline.records import InputRecord, OutputRecord
 from pipeline.worker.feedback import FeedbackHandler
 from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of, expected_partition
 from pipeline.worker.table_store import PartitionedTableStore
@@ -42,7 +41,7 @@ class FakeProducer:
 
 def examination(
     declaration_id: str, partition: int | None = None, timestamp_ms: int = TODAY * DAY_MS
-) -> FeedRecord:
+) -> InputRecord:
     key = declaration_id.encode()
     value = orjson.dumps(
         {
@@ -54,7 +53,7 @@ def examination(
     )
     if partition is None:
         partition = expected_partition(key, PARTITIONS)
-    return FeedRecord(topics.EXAMINATION_RESULTS, key, value, partition, 0, timestamp_ms)
+    return InputRecord(topics.EXAMINATION_RESULTS, key, value, partition, 0, timestamp_ms)
 
 
 def stored(tables: PartitionedTableStore, partition: int) -> dict[str, str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from faust.types import TP
 
-from pipeline.screening.batch import OutputRecord
+from pipeline.records import OutputRecord
 from pipeline.worker.table_store import PartitionedTableStore
 from tests.unit.worker.conftest import own_partitions
 
