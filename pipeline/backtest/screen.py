@@ -3,8 +3,8 @@
 Every line becomes an input record and goes through ``Screener.prepare`` and ``finish``, the
 worker's own code, with an in-memory version ledger per rule set, so that amendments,
 invalidations and late versions are treated exactly as in production. What the screener
-produces is read back from its output records: the backtest reports what a worker would have
-published.
+produces is read from its batch result, as the structs it encoded into its output records: the
+backtest reports what a worker would have published.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgspec
 import orjson
 
 from pipeline import topics
+from pipeline.contract.models import Assessment
 from pipeline.errors import InputFileError
 from pipeline.records import InputRecord
 from pipeline.rules.compiler import CompiledRuleSet
@@ -33,41 +33,6 @@ from pipeline.settings import Settings
 BATCH_SIZE = 5000
 _ID_KEY = b'"declaration_id"'
 _ID = re.compile(rb'"declaration_id"\s*:\s*"([A-Za-z0-9_-]{1,64})"')
-
-
-class _RuleRef(msgspec.Struct):
-    rule_id: str
-
-
-class _AssessmentView(msgspec.Struct):
-    """The fields of a published Assessment that a backtest compares."""
-
-    declaration_id: str
-    version: int
-    outcome: str
-    score: float
-    matches: list[_RuleRef]
-    shadow_matches: list[_RuleRef]
-    superseded_by: int | None = None
-
-
-class _RejectionError(msgspec.Struct):
-    code: str
-    message: str
-    path: str | None = None
-
-
-class _RejectionSource(msgspec.Struct):
-    offset: int
-
-
-class _RejectionView(msgspec.Struct):
-    error: _RejectionError
-    source: _RejectionSource
-
-
-_ASSESSMENT = msgspec.json.Decoder(_AssessmentView)
-_REJECTION = msgspec.json.Decoder(_RejectionView)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,28 +90,18 @@ class RuleSetScreening:
         self.tally = Tally()
 
     def screen(self, records: Sequence[InputRecord], lines: dict[int, int]) -> None:
-        prepared = self.screener.prepare(records)
-        # One assessment per assessable record, in order: the sequence numbers follow them.
-        sequences = iter([record.offset for record, _, _ in prepared.assessable])
-        result = self.screener.finish(prepared, self.ledger)
+        result = self.screener.screen(records, self.ledger)
         self.tally.hits += result.hits
-        for output in result.outputs:
-            if output.value is None:
-                continue
-            if output.topic == topics.ASSESSMENTS:
-                self.tally.verdicts.append(_verdict(next(sequences), output.value))
-            elif output.topic == topics.DLQ:
-                rejection = _REJECTION.decode(output.value)
-                sequence = rejection.source.offset
-                self.tally.rejected.append(
-                    RejectedLine(
-                        sequence,
-                        lines[sequence],
-                        rejection.error.code,
-                        rejection.error.message,
-                        rejection.error.path,
-                    )
+        # The record's offset is the message's sequence number in the file.
+        for record, assessment in result.assessed:
+            self.tally.verdicts.append(_verdict(record.offset, assessment))
+        for record, rejection in result.rejected:
+            error = rejection.error
+            self.tally.rejected.append(
+                RejectedLine(
+                    record.offset, lines[record.offset], error.code, error.message, error.path
                 )
+            )
 
     def finish(self) -> Tally:
         states = self.ledger.states.values()
@@ -234,15 +189,14 @@ def read_batches(
         yield batch, lines, consumed
 
 
-def _verdict(sequence: int, value: bytes) -> Verdict:
-    view = _ASSESSMENT.decode(value)
+def _verdict(sequence: int, assessment: Assessment) -> Verdict:
     return Verdict(
         sequence,
-        view.declaration_id,
-        view.version,
-        view.outcome,
-        view.score,
-        frozenset(m.rule_id for m in view.matches),
-        frozenset(m.rule_id for m in view.shadow_matches),
-        view.superseded_by,
+        assessment.declaration_id,
+        assessment.version,
+        assessment.outcome,
+        assessment.score,
+        frozenset(m.rule_id for m in assessment.matches),
+        frozenset(m.rule_id for m in assessment.shadow_matches),
+        assessment.superseded_by,
     )

@@ -19,7 +19,7 @@ from typing import Any, TypeGuard
 
 import orjson
 
-from pipeline.contract.models import Declaration, Notice, NoticeError, NoticeKind
+from pipeline.contract.models import Declaration, Notice, NoticeError, NoticeKind, Outcome
 from pipeline.notices import texts
 from pipeline.notices.errors import schema_errors
 from pipeline.screening.decode import DecodeFailure
@@ -49,7 +49,7 @@ def notice_id(declaration_id: str, version: int, kind: str) -> str:
 
 
 def outcome_notice(
-    declaration: Declaration, filer_id: str, outcome: str, issued_at: datetime
+    declaration: Declaration, filer_id: str, outcome: Outcome, issued_at: datetime
 ) -> Notice:
     """The notice of a FILING or AMENDMENT assessed ``outcome`` (ASSESSMENT_COMPLETE, RFI, HRCM
     or DNL)."""
@@ -73,7 +73,7 @@ def outcome_notice(
         filer_id=filer_id,
         declaration_id=declaration_id,
         version=version,
-        kind=outcome,  # type: ignore[arg-type]
+        kind=outcome,
         notice_id=notice_id(declaration_id, version, outcome),
         issued_at=issued_at,
         text=text,

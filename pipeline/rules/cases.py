@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import orjson
 
-from pipeline.contract.models import Declaration, Party, PartyStatus
+from pipeline.contract.models import Declaration, Party, PartyRole, PartyStatus
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import NoReferenceData, RuleEvaluator
 from pipeline.rules.loader import json_ready
@@ -104,13 +104,13 @@ class CaseFacts:
         self._default = NoReferenceData()
 
     def lookup(
-        self, declaration: Declaration, role: str, party: Party
+        self, declaration: Declaration, role: PartyRole, party: Party
     ) -> tuple[Mapping[str, Any], PartyStatus]:
         found, status = self._default.lookup(declaration, role, party)
         given = self._facts.get(role, {})
         merged = {**found, **given}
         status = PartyStatus(
-            role,  # type: ignore[arg-type]
+            role,
             status.operator_id,
             merged.get("aeo_type"),
             str(merged.get("aeo_status", status.status)),

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from pipeline.contract.models import Declaration, Match, Party, PartyStatus
+from pipeline.contract.models import Declaration, Match, Party, PartyRole, PartyStatus
 from pipeline.rules.compiler import CompiledRuleSet, RuleMatch
 from pipeline.rules.frames import build_frames
 from pipeline.rules.reasons import render_reason
@@ -22,7 +22,7 @@ class PartyLookup(Protocol):
     """Reference data for one party: facts for the rules, and the status for the Assessment."""
 
     def lookup(
-        self, declaration: Declaration, role: str, party: Party
+        self, declaration: Declaration, role: PartyRole, party: Party
     ) -> tuple[Mapping[str, Any], PartyStatus]: ...
 
 
@@ -49,13 +49,13 @@ class PartnerFindingLookup(Protocol):
 
 class NoReferenceData:
     def lookup(
-        self, declaration: Declaration, role: str, party: Party
+        self, declaration: Declaration, role: PartyRole, party: Party
     ) -> tuple[Mapping[str, Any], PartyStatus]:
         claimed = next((i.value for i in party.ids if i.scheme == "AEO"), None)
         status = "UNVERIFIED" if claimed else "NONE"
         return (
             {"aeo_status": status, "aeo_security": False},
-            PartyStatus(role, claimed, None, status, None),  # type: ignore[arg-type]
+            PartyStatus(role, claimed, None, status, None),
         )
 
 
@@ -105,7 +105,7 @@ class RuleEvaluator:
         relief: set[int] = set()
         by_identity = {id(d): row for row, d in enumerate(declarations)}
 
-        def facts(declaration: Declaration, role: str, party: Party) -> Mapping[str, Any]:
+        def facts(declaration: Declaration, role: PartyRole, party: Party) -> Mapping[str, Any]:
             found, status = self.parties.lookup(declaration, role, party)
             row = by_identity[id(declaration)]
             statuses.setdefault(row, []).append(status)
@@ -164,7 +164,7 @@ def _match(m: RuleMatch) -> Match:
     return Match(
         rule_id=rule.id,
         rule_version=rule.version,
-        action=rule.action,  # type: ignore[arg-type]
+        action=rule.action,
         score=rule.score,
         reason=render_reason(rule.reason, m.evidence),
         evidence=m.evidence,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from pipeline.contract.models import PartyRole
+
 
 class Scope(Enum):
     DECLARATION = "declaration"
@@ -183,4 +185,10 @@ PARTY_FIELD_PATHS = {
     "po_box": "address.po_box",
 }
 
-PARTY_ROLES = ("declarant", "consignor", "consignee", "carrier", "notify_party")
+PARTY_ROLES: tuple[PartyRole, ...] = (
+    "declarant",
+    "consignor",
+    "consignee",
+    "carrier",
+    "notify_party",
+)

@@ -16,7 +16,7 @@ from typing import Any, cast
 import polars as pl
 from stdnum import iso6346
 
-from pipeline.contract.models import Declaration, Party, Transport
+from pipeline.contract.models import Declaration, Party, PartyRole, Transport
 from pipeline.reference.ports import usual_sailing_hours
 from pipeline.reference.vessels import imo_check_digit_valid
 from pipeline.rules.conditions import normalise_text
@@ -45,7 +45,7 @@ NORMALISED_MEMO_LIMIT = 200_000
 _NORMALISED: dict[str, str] = {}
 
 # Reference facts for one party: the keys of REFERENCE_PARTY_FACTS.
-PartyFacts = Callable[[Declaration, str, Party], Mapping[str, Any]]
+PartyFacts = Callable[[Declaration, PartyRole, Party], Mapping[str, Any]]
 # Reference facts for the declaration's vessel (contract v1.1): watchlist_action, _list, _entry.
 VesselFacts = Callable[[Declaration], Mapping[str, Any]]
 # Facts about the other house filings of a house filing's master (see ``consolidations``).
@@ -70,7 +70,9 @@ class Frames:
         }[scope]
 
 
-def no_reference_facts(declaration: Declaration, role: str, party: Party) -> Mapping[str, Any]:
+def no_reference_facts(
+    declaration: Declaration, role: PartyRole, party: Party
+) -> Mapping[str, Any]:
     """Facts when no reference data is loaded: nothing verified, nothing matched."""
     claimed = any(i.scheme == "AEO" for i in party.ids)
     return {"aeo_status": "UNVERIFIED" if claimed else "NONE", "aeo_security": False}
@@ -373,7 +375,7 @@ def party_path(role: str) -> str:
     return "transport.carrier" if role == "carrier" else role
 
 
-def parties_of(d: Declaration) -> list[tuple[str, Party]]:
+def parties_of(d: Declaration) -> list[tuple[PartyRole, Party]]:
     present = {
         "declarant": d.declarant,
         "consignor": d.consignor,

@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from pipeline.contract.models import Action
 from pipeline.rules.conditions import Node
 
 ACTIONS = ("SCORE", "RFI", "HRCM", "DNL")
@@ -31,7 +32,7 @@ class Rule:
     reason: str
     review_by: date
     mode: str
-    action: str
+    action: Action
     score: float
     when: Node
     valid_from: date | None = None

@@ -5,6 +5,12 @@ notices to filers (``pipeline.notices``) and the risk findings for partner admin
 (``pipeline.c2c``) are made beside the assessments. No Kafka here:
 the worker hands records in and produces what comes out, so the whole data path is testable
 without a broker.
+
+Every declaration version gets its assessment, also an older version that arrives after a newer
+one (for audit). The assessments topic is compacted by declaration id, so the newest version's
+assessment, kept in the version state as it was published, is published again after such a
+late one: the key's last record is the newest version's assessment (``versions`` says when no
+copy is kept).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import base64
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -26,6 +32,7 @@ from pipeline.contract.models import (
     Declaration,
     Hit,
     Notice,
+    Outcome,
     Rejection,
     RejectionError,
     RejectionSource,
@@ -41,6 +48,9 @@ from pipeline.screening.summary import summarise
 from pipeline.screening.versions import Closure, VersionState, admit, hit_action
 
 _ENCODER = msgspec.json.Encoder()
+# The largest assessment kept in a version state to publish again (``_kept_copy``): a quarter
+# of Kafka's default record size limit, which the state's changelog record must stay under.
+MAX_KEPT_ASSESSMENT_BYTES = 256 * 1024
 
 
 class Ledger(Protocol):
@@ -59,6 +69,10 @@ class BatchResult:
     hits: int = 0
     tombstones: int = 0
     superseded: int = 0
+    # The newest version's assessment published again after a late older version's; and late
+    # older versions whose state (written before it was kept) had none to publish again.
+    reissued: int = 0
+    reissue_unavailable: int = 0
     hits_by_outcome: Counter[str] = field(default_factory=Counter)
     rule_matches: Counter[tuple[str, str]] = field(default_factory=Counter)
     shadow_matches: Counter[str] = field(default_factory=Counter)
@@ -67,6 +81,10 @@ class BatchResult:
     # Notices not sent because the message named no filer, by the kind they would have been.
     notices_unaddressed: Counter[str] = field(default_factory=Counter)
     partner_messages: Counter[tuple[str, str]] = field(default_factory=Counter)  # partner, kind
+    # What the outputs hold, as structs, for readers in the same process (the backtest): one
+    # assessment per assessable record and one rejection per rejected record, in input order.
+    assessed: list[tuple[InputRecord, Assessment]] = field(default_factory=list)
+    rejected: list[tuple[InputRecord, Rejection]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -75,7 +93,7 @@ class Prepared:
 
     ruleset_version: str
     assessable: list[tuple[InputRecord, Declaration, Evaluation]] = field(default_factory=list)
-    rejections: list[OutputRecord] = field(default_factory=list)
+    rejections: list[tuple[InputRecord, Rejection]] = field(default_factory=list)
     rejection_codes: Counter[str] = field(default_factory=Counter)
     # Rejected messages that name a filer, for their REJECTED notices; and those that do not.
     rejected_filings: list[tuple[InputRecord, notices.RejectedFiling]] = field(default_factory=list)
@@ -115,7 +133,7 @@ class Screener:
             if isinstance(outcome, Declaration):
                 outcome = _check_key(record, outcome)
             if isinstance(outcome, DecodeFailure):
-                prepared.rejections.append(self._rejection(record, outcome))
+                prepared.rejections.append((record, self._rejection(record, outcome)))
                 prepared.rejection_codes[outcome.code] += 1
                 rejected = notices.read_rejected(
                     record.value, outcome, record.key, self.max_message_bytes
@@ -137,7 +155,10 @@ class Screener:
 
     def finish(self, prepared: Prepared, ledger: Ledger) -> BatchResult:
         """Version bookkeeping and outputs, in order; runs where the ledger lives."""
-        result = BatchResult(outputs=list(prepared.rejections))
+        result = BatchResult(
+            outputs=[_rejection_record(record, r) for record, r in prepared.rejections],
+            rejected=prepared.rejections,
+        )
         result.rejections.update(prepared.rejection_codes)
         assessed_at = self.clock()
         for record, rejected in prepared.rejected_filings:
@@ -178,6 +199,7 @@ class Screener:
             ledger.get(declaration.declaration_id, record.partition), declaration.version
         )
         invalidated = declaration.message_type == "INVALIDATION"
+        outcome: Outcome
         if invalidated:
             outcome, score = "INVALIDATED", 0.0
         else:
@@ -190,7 +212,7 @@ class Screener:
         assessment = Assessment(
             declaration_id=declaration.declaration_id,
             version=declaration.version,
-            outcome=outcome,  # type: ignore[arg-type]
+            outcome=outcome,
             score=score,
             matches=evaluation.matches,
             shadow_matches=evaluation.shadow_matches,
@@ -202,7 +224,9 @@ class Screener:
             superseded_by=admission.superseded_by,
             message_type=declaration.message_type,
         )
-        result.outputs.append(OutputRecord(topics.ASSESSMENTS, key, _ENCODER.encode(assessment)))
+        encoded = _ENCODER.encode(assessment)
+        result.outputs.append(OutputRecord(topics.ASSESSMENTS, key, encoded))
+        result.assessed.append((record, assessment))
         result.outcomes[outcome] += 1
         result.submitted_at_s.append(declaration.submitted_at.timestamp())
         for match in evaluation.matches:
@@ -211,9 +235,11 @@ class Screener:
             result.shadow_matches[match.rule_id] += 1
 
         if admission.superseded_by is not None:
-            # A newer version was assessed first: keep this one for audit, raise no hit, and
-            # tell the filer nothing (the newer version's notice holds).
+            # A newer version was assessed first: keep this one for audit, raise no hit, tell
+            # the filer nothing (the newer version's notice holds), and end the key with the
+            # newer version's assessment again.
             result.superseded += 1
+            _reissue(key, state, result)
             ledger.put(declaration.declaration_id, record.partition, state)
             return
         house = _house_record(declaration, outcome, invalidated)
@@ -241,6 +267,7 @@ class Screener:
                 result.notices_unaddressed[outcome] += 1
             else:
                 _notify(result, notices.outcome_notice(declaration, filer, outcome, assessed_at))
+        state = replace(state, newest_assessment=_kept_copy(declaration.version, encoded))
         ledger.put(declaration.declaration_id, record.partition, state)
 
     def _share(
@@ -270,15 +297,39 @@ class Screener:
             )
             result.partner_messages[(message.to_administration, message.kind)] += 1
 
-    def _rejection(self, record: InputRecord, failure: DecodeFailure) -> OutputRecord:
-        rejection = Rejection(
+    def _rejection(self, record: InputRecord, failure: DecodeFailure) -> Rejection:
+        return Rejection(
             error=RejectionError(failure.code, failure.message, failure.path),
             source=RejectionSource(record.topic, record.partition, record.offset),
             received_at=self.clock(),
             original=base64.b64encode(record.value or b"").decode("ascii"),
             key=_text_or_none(record.key),
         )
-        return OutputRecord(topics.DLQ, record.key, _ENCODER.encode(rejection))
+
+
+def _rejection_record(record: InputRecord, rejection: Rejection) -> OutputRecord:
+    return OutputRecord(topics.DLQ, record.key, _ENCODER.encode(rejection))
+
+
+def _kept_copy(version: int, encoded: bytes) -> str | None:
+    """The newest version's assessment as the state keeps it. A first version is never kept:
+    no version can arrive late behind it, and most declarations are never amended. Nor is one
+    too large to leave room in its changelog record for the rest of the state."""
+    if version <= 1 or len(encoded) > MAX_KEPT_ASSESSMENT_BYTES:
+        return None
+    return encoded.decode()
+
+
+def _reissue(key: bytes, state: VersionState, result: BatchResult) -> None:
+    """The newest version's assessment again, as it was published, after a late older
+    version's, so that the compacted topic keeps the newest for the key."""
+    if state.newest_assessment is None:
+        # A state written before the assessment was kept, or one too large to keep.
+        result.reissue_unavailable += 1
+        return
+    newest = state.newest_assessment.encode()
+    result.outputs.append(OutputRecord(topics.ASSESSMENTS, key, newest))
+    result.reissued += 1
 
 
 def _closure(state: VersionState, version: int, filer: str | None) -> Closure | None:
@@ -330,10 +381,12 @@ def _hit(assessment: Assessment, filed: bytes | None) -> Hit:
     """The hit of an assessment, with the declaration as received: ``filed`` is the record's
     value, a JSON object by now (it was decoded), embedded as it is, not encoded again."""
     outcome = assessment.outcome
+    if outcome not in REFERRALS:
+        raise ValueError(f"no hit for the outcome {outcome!r}")
     return Hit(
         declaration_id=assessment.declaration_id,
         version=assessment.version,
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
         score=assessment.score,
         matches=assessment.matches,
         shadow_matches=assessment.shadow_matches,
@@ -358,7 +411,9 @@ def _text_or_none(raw: bytes | None) -> str | None:
         return None
 
 
-def _house_record(declaration: Declaration, outcome: str, invalidated: bool) -> OutputRecord | None:
+def _house_record(
+    declaration: Declaration, outcome: Outcome, invalidated: bool
+) -> OutputRecord | None:
     """The filing's outcome under its master, for every worker's copy of the consolidations;
     an invalidation deletes it (it names no master, so the record is keyed by declaration)."""
     key = declaration.declaration_id.encode()

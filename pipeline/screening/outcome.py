@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from pipeline.contract.models import Match, Outcome
+from pipeline.contract.models import Match, Outcome, Referral
 
 SEVERITY: dict[str, int] = {"ASSESSMENT_COMPLETE": 0, "SCORE": 0, "RFI": 1, "HRCM": 2, "DNL": 3}
-REFERRALS = frozenset({"RFI", "HRCM", "DNL"})
+REFERRALS: frozenset[Referral] = frozenset({"RFI", "HRCM", "DNL"})
 # A targeting officer works DNL first, then HRCM, then RFI (1 is the highest priority).
 PRIORITY: dict[str, int] = {"DNL": 1, "HRCM": 2, "RFI": 3}
 
@@ -36,19 +36,20 @@ def decide(
     only fault is its data gets a request for information, never a screening referral.
     """
     score = 0.0
-    direct = "ASSESSMENT_COMPLETE"
+    direct: Outcome = "ASSESSMENT_COMPLETE"
     security_indicator = False
     for match in matches:
         score += match.score
-        if SEVERITY[match.action] > SEVERITY[direct]:
+        # SCORE ranks with ASSESSMENT_COMPLETE: it adds points, never an outcome of its own.
+        if match.action != "SCORE" and SEVERITY[match.action] > SEVERITY[direct]:
             direct = match.action
         if match.score > 0 and match.rule_id not in data_quality:
             security_indicator = True
     score = max(0.0, score - score_reduction)
-    by_score = "ASSESSMENT_COMPLETE"
+    by_score: Outcome = "ASSESSMENT_COMPLETE"
     if score >= thresholds.hrcm:
         by_score = "HRCM" if security_indicator else "RFI"
     elif score >= thresholds.rfi:
         by_score = "RFI"
     outcome = direct if SEVERITY[direct] >= SEVERITY[by_score] else by_score
-    return outcome, score  # type: ignore[return-value]
+    return outcome, score

@@ -1,15 +1,29 @@
-"""Which versions of a declaration have been seen, and whether a referral is open.
+"""Which versions of a declaration have been seen, whether a referral is open, and the newest
+version's assessment.
 
 Pure logic over a small state kept per declaration id (in a Faust table by the worker).
 Redelivery of a version already seen gives the same answer again, so outputs stay idempotent.
+
+The assessments topic is compacted by declaration id, so its last record for a key is what a
+compacted reader takes as the declaration's assessment. An older version that arrives after a
+newer one is still assessed and its assessment published (for audit), and the newest version's
+assessment is then published again after it, from the encoded copy kept here, so the key ends
+with the newest version's assessment. The copy is kept only from version 2 on (nothing can
+arrive late behind a first version, and most declarations have only one), and not for an
+assessment too large for the state's changelog record; states written before the copy was kept
+have none either. A late older version then leaves its own assessment last, and is counted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
 # Enough for any real amendment history; bounds the state of a hostile declaration id.
 MAX_TRACKED_VERSIONS = 64
+
+# What to publish on the hits topic for a declaration's newest version.
+HitAction = Literal["hit", "tombstone", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +61,10 @@ class VersionState:
     open_kind: str | None = None
     open_filer: str | None = None
     closed: Closure | None = None  # the last referral closed, while its closer is the newest
+    # The newest version's assessment as published (JSON text), published again after the
+    # assessment of an older version that arrives late. None for a first version, for one too
+    # large to keep, and in states written before it was kept (``batch._kept_copy``).
+    newest_assessment: str | None = None
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"versions": list(self.versions), "open_hit": self.open_hit}
@@ -57,6 +75,8 @@ class VersionState:
             data["open_filer"] = self.open_filer
         if self.closed is not None:
             data["closed"] = self.closed.to_json()
+        if self.newest_assessment is not None:
+            data["newest_assessment"] = self.newest_assessment
         return data
 
     @classmethod
@@ -64,12 +84,14 @@ class VersionState:
         versions = data.get("versions") or []
         open_hit = data.get("open_hit")
         open_kind, open_filer = data.get("open_kind"), data.get("open_filer")
+        newest = data.get("newest_assessment")
         return cls(
             tuple(int(v) for v in versions),  # type: ignore[attr-defined]
             int(open_hit) if open_hit is not None else None,  # type: ignore[call-overload]
             open_kind if isinstance(open_kind, str) else None,
             open_filer if isinstance(open_filer, str) else None,
             Closure.from_json(data.get("closed")),
+            newest if isinstance(newest, str) else None,
         )
 
 
@@ -90,7 +112,7 @@ def admit(state: VersionState | None, version: int) -> tuple[Admission, VersionS
     return Admission(lower, superseded_by), admitted
 
 
-def hit_action(state: VersionState, version: int, referral: bool, invalidated: bool) -> str:
+def hit_action(state: VersionState, version: int, referral: bool, invalidated: bool) -> HitAction:
     """What to publish on the hits topic for the newest version: 'hit', 'tombstone' or 'none'.
 
     A newer version that is no longer a referral closes any earlier hit with a tombstone, also

@@ -63,9 +63,11 @@ def test_amendments_out_of_order_versions_and_invalidations(
         ],
     )
 
-    assessments = _values(collect(settings, topics.ASSESSMENTS, key_prefix(run_id), expected=6))
+    # Six versions, and version 3's assessment again after the late version 1's.
+    records = collect(settings, topics.ASSESSMENTS, key_prefix(run_id), expected=7)
+    assessments = _values(records)
     by_version = {(a["declaration_id"], a["version"]): a for a in assessments}
-    assert len(assessments) == 6
+    assert len(assessments) == 7
     assert len(by_version) == 6
 
     assert by_version[(cleared["declaration_id"], 1)]["outcome"] == "HRCM"
@@ -76,6 +78,11 @@ def test_amendments_out_of_order_versions_and_invalidations(
     late_one = by_version[(late["declaration_id"], 1)]
     assert late_one["superseded_by"] == 3
     assert by_version[(late["declaration_id"], 3)]["outcome"] == "HRCM"
+    # The compacted topic keeps the last record of a key: version 3's, byte for byte.
+    late_key = late["declaration_id"].encode()
+    of_late = [r.value for r in records if r.key == late_key]
+    assert [orjson.loads(v or b"")["version"] for v in of_late] == [3, 1, 3]
+    assert of_late[-1] == of_late[0]
 
     gone = by_version[(invalidated["declaration_id"], 2)]
     assert gone["outcome"] == "INVALIDATED"

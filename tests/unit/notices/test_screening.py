@@ -431,7 +431,7 @@ def test_a_version_arriving_after_a_newer_one_gets_no_notice() -> None:
     ledger = DictLedger()
     screen([record(filing("D-LATE", 3, goods=[{"hs_code": ARMS}]))], ledger)
     result = screen([record(filing("D-LATE", 1), 1)], ledger)
-    (assessment,) = assessments_in(result).values()
+    assessment = assessments_in(result)[("D-LATE", 1)]
     assert assessment["superseded_by"] == 3
     assert notices_in(result) == []
     assert result.notices_unaddressed == {}

@@ -125,6 +125,11 @@ def only_assessment(result: BatchResult) -> Assessment:
     return assessment_of(output)
 
 
+def published(result: BatchResult) -> str:
+    """The batch's last assessment as published: what the version state keeps of the newest."""
+    return (on(result, topics.ASSESSMENTS)[-1].value or b"").decode()
+
+
 # --- one declaration ----------------------------------------------------------------------------
 
 
@@ -149,6 +154,7 @@ def test_clean_filing_gives_one_complete_assessment_and_no_hit(ledger: DictLedge
     assert json.loads(output.value or b"")["assessed_at"] == NOW_TEXT
     assert result.outcomes == {"ASSESSMENT_COMPLETE": 1}
     assert (result.hits, result.tombstones, result.superseded) == (0, 0, 0)
+    # A first version keeps no copy of its assessment: nothing can arrive late behind it.
     assert ledger.states == {"D1": VersionState((1,), None)}
 
 
@@ -242,7 +248,9 @@ def test_amendment_that_clears_a_referral_closes_the_hit(ledger: DictLedger) -> 
     assert assessment.message_type == "AMENDMENT"
     assert on(result, topics.HITS) == [OutputRecord(topics.HITS, b"D1", None)]
     assert result.tombstones == 1
-    assert ledger.states["D1"] == VersionState((1, 2), None, closed=Closure(2, 1, "HRCM", None))
+    assert ledger.states["D1"] == VersionState(
+        (1, 2), None, closed=Closure(2, 1, "HRCM", None), newest_assessment=published(result)
+    )
 
 
 def test_amendment_that_stays_a_referral_replaces_the_hit(ledger: DictLedger) -> None:
@@ -253,7 +261,9 @@ def test_amendment_that_stays_a_referral_replaces_the_hit(ledger: DictLedger) ->
     (hit_output,) = on(result, topics.HITS)
     hit = hit_of(hit_output)
     assert (hit.version, hit.superseded_versions) == (2, [1])
-    assert ledger.states["D1"] == VersionState((1, 2), open_hit=2, open_kind="HRCM")
+    assert ledger.states["D1"] == VersionState(
+        (1, 2), open_hit=2, open_kind="HRCM", newest_assessment=published(result)
+    )
 
 
 def test_amendment_of_a_clean_filing_publishes_only_a_spare_tombstone(
@@ -271,23 +281,28 @@ def test_first_clean_filing_publishes_nothing_on_hits(ledger: DictLedger) -> Non
 
 
 def test_late_older_version_is_kept_for_audit_and_raises_no_hit(ledger: DictLedger) -> None:
-    screen([record(declaration(version=2, message_type="AMENDMENT", hs_code=ARMS))], ledger)
+    newer = screen([record(declaration(version=2, message_type="AMENDMENT", hs_code=ARMS))], ledger)
     result = screen([record(declaration(version=1, hs_code=ARMS))], ledger)
-    assessment = only_assessment(result)
+    late, newest = on(result, topics.ASSESSMENTS)
+    assessment = assessment_of(late)
     assert assessment.version == 1
     assert assessment.outcome == "HRCM"
     assert assessment.superseded_by == 2
     assert assessment.superseded_versions == []
     assert on(result, topics.HITS) == []
-    assert result.superseded == 1
+    # v2's assessment again after it, so that the compacted topic ends with the newest
+    assert newest == on(newer, topics.ASSESSMENTS)[0]
+    assert (result.superseded, result.reissued) == (1, 1)
     # v2's hit stays open
-    assert ledger.states["D1"] == VersionState((1, 2), open_hit=2, open_kind="HRCM")
+    assert ledger.states["D1"] == VersionState(
+        (1, 2), open_hit=2, open_kind="HRCM", newest_assessment=published(newer)
+    )
 
 
 def test_late_older_clean_version_does_not_close_the_newer_hit(ledger: DictLedger) -> None:
     screen([record(declaration(version=2, message_type="AMENDMENT", hs_code=ARMS))], ledger)
     result = screen([record(declaration(version=1))], ledger)
-    assert only_assessment(result).superseded_by == 2
+    assert assessment_of(on(result, topics.ASSESSMENTS)[0]).superseded_by == 2
     assert on(result, topics.HITS) == []
     assert ledger.states["D1"].open_hit == 2
 
@@ -304,7 +319,9 @@ def test_invalidation_gives_invalidated_and_a_tombstone(ledger: DictLedger) -> N
     assert assessment.superseded_versions == [1]
     assert on(result, topics.HITS) == [OutputRecord(topics.HITS, b"D1", None)]
     assert result.outcomes == {"INVALIDATED": 1}
-    assert ledger.states["D1"] == VersionState((1, 2), None, closed=Closure(2, 1, "HRCM", None))
+    assert ledger.states["D1"] == VersionState(
+        (1, 2), None, closed=Closure(2, 1, "HRCM", None), newest_assessment=published(result)
+    )
 
 
 def test_invalidation_of_an_unknown_declaration_is_assessed(ledger: DictLedger) -> None:
@@ -329,7 +346,9 @@ def test_versions_in_one_batch_are_applied_in_order(ledger: DictLedger) -> None:
         (topics.HITS, False),
     ]
     assert assessment_of(result.outputs[4]).superseded_versions == [1, 2]
-    assert ledger.states["D1"] == VersionState((1, 2, 3), open_hit=3, open_kind="HRCM")
+    assert ledger.states["D1"] == VersionState(
+        (1, 2, 3), open_hit=3, open_kind="HRCM", newest_assessment=published(result)
+    )
 
 
 def test_declarations_are_tracked_apart(ledger: DictLedger) -> None:
@@ -339,9 +358,11 @@ def test_declarations_are_tracked_apart(ledger: DictLedger) -> None:
         record(declaration("A", version=2, message_type="AMENDMENT"), partition=1),
     ]
     result = screen(records, ledger)
-    assert [o.key for o in on(result, topics.ASSESSMENTS)] == [b"A", b"B", b"A"]
+    assessments = on(result, topics.ASSESSMENTS)
+    assert [o.key for o in assessments] == [b"A", b"B", b"A"]
+    a2 = (assessments[2].value or b"").decode()
     assert ledger.states == {
-        "A": VersionState((1, 2), None, closed=Closure(2, 1, "HRCM", None)),
+        "A": VersionState((1, 2), None, closed=Closure(2, 1, "HRCM", None), newest_assessment=a2),
         "B": VersionState((1,), None),
     }
     assert ledger.partitions == {"A": 1, "B": 2}
