@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -53,12 +54,15 @@ class OutputProducer:
     """Produces a batch's outputs; ``flush`` returns only when every one is acknowledged.
 
     For the topics in ``offsets_of`` (the tables' changelogs) it keeps the highest offset
-    acknowledged per partition, which ``delivered_offsets`` hands over after a flush."""
+    acknowledged per partition, which ``delivered_offsets`` hands over after a flush. The
+    worker's batch loops share one: a flush in one loop's thread may serve the delivery reports
+    of another's records, so the offsets are kept under a lock."""
 
     def __init__(self, settings: Settings, offsets_of: frozenset[str] = frozenset()) -> None:
         self._failures: list[str] = []
         self._offsets_of = offsets_of
         self._offsets: dict[tuple[str, int], int] = {}
+        self._offsets_lock = threading.Lock()
         self._producer = Producer(
             {
                 **producer_config(settings),
@@ -79,14 +83,16 @@ class OutputProducer:
         partition, offset = message.partition(), message.offset()
         if partition is not None and offset is not None:
             where = (topic, partition)
-            if offset > self._offsets.get(where, -1):
-                self._offsets[where] = offset
+            with self._offsets_lock:
+                if offset > self._offsets.get(where, -1):
+                    self._offsets[where] = offset
 
     def delivered_offsets(self, topic: str) -> dict[int, int]:
         """The highest offset acknowledged per partition of ``topic`` since the last call."""
-        taken = {p: o for (t, p), o in self._offsets.items() if t == topic}
-        for partition in taken:
-            del self._offsets[(topic, partition)]
+        with self._offsets_lock:
+            taken = {p: o for (t, p), o in self._offsets.items() if t == topic}
+            for partition in taken:
+                del self._offsets[(topic, partition)]
         return taken
 
     def produce(self, records: Iterable[OutputRecord]) -> None:

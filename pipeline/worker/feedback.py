@@ -1,21 +1,22 @@
-"""The examination feedback agent: assessments joined with examination results, per rule.
+"""The examination feedback handler: assessments joined with examination results, per rule.
 
 Both topics are keyed by declaration id and have the worker's partition count, so Faust
 assigns partition p of each, and of the join table's changelog, to the same worker: the
 assessment and the examination result of a declaration version meet in one worker's table,
 whichever comes first. Like the declarations, both topics reach the agent one fetched
-partition batch per event (``FEEDBACK_TOPICS`` is batched by the worker's transport): there is
-an assessment for every declaration, and Faust's per-event cost would take the event loop
-away from screening.
+partition batch per event (``FEEDBACK_TOPICS`` is batched by the worker's transport) and run
+through the worker's one batch loop (``loop``): there is an assessment for every declaration,
+and Faust's per-event cost would take the event loop away from screening.
 
 The table (``join_table.TableJoinStore``) holds one short string per declaration version for
 the assessments' retention. Its changelog records are acknowledged with the batch before the
-batch's offsets can be committed, as for the version table: after a crash the batch is joined
-again, and the join adds nothing for what it already holds.
+batch's offsets can be committed (``checkpoint``), as for the version table: after a crash the
+batch is joined again, and the join adds nothing for what it already holds.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -23,13 +24,11 @@ import faust
 
 from pipeline import metrics, topics
 from pipeline.feedback.feed import FeedResult, feed
-from pipeline.kafka.producer import OutputProducer
 from pipeline.records import InputRecord
-from pipeline.settings import Settings
-from pipeline.worker.all_or_nothing import run_batch
+from pipeline.worker.checkpoint import Checkpoint, Producer
 from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of, expected_partition
+from pipeline.worker.loop import Batching, Handled, add_batch_agent
 from pipeline.worker.table_store import disk_table
-from pipeline.worker.transport import RecordBatchMessage
 
 JOIN_TABLE = "examination-join"
 EXPIRY_INTERVAL_S = 3600.0
@@ -38,25 +37,25 @@ log = logging.getLogger(__name__)
 
 
 class FeedbackHandler:
+    what = "joining a batch of examination feedback"
+
     def __init__(
         self,
         store: TableJoinStore,
-        producer: OutputProducer,
         partitions: int,
         metrics_enabled: bool = True,
     ) -> None:
         self._store = store
-        self._producer = producer
         self._partitions = partitions
         self._metrics_enabled = metrics_enabled
 
-    async def handle(self, records: Sequence[InputRecord]) -> None:
-        await run_batch(self._join(records), "joining a batch of examination feedback")
-
-    async def _join(self, records: Sequence[InputRecord]) -> None:
+    async def handle(self, records: Sequence[InputRecord]) -> Handled:
         routed = [r for r in records if self._routed_with_its_assessment(r)]
         result = feed(routed, self._store)
-        await self._store.tables.write_through(self._producer)
+        # The join's outputs are its table writes, which the checkpoint stores.
+        return Handled((), functools.partial(self._report, result))
+
+    def _report(self, result: FeedResult, elapsed_s: float) -> None:
         if self._metrics_enabled:
             metrics.record_feedback(result.tally, result.malformed)
         _log(result)
@@ -83,8 +82,20 @@ class FeedbackHandler:
         return False
 
 
-def register_feedback(app: faust.App, settings: Settings) -> None:
-    """The join table and the agent that feeds it, on the worker's app."""
+def join_table(app: faust.App, partitions: int) -> TableJoinStore:
+    return TableJoinStore(disk_table(app, JOIN_TABLE, partitions))
+
+
+def add_feedback(
+    app: faust.App,
+    store: TableJoinStore,
+    partitions: int,
+    metrics_enabled: bool,
+    producer: Producer,
+    batching: Batching,
+) -> None:
+    """The batch loop that feeds the join table ``store``, with ``producer``, on the worker's
+    app, and the timer that expires its old entries."""
     source = app.topic(
         *sorted(FEEDBACK_TOPICS),
         key_type=bytes,
@@ -92,30 +103,9 @@ def register_feedback(app: faust.App, settings: Settings) -> None:
         key_serializer="raw",
         value_serializer="raw",
     )
-    store = TableJoinStore(disk_table(app, JOIN_TABLE, settings.partitions))
-    handler = FeedbackHandler(
-        store,
-        OutputProducer(settings, offsets_of=frozenset({store.tables.changelog})),
-        settings.partitions,
-        settings.metrics_enabled,
-    )
-
-    @app.agent(source, name="feedback", concurrency=1)
-    async def join_feedback(stream: faust.StreamT[bytes]) -> None:
-        # take_events is missing from Faust's StreamT stubs; Stream implements it.
-        async for events in stream.take_events(  # type: ignore[attr-defined]
-            4 * settings.partitions, within=settings.batch_within_s
-        ):
-            fetched: list[RecordBatchMessage] = [e.message for e in events]
-            await handler.handle(
-                [
-                    InputRecord(r.topic, r.key, r.value, r.partition, r.offset, r.timestamp)
-                    for message in fetched
-                    for r in message.records
-                ]
-            )
-            for message in fetched:
-                message.screened = True
+    handler = FeedbackHandler(store, partitions, metrics_enabled)
+    checkpoint = Checkpoint(producer, [store.tables])
+    add_batch_agent(app, source, "feedback", handler, checkpoint, batching)
 
     @app.timer(interval=EXPIRY_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def expire_join_entries() -> None:
@@ -124,7 +114,7 @@ def register_feedback(app: faust.App, settings: Settings) -> None:
             log.info(
                 "examination join: %d entries older than %d days expired", expired, HORIZON_DAYS
             )
-            if settings.metrics_enabled:
+            if metrics_enabled:
                 metrics.FEEDBACK_ENTRIES_EXPIRED.inc(expired)
 
 

@@ -12,7 +12,8 @@ and write names the source record's partition; a batch's writes are held until t
 done, then written to the partitions' databases in one write each, and turned into changelog
 records (the last value of each key) that the worker produces with the batch's outputs. Once
 Kafka has acknowledged them, ``persisted`` records their offsets in the databases, as Faust's
-recovery does for what it reads.
+recovery does for what it reads. The order of those steps is the checkpoint's
+(``checkpoint.Checkpoint``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 from faust.types import TP
 from rocksdict import WriteBatch
 
-from pipeline.kafka.producer import OutputProducer
 from pipeline.records import OutputRecord
+from pipeline.worker.faust_adapter import StoreInternals
 
 # Per partition database, a few of which a worker holds for each of its two tables. Faust's
 # defaults (64 MiB write buffers, a 2 GiB block cache each) are sized for one large table.
@@ -54,7 +55,7 @@ def disk_table(app: Any, name: str, partitions: int) -> PartitionedTableStore:
 
 class PartitionedTableStore:
     def __init__(self, table: Any) -> None:
-        self._store = table.data  # faust.stores.rocksdb.Store
+        self._store = StoreInternals(table)
         self._changelog: str = table.changelog_topic.get_topic_name()
         self._writes: defaultdict[int, dict[bytes, bytes | None]] = defaultdict(dict)
 
@@ -90,14 +91,6 @@ class PartitionedTableStore:
         self._writes.clear()
         return records
 
-    async def write_through(self, producer: OutputProducer) -> None:
-        """Writes the batch's values to disk and their changelog records to Kafka with the
-        batch's outputs already produced; once Kafka has acknowledged them all, records the
-        changelog offsets as persisted. ``producer`` must keep this changelog's offsets."""
-        producer.produce(self.drain())
-        await producer.flush()
-        self.persisted(producer.delivered_offsets(self._changelog))
-
     def persisted(self, offsets: Mapping[int, int]) -> None:
         """The changelog holds this worker's writes up to these offsets, per partition."""
         for partition, offset in offsets.items():
@@ -105,8 +98,7 @@ class PartitionedTableStore:
 
     def active_partitions(self) -> list[int]:
         """The partitions this worker owns (not those it keeps as a standby)."""
-        actives = self._store.app.assignor.assigned_actives()
-        return sorted(tp.partition for tp in actives if tp.topic == self._changelog)
+        return self._store.active_partitions(self._changelog)
 
     def items(self, partition: int) -> Iterator[tuple[bytes, bytes]]:
         """Every key and value stored in ``partition``."""
@@ -116,6 +108,4 @@ class PartitionedTableStore:
                 yield key, value
 
     def _database(self, partition: int) -> Any:
-        # Opens the partition's database if Faust has not yet (its recovery opens the
-        # assigned ones).
-        return self._store._db_for_partition(partition)
+        return self._store.database(partition)

@@ -6,18 +6,20 @@ For the topics named in ``batched_topics`` this consumer wraps all the records f
 partition in a single message, so that cost is paid once per fetch instead of once per record.
 Faust's consumer group, rebalancing, flow control and commits stay as they are.
 
-Commits: a commit must never pass a record that was not screened. Faust's own bookkeeping
+Commits: a commit must never pass a record whose outputs are not stored. Faust's own bookkeeping
 allows that: it commits the first run of acknowledged offsets wherever that run starts when a
 partition has no committed offset yet, records skipped during a rebalance (fetched while the flow
 is stopped) leave the fetch position past them, and the seek to the committed offsets after a
 rebalance does nothing for a partition without one. So for the batched topics this consumer
-keeps its own account (``ScreenedOffsets``): after every rebalance it seeks each partition to its
-committed offset, or to where the reset policy says when there is none; a screened batch
-acknowledges only the offsets that extend the partition's screened prefix (records, and offsets
+keeps its own account (``HandledOffsets``): after every rebalance it seeks each partition to its
+committed offset, or to where the reset policy says when there is none; a handled batch
+acknowledges only the offsets that extend the partition's handled prefix (records, and offsets
 the consumer read past because they hold none, such as transaction markers); a batch skipped
-unscreened, or screened beyond a hole, sends the partition back to the end of its prefix, so that
-what was skipped, and everything after it, is fetched and screened again in order. Faust's gap
+unhandled, or handled beyond a hole, sends the partition back to the end of its prefix, so that
+what was skipped, and everything after it, is fetched and handled again in order. Faust's gap
 bookkeeping is not used for these topics.
+
+Faust's private state is reached only through ``faust_adapter``.
 """
 
 from __future__ import annotations
@@ -27,32 +29,28 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, Message
-from faust.types.tuples import ConsumerMessage, ack_lock
-from mode.utils.futures import notify
 
-from pipeline.worker.screened_offsets import ScreenedOffsets
+from pipeline.worker.faust_adapter import (
+    BatchMessage,
+    ConsumerInternals,
+    KafkaConsumer,
+    KafkaTransport,
+    ack_lock,
+    batch_message,
+)
+from pipeline.worker.handled_offsets import HandledOffsets
 
 log = logging.getLogger(__name__)
 
 
-class RecordBatchMessage(ConsumerMessage):
-    """One Faust message standing for every record fetched from a partition at once."""
-
-    __slots__ = ("records", "screened", "seek_epoch")
-
-    records: Sequence[Any]  # aiokafka ConsumerRecords, in offset order
-    screened: bool
-    seek_epoch: int  # the consumer's seek epoch when the records were fetched
-
-
-class BatchingConsumer(aiokafka_driver.Consumer):
+class BatchingConsumer(KafkaConsumer):
     batched_topics: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._screened_offsets = ScreenedOffsets()
+        self._faust = ConsumerInternals(self)
+        self._handled = HandledOffsets()
         # Raised after every seek of a batched partition: records fetched before it may come
         # from the old position and are not delivered.
         self._seek_epoch = 0
@@ -61,7 +59,7 @@ class BatchingConsumer(aiokafka_driver.Consumer):
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         epoch = self._seek_epoch
-        records, active_partitions = await self._wait_next_records(timeout)
+        records, active_partitions = await self._faust.fetch(timeout)
         generation_id = self.app.consumer_generation_id
         if records is None or self.should_stop:
             return
@@ -82,16 +80,16 @@ class BatchingConsumer(aiokafka_driver.Consumer):
             if (
                 active_partitions is not None
                 and tp not in active_partitions
-                and tp not in self._buffered_partitions
+                and not self._faust.buffered(tp)
             ):
                 continue
             if tp.topic not in self.batched_topics:
                 for record in tp_records:
-                    yield tp, self._to_message(tp, record)
+                    yield tp, self._faust.to_message(tp, record)
             elif epoch == self._seek_epoch:
                 delivered.add(tp)
                 self._note_delivery(tp, tp_records[0].offset, tp_records[-1].offset)
-                yield tp, self._to_batch_message(tp, tp_records, generation_id)
+                yield tp, batch_message(tp, tp_records, generation_id, self._seek_epoch)
         # Records fetched and not delivered (fetched before a seek, or cut off by a rebalance)
         # left the fetch position past them: read them again.
         dropped = [
@@ -106,7 +104,7 @@ class BatchingConsumer(aiokafka_driver.Consumer):
         assigned = self.assignment()
         starts: dict[TP, int] = {}
         for tp in tps:
-            start = self._screened_offsets.next_offset(tp)
+            start = self._handled.next_offset(tp)
             if start is not None and tp in assigned:
                 starts[tp] = start
             else:  # the next assignment seeks it
@@ -118,38 +116,14 @@ class BatchingConsumer(aiokafka_driver.Consumer):
         sought): offsets in between hold no record."""
         previous = self._last_delivered.get(tp)
         if previous is not None and first > previous + 1:
-            self._screened_offsets.no_records(tp, previous + 1, first - 1)
+            self._handled.no_records(tp, previous + 1, first - 1)
         self._last_delivered[tp] = last
-
-    def _to_batch_message(
-        self, tp: TP, records: Sequence[Any], generation_id: int
-    ) -> RecordBatchMessage:
-        last = records[-1]
-        message = RecordBatchMessage(
-            last.topic,
-            last.partition,
-            last.offset,
-            last.timestamp / 1000.0,
-            last.timestamp_type,
-            None,
-            None,
-            b"",
-            None,
-            0,
-            sum(len(r.value) for r in records if r.value is not None),
-            tp,
-            generation_id=generation_id,
-        )
-        message.records = records
-        message.screened = False
-        message.seek_epoch = self._seek_epoch
-        return message
 
     async def perform_seek(self) -> None:
         await super().perform_seek()
         assigned = {tp for tp in self.assignment() if tp.topic in self.batched_topics}
-        self._screened_offsets.keep_only(assigned)
-        starts = {tp: self._committed_offset.get(tp) for tp in assigned}
+        self._handled.keep_only(assigned)
+        starts = {tp: self._faust.committed_offset(tp) for tp in assigned}
         unknown = [tp for tp, offset in starts.items() if offset is None]
         if unknown:
             starts.update(await self._reset_positions(unknown))
@@ -166,15 +140,14 @@ class BatchingConsumer(aiokafka_driver.Consumer):
     async def _seek_batched(self, starts: Mapping[TP, int]) -> None:
         for tp, offset in starts.items():
             try:
-                await self._seek(tp, offset)
+                await self._faust.seek(tp, offset)
             except Exception as exc:  # no longer assigned: its next assignment seeks it
                 log.warning("seek of %s to %d failed: %r", tp, offset, exc)
                 self._last_delivered.pop(tp, None)
                 continue
-            # Faust drops a delivered message whose offset is not above the read offset.
-            self._read_offset[tp] = offset - 1 if offset > 0 else None
+            self._faust.read_from(tp, offset)
             self._last_delivered[tp] = offset - 1
-            self._screened_offsets.start(tp, offset)
+            self._handled.start(tp, offset)
         if starts:
             self._seek_epoch += 1
 
@@ -183,46 +156,38 @@ class BatchingConsumer(aiokafka_driver.Consumer):
             await super()._add_gap(tp, offset_from, offset_to)
 
     def ack(self, message: Message) -> bool:
-        if not isinstance(message, RecordBatchMessage):
+        if not isinstance(message, BatchMessage):
             return bool(super().ack(message))
         with ack_lock:
-            if message.acked:
+            if not self._faust.settle(message):
                 return False
-            message.acked = True
-            self._unacked_messages.discard(message)
             tp = message.tp
             # A seek since the batch was fetched, or a new generation (whose assignment seeks),
-            # already sends the partition back before anything unscreened.
+            # already sends the partition back before anything unhandled.
             current = (
                 message.seek_epoch == self._seek_epoch
                 and message.generation_id == self.app.consumer_generation_id
             )
-            if not message.screened:
+            if not message.handled:
                 # Skipped by Faust (a rebalance, a stopped flow): never commit past it.
                 if current:
                     self._rewind(tp)
                 return False
             first = message.records[0].offset
-            if self._screened_offsets.beyond_prefix(tp, first):
-                # Screened past a hole: read again from the hole on, this batch included.
+            if self._handled.beyond_prefix(tp, first):
+                # Handled past a hole: read again from the hole on, this batch included.
                 if current:
                     self._rewind(tp)
                 return False
-            settled = self._screened_offsets.screened(tp, first, message.offset)
+            settled = self._handled.handled(tp, first, message.offset)
             if not settled:
                 return False
-            acked_index, acked = self._acked_index[tp], self._acked[tp]
-            for offset in settled:
-                if offset not in acked_index:
-                    acked_index.add(offset)
-                    acked.append(offset)
-            self._n_acked += len(settled)
-            notify(self._waiting_for_ack)
+            self._faust.acknowledge(tp, settled)
             return True
 
     def _rewind(self, tp: TP) -> None:
-        """Read ``tp`` again from the end of its screened prefix."""
-        target = self._screened_offsets.next_offset(tp)
+        """Read ``tp`` again from the end of its handled prefix."""
+        target = self._handled.next_offset(tp)
         if target is None or tp in self._rewinding or tp not in self.assignment():
             return
         self._rewinding[tp] = asyncio.ensure_future(self._seek_back(tp, target))
@@ -237,7 +202,7 @@ class BatchingConsumer(aiokafka_driver.Consumer):
             self._rewinding.pop(tp, None)
 
 
-def batching_transport(topics: frozenset[str]) -> type[aiokafka_driver.Transport]:
+def batching_transport(topics: frozenset[str]) -> type[KafkaTransport]:
     """The aiokafka transport with a consumer that batches ``topics``."""
     consumer = type("BatchingConsumer", (BatchingConsumer,), {"batched_topics": topics})
-    return type("BatchingTransport", (aiokafka_driver.Transport,), {"Consumer": consumer})
+    return type("BatchingTransport", (KafkaTransport,), {"Consumer": consumer})

@@ -20,7 +20,7 @@ def test_a_batch_reads_its_own_writes_before_they_are_stored(table_store: Make) 
     assert store.get(b'"D-1"', 2) == b"1"
     # Another partition's database does not hold it, in the batch or on disk.
     assert store.get(b'"D-1"', 3) is None
-    assert store._store._db_for_partition(2).get(b'"D-1"') is None
+    assert store._store.database(2).get(b'"D-1"') is None
 
 
 def test_draining_stores_the_last_value_of_each_key_and_gives_its_changelog_record(
@@ -39,7 +39,7 @@ def test_draining_stores_the_last_value_of_each_key_and_gives_its_changelog_reco
     assert store.drain() == []
     assert store.get(b'"D-1"', 2) == b"2"
     # Faust's own store reads what was written, as its recovery and standbys write it.
-    assert store._store._db_for_partition(2).get(b'"D-1"') == b"2"
+    assert store._store.database(2).get(b'"D-1"') == b"2"
 
 
 def test_a_deletion_removes_the_key_and_sends_a_tombstone(table_store: Make) -> None:

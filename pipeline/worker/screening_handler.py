@@ -1,58 +1,51 @@
-"""One batch through the screening functions and out to Kafka, all or nothing
-(``all_or_nothing.run_batch``)."""
+"""The screening handler of the batch loop (``loop``): declarations in, outputs and version
+table writes out, metrics once the batch is stored."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pipeline import metrics
-from pipeline.kafka.producer import OutputProducer
 from pipeline.records import InputRecord
 from pipeline.rules.source import RuleSetHolder
 from pipeline.screening.batch import BatchResult, Prepared, Screener
-from pipeline.worker.all_or_nothing import run_batch
 from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger
+from pipeline.worker.loop import Handled
 from pipeline.worker.startup import EvaluatorCache
 
 # Batches up to this size (a quarter of a second of work) are prepared on the event loop.
 INLINE_BATCH_MAX = 1000
 
 
-class BatchHandler:
+class ScreeningHandler:
+    what = "screening a batch"
+
     def __init__(
         self,
         screener: Screener,
         ledger: TableLedger,
-        producer: OutputProducer,
         rules: RuleSetHolder,
         evaluators: EvaluatorCache,
         lag: LagMonitor | None = None,
+        on_screened: Callable[[], None] = lambda: None,
     ) -> None:
         self._screener = screener
         self._ledger = ledger
-        self._producer = producer
         self._rules = rules
         self._evaluators = evaluators
         self._lag = lag  # None when metrics are off
+        self._on_screened = on_screened
 
-    async def handle(self, records: Sequence[InputRecord]) -> None:
-        started = time.perf_counter()
-        result = await run_batch(self._screen(records), "screening a batch")
-        if self._lag is not None:
-            self._lag.screened(records)
-            now = time.time()
-            latencies = {
-                "kafka_timestamp": [
-                    now - r.timestamp_ms / 1000 for r in records if r.timestamp_ms is not None
-                ],
-                "submitted_at": [now - submitted for submitted in result.submitted_at_s],
-            }
-            metrics.record_batch(
-                len(records), result, time.perf_counter() - started, now, latencies
-            )
+    async def handle(self, records: Sequence[InputRecord]) -> Handled:
+        # A rule set published meanwhile applies from this batch on.
+        self._screener.evaluator = self._evaluators.for_ruleset(self._rules.current)
+        prepared = await self._prepare(records)
+        result = self._screener.finish(prepared, self._ledger)
+        return Handled(result.outputs, functools.partial(self._report, records, result))
 
     async def _prepare(self, records: Sequence[InputRecord]) -> Prepared:
         if len(records) <= INLINE_BATCH_MAX:
@@ -64,11 +57,18 @@ class BatchHandler:
         # heartbeats and fetches keep running while Polars evaluates it without the GIL.
         return await asyncio.to_thread(self._screener.prepare, records)
 
-    async def _screen(self, records: Sequence[InputRecord]) -> BatchResult:
-        # A rule set published meanwhile applies from this batch on.
-        self._screener.evaluator = self._evaluators.for_ruleset(self._rules.current)
-        prepared = await self._prepare(records)
-        result = self._screener.finish(prepared, self._ledger)
-        self._producer.produce(result.outputs)
-        await self._ledger.tables.write_through(self._producer)
-        return result
+    def _report(
+        self, records: Sequence[InputRecord], result: BatchResult, elapsed_s: float
+    ) -> None:
+        self._on_screened()
+        if self._lag is None:
+            return
+        self._lag.screened(records)
+        now = time.time()
+        latencies = {
+            "kafka_timestamp": [
+                now - r.timestamp_ms / 1000 for r in records if r.timestamp_ms is not None
+            ],
+            "submitted_at": [now - submitted for submitted in result.submitted_at_s],
+        }
+        metrics.record_batch(len(records), result, elapsed_s, now, latencies)

@@ -1,10 +1,11 @@
-"""Which offsets of each partition are screened, so that a commit never passes one that is not.
+"""Which offsets of each partition are handled (their outputs stored), so that a commit never
+passes one that is not.
 
 A partition starts at the offset the consumer was positioned at (the committed offset, or where
-the reset policy put it). From there the screened prefix grows as batches are screened in order.
-Offsets known to hold no record (transaction markers) count as screened.
+the reset policy put it). From there the handled prefix grows as batches are handled in order.
+Offsets known to hold no record (transaction markers) count as handled.
 
-A batch screened beyond a hole (records between were fetched but skipped, during a rebalance for
+A batch handled beyond a hole (records between were fetched but skipped, during a rebalance for
 instance) never joins the prefix: the partition is read again from the end of its prefix, that
 batch included. Keeping it aside until the hole is filled would commit less work twice, but the
 refill would then screen a declaration's older version after its newer one was already written,
@@ -17,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 
 
-class ScreenedOffsets:
+class HandledOffsets:
     def __init__(self) -> None:
-        # Per partition, the first offset not yet screened: every offset below it is screened
+        # Per partition, the first offset not yet handled: every offset below it is handled
         # or holds no record.
         self._next: dict[Hashable, int] = {}
 
@@ -34,7 +35,7 @@ class ScreenedOffsets:
             del self._next[tp]
 
     def next_offset(self, tp: Hashable) -> int | None:
-        """Where reading must resume so that nothing unscreened is skipped; None if unknown."""
+        """Where reading must resume so that nothing unhandled is skipped; None if unknown."""
         return self._next.get(tp)
 
     def beyond_prefix(self, tp: Hashable, first: int) -> bool:
@@ -42,10 +43,10 @@ class ScreenedOffsets:
         begin = self._next.get(tp)
         return begin is not None and first > begin
 
-    def screened(self, tp: Hashable, first: int, last: int) -> range:
-        """Offsets ``first``..``last`` are screened. Returns the offsets that join the screened
+    def handled(self, tp: Hashable, first: int, last: int) -> range:
+        """Offsets ``first``..``last`` are handled. Returns the offsets that join the handled
         prefix now (those may be committed): empty for a batch beyond a hole, for a batch
-        screened before, and for a partition whose start is unknown."""
+        handled before, and for a partition whose start is unknown."""
         return self._settle(tp, first, last)
 
     def no_records(self, tp: Hashable, first: int, last: int) -> range:

@@ -1,0 +1,172 @@
+"""Everything the worker needs of Faust's internals, and nothing else.
+
+Faust has no public interface for what the worker does with it: hand over whole fetched
+partition batches, decide itself which offsets may be committed, and write its tables through
+its own producer. This module is the one place that reads and writes Faust's private state; its
+tests (``tests/unit/worker/test_faust_adapter.py``) run each function against the installed
+Faust without a broker, so a Faust upgrade that moves any of it fails there, in one file.
+
+Written against faust-streaming 0.15 (``TESTED_FAUST``); the lock pins the release.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as aiokafka_driver
+from faust.types import TP
+from faust.types.tuples import ConsumerMessage, ack_lock
+from mode.utils.futures import notify
+
+__all__ = [
+    "TESTED_FAUST",
+    "BatchMessage",
+    "ConsumerInternals",
+    "StoreInternals",
+    "ack_lock",
+    "take_batches",
+]
+
+TESTED_FAUST = "0.15.3"
+
+# Faust's Kafka consumer and transport, the classes the worker's own consumer extends.
+KafkaConsumer = aiokafka_driver.Consumer
+KafkaTransport = aiokafka_driver.Transport
+
+
+class BatchMessage(ConsumerMessage):
+    """One Faust message standing for every record fetched from a partition at once."""
+
+    __slots__ = ("handled", "records", "seek_epoch")
+
+    records: Sequence[Any]  # aiokafka ConsumerRecords, in offset order
+    handled: bool  # its outputs are stored: its offsets may be committed
+    seek_epoch: int  # the consumer's seek epoch when the records were fetched
+
+
+def batch_message(tp: TP, records: Sequence[Any], generation_id: int, epoch: int) -> BatchMessage:
+    """A message for ``records`` (one partition's, in offset order): its offset is the last
+    record's, so that Faust's flow control and monitor see the partition's position."""
+    last = records[-1]
+    message = BatchMessage(
+        last.topic,
+        last.partition,
+        last.offset,
+        last.timestamp / 1000.0,
+        last.timestamp_type,
+        None,
+        None,
+        b"",
+        None,
+        0,
+        sum(len(r.value) for r in records if r.value is not None),
+        tp,
+        generation_id=generation_id,
+    )
+    message.records = records
+    message.handled = False
+    message.seek_epoch = epoch
+    return message
+
+
+class ConsumerInternals:
+    """The commit bookkeeping and fetch path of one Faust consumer."""
+
+    def __init__(self, consumer: Any) -> None:
+        self._consumer = consumer
+
+    def committed_offset(self, tp: TP) -> int | None:
+        """The offset Faust last committed (or read as committed) for ``tp``."""
+        offset: int | None = self._consumer._committed_offset.get(tp)
+        return offset
+
+    def read_from(self, tp: TP, offset: int) -> None:
+        """The consumer reads ``tp`` from ``offset`` on: Faust drops a delivered message whose
+        offset is not above its read offset, so it must not stay ahead of a seek back."""
+        self._consumer._read_offset[tp] = offset - 1 if offset > 0 else None
+
+    def settle(self, message: ConsumerMessage) -> bool:
+        """Marks ``message`` acknowledged and no longer awaited by Faust's shutdown; False if it
+        was already. Call under ``ack_lock``."""
+        if message.acked:
+            return False
+        message.acked = True
+        self._consumer._unacked_messages.discard(message)
+        return True
+
+    def acknowledge(self, tp: TP, offsets: Iterable[int]) -> int:
+        """``offsets`` of ``tp`` may be committed; Faust commits the run of acknowledged
+        offsets on its next commit. Returns how many were new. Call under ``ack_lock``."""
+        index, acked = self._consumer._acked_index[tp], self._consumer._acked[tp]
+        added = 0
+        for offset in offsets:
+            if offset not in index:
+                index.add(offset)
+                acked.append(offset)
+                added += 1
+        self._consumer._n_acked += added
+        notify(self._consumer._waiting_for_ack)
+        return added
+
+    def buffered(self, tp: TP) -> bool:
+        """Faust holds records of ``tp`` it fetched while its flow was paused."""
+        return tp in self._consumer._buffered_partitions
+
+    async def fetch(self, timeout: float) -> tuple[Mapping[TP, Sequence[Any]] | None, Any]:
+        """The next fetched records by partition, and the partitions active for delivery."""
+        result: tuple[Mapping[TP, Sequence[Any]] | None, Any]
+        result = await self._consumer._wait_next_records(timeout)
+        return result
+
+    def to_message(self, tp: TP, record: Any) -> ConsumerMessage:
+        """Faust's own message for one record (for topics the worker does not batch)."""
+        message: ConsumerMessage = self._consumer._to_message(tp, record)
+        return message
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        """Moves the fetch position of ``tp`` (aiokafka's seek, as Faust calls it)."""
+        await self._consumer._seek(tp, offset)
+
+
+class StoreInternals:
+    """A Faust RocksDB table store, read and written by partition."""
+
+    def __init__(self, table: Any) -> None:
+        self._store = table.data  # faust.stores.rocksdb.Store
+        self.app = table.app
+
+    def database(self, partition: int) -> Any:
+        """The partition's RocksDB database (rocksdict), opened if Faust has not yet."""
+        return self._store._db_for_partition(partition)
+
+    @property
+    def offset_key(self) -> bytes:
+        """The key under which each database keeps its changelog offset."""
+        key: bytes = self._store.offset_key
+        return key
+
+    def set_persisted_offset(self, tp: TP, offset: int) -> None:
+        """The database of ``tp`` holds the changelog up to ``offset`` (recovery reads on from
+        there)."""
+        self._store.set_persisted_offset(tp, offset)
+
+    def persisted_offset(self, tp: TP) -> int | None:
+        offset: int | None = self._store.persisted_offset(tp)
+        return offset
+
+    def active_partitions(self, changelog: str) -> list[int]:
+        """The partitions of ``changelog`` this worker owns (not those it keeps as a standby)."""
+        actives = self.app.assignor.assigned_actives()
+        return sorted(tp.partition for tp in actives if tp.topic == changelog)
+
+
+async def take_batches(
+    stream: faust.StreamT[bytes], max_events: int, within_s: float
+) -> AsyncIterator[list[BatchMessage]]:
+    """The stream's fetched batches, up to ``max_events`` at once or whatever came within
+    ``within_s``. Faust acknowledges them when the next ones are asked for."""
+    # take_events is missing from Faust's StreamT stubs; Stream implements it.
+    async for events in stream.take_events(max_events, within=within_s):  # type: ignore[attr-defined]
+        yield [event.message for event in events]

@@ -1,0 +1,118 @@
+"""The adapter against the installed Faust, without a broker: each function reads or writes
+the private state that Faust's own commit, recovery and shutdown use. A Faust release that moves
+any of it fails here."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import faust
+from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
+from faust.types import TP
+
+from pipeline.worker.faust_adapter import (
+    TESTED_FAUST,
+    BatchMessage,
+    ConsumerInternals,
+    StoreInternals,
+    batch_message,
+)
+from tests.unit.worker.conftest import TOPIC, TP0
+
+
+def next_commit(consumer: Any, tp: TP) -> int | None:
+    """The offset Faust's own commit would commit for ``tp`` now (it takes those offsets off
+    its list, as a commit does)."""
+    offset: int | None = consumer._new_offset(tp)
+    return offset
+
+
+def record(offset: int, partition: int = 0) -> Any:
+    return ConsumerRecord(
+        TOPIC, partition, offset, 1_700_000_000_000, 0, b"k", b"{}", None, 2, 2, ()
+    )
+
+
+def test_the_installed_faust_is_the_release_the_adapter_was_written_for() -> None:
+    assert faust.__version__ == TESTED_FAUST
+
+
+def test_acknowledged_offsets_are_what_faust_commits_next(consumer: Any) -> None:
+    internals = ConsumerInternals(consumer)
+    assert next_commit(consumer, TP0) is None
+    assert internals.acknowledge(TP0, range(0, 5)) == 5
+    # Offsets already acknowledged are not counted twice.
+    assert internals.acknowledge(TP0, range(3, 8)) == 3
+    assert consumer._n_acked == 8
+    assert next_commit(consumer, TP0) == 8
+
+
+def test_a_run_after_a_hole_is_not_committed_past_the_hole(consumer: Any) -> None:
+    internals = ConsumerInternals(consumer)
+    internals.acknowledge(TP0, [0, 1, 2, 6, 7])
+    assert next_commit(consumer, TP0) == 3
+
+
+def test_committed_offset_is_faust_s_record_of_the_last_commit(consumer: Any) -> None:
+    internals = ConsumerInternals(consumer)
+    assert internals.committed_offset(TP0) is None
+    consumer._committed_offset[TP0] = 41  # as Faust's commit and seek to committed write it
+    assert internals.committed_offset(TP0) == 41
+
+
+def test_reading_from_an_offset_sets_the_read_offset_faust_filters_on(consumer: Any) -> None:
+    internals = ConsumerInternals(consumer)
+    internals.read_from(TP0, 120)
+    assert consumer._read_offset[TP0] == 119
+    internals.read_from(TP0, 0)
+    assert consumer._read_offset[TP0] is None
+
+
+def test_settling_a_message_takes_it_off_what_faust_s_shutdown_waits_for(consumer: Any) -> None:
+    internals = ConsumerInternals(consumer)
+    message = batch_message(TP0, [record(0), record(1)], generation_id=1, epoch=0)
+    consumer.track_message(message)
+    assert message in consumer._unacked_messages
+    assert internals.settle(message)
+    assert message.acked
+    assert message not in consumer._unacked_messages
+    assert not internals.settle(message)
+
+
+def test_a_batch_message_stands_for_its_records(consumer: Any) -> None:
+    message = batch_message(TP0, [record(7), record(8), record(9)], generation_id=3, epoch=2)
+    assert isinstance(message, BatchMessage)
+    assert (message.tp, message.offset, message.generation_id) == (TP0, 9, 3)
+    assert [r.offset for r in message.records] == [7, 8, 9]
+    assert not message.handled
+    assert message.seek_epoch == 2
+
+
+def test_faust_s_fetch_path_is_where_the_adapter_calls_it(consumer: Any) -> None:
+    internals = ConsumerInternals(consumer)
+    assert list(inspect.signature(consumer._wait_next_records).parameters) == ["timeout"]
+    assert inspect.iscoroutinefunction(consumer._seek)
+    assert not internals.buffered(TP0)
+    consumer._buffered_partitions.add(TP0)
+    assert internals.buffered(TP0)
+    message = internals.to_message(TP0, record(4))
+    assert (message.tp, message.offset, message.value) == (TP0, 4, b"{}")
+
+
+def test_store_databases_offsets_and_owned_partitions(tmp_path: Path) -> None:
+    app = faust.App(
+        "adapter-store", broker="kafka://127.0.0.1:1", store="rocksdb://", datadir=str(tmp_path)
+    )
+    table = app.Table("versions", default=None, partitions=4, key_type=str)
+    store = StoreInternals(table)
+    changelog = table.changelog_topic.get_topic_name()
+    database = store.database(2)
+    database[b"k"] = b"v"
+    assert store.database(2)[b"k"] == b"v"
+    assert store.persisted_offset(TP(changelog, 2)) is None
+    store.set_persisted_offset(TP(changelog, 2), 99)
+    assert store.persisted_offset(TP(changelog, 2)) == 99
+    assert store.offset_key in store.database(2)
+    assert store.active_partitions(changelog) == []
