@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections.abc import Callable, Sequence
 
@@ -16,6 +17,8 @@ from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger
 from pipeline.worker.loop import Handled
 from pipeline.worker.startup import EvaluatorCache
+
+log = logging.getLogger(__name__)
 
 # Batches up to this size (a quarter of a second of work) are prepared on the event loop.
 INLINE_BATCH_MAX = 1000
@@ -61,6 +64,13 @@ class ScreeningHandler:
         self, records: Sequence[InputRecord], result: BatchResult, elapsed_s: float
     ) -> None:
         self._on_screened()
+        if result.reissue_unavailable:
+            log.warning(
+                "%d versions arrived after a newer one whose assessment the version table does "
+                "not keep (written before it was kept, or too large): the compacted assessments "
+                "topic ends with the older version's for those keys",
+                result.reissue_unavailable,
+            )
         if self._lag is None:
             return
         self._lag.screened(records)
