@@ -3,13 +3,15 @@ declarations, and an audit of what the pipeline wrote.
 
 The audit checks the guarantee the pipeline gives (at-least-once, keyed idempotent outputs):
 every valid declaration version sent has an assessment; the compacted view of assessments
-(the last record per key) holds one entry per declaration id, the latest version's; the
-compacted view of hits holds an open referral exactly for the ids whose latest assessment is
-a referral. Duplicates in the raw topics are allowed, and counted.
+(the last record per key) holds one entry per declaration id, the latest version's (the
+highest version sent, in whatever order the versions were sent); the compacted view of hits
+holds an open referral exactly for the ids whose latest assessment is a referral. Duplicates
+in the raw topics are allowed, and counted.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -18,13 +20,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from confluent_kafka import (
     Consumer,
     ConsumerGroupTopicPartitions,
@@ -44,7 +47,14 @@ from pipeline.notices.build import notice_id
 from pipeline.records import InputRecord
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
 from pipeline.settings import Settings
-from tests.integration.conftest import KAFKA_SCRIPT, TEST_PARTITIONS, WorkerProcess, _free_port
+from tests.integration.conftest import (
+    KAFKA_SCRIPT,
+    TEST_PARTITIONS,
+    WorkerProcess,
+    _free_port,
+    spawn_worker,
+)
+from tests.integration.factories import filing
 
 REFERRALS = frozenset({"RFI", "HRCM", "DNL"})
 CONSUMED = "screening_declarations_consumed_total"
@@ -54,6 +64,11 @@ FAST_REBALANCE_ENV = {
     "SCREENING_SESSION_TIMEOUT_S": "10",
     "SCREENING_HEARTBEAT_INTERVAL_S": "1",
 }
+
+# Generous: two cores shared with a broker, the feed and other test runs.
+ASSESSED_TIMEOUT_S = 240.0
+CONSUMING_TIMEOUT_S = 120.0
+COMMIT_TIMEOUT_S = 60.0
 
 Message_ = tuple[bytes | None, bytes | None]
 
@@ -79,6 +94,19 @@ class Broker:
     def stop(self) -> None:
         """A clean stop: SIGTERM, then the script waits for the controlled shutdown."""
         self._run("stop", timeout_s=120)
+
+    def kill(self) -> None:
+        """SIGKILL of the broker's Java process (the pid kafka.sh wrote): no controlled
+        shutdown, no flush, its logs recovered at the next start. Returns once the process is
+        gone, so that ``start`` sees a stopped broker."""
+        pid = int((self.data_dir / "broker.pid").read_text())
+        # The pid file is this broker's, its process the Java one running these properties.
+        assert str(self.data_dir / "server.properties") in Path(f"/proc/{pid}/cmdline").read_text()
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists():  # until reaped (not merely a zombie)
+            assert time.monotonic() < deadline, f"broker {pid} still there 30 s after SIGKILL"
+            time.sleep(0.1)
 
     def _run(self, command: str, timeout_s: float) -> None:
         env = {
@@ -208,21 +236,89 @@ class SteadyFeed(threading.Thread):
         assert self.delivered == len(self._messages)
 
 
-def publish_all(settings: Settings, messages: Sequence[Message_], partition: int = -1) -> None:
-    """Publish and wait for every acknowledgement; ``partition`` -1 lets the key decide."""
+def publish_all(
+    settings: Settings,
+    messages: Sequence[Message_],
+    partition: int = -1,
+    topic: str = topics.DECLARATIONS,
+) -> None:
+    """Publish to ``topic`` (the declarations by default) and wait for every acknowledgement;
+    ``partition`` -1 lets the key decide."""
     producer = Producer(producer_config(settings))
     for key, value in messages:
-        producer.produce(topics.DECLARATIONS, value, key, partition=partition)
+        producer.produce(topic, value, key, partition=partition)
     assert producer.flush(60) == 0
 
 
+# One message of each kind of poison, with the rejection code it must get from a worker whose
+# SCREENING_MAX_MESSAGE_BYTES is MAX_MESSAGE_BYTES.
+MAX_MESSAGE_BYTES = 65_536
+POISONS: list[tuple[str, bytes | None, str]] = [
+    ("invalid-json", b'{"declaration_id": "X", "version": ', "INVALID_JSON"),
+    ("version-as-text", b'{"declaration_id": "X", "version": "one"}', "SCHEMA"),
+    ("empty", b"", "INVALID_JSON"),
+    ("null", None, "NOT_AN_OBJECT"),
+    ("goods-as-object", None, "SCHEMA"),  # value built from a good filing by poison_value
+    ("oversize", None, "TOO_LARGE"),  # a valid filing padded past the size limit
+    ("array", b"[]", "NOT_AN_OBJECT"),
+]
+
+
+def poison_value(kind: str, value: bytes | None, declaration_id: str) -> bytes | None:
+    """The value of a POISONS message of ``kind`` (its ``value``, or one built around a filing
+    of ``declaration_id``)."""
+    if kind == "goods-as-object":
+        document = filing(declaration_id)
+        document["goods"] = {"hs_code": "940360"}
+        return orjson.dumps(document)
+    if kind == "oversize":
+        document = filing(declaration_id)
+        document["remarks"] = "x" * MAX_MESSAGE_BYTES
+        return orjson.dumps(document)
+    return value
+
+
 # --- the workers -----------------------------------------------------------------------------
+
+
+def group_starter(
+    settings: Settings,
+    workdir: Path,
+    app_id: str,
+    workers: list[WorkerProcess],
+    extra_env: dict[str, str] | None = None,
+) -> Callable[[str], WorkerProcess]:
+    """Starts workers of the consumer group ``app_id`` on the state folder in ``workdir``
+    (one after another, as a supervisor restarts one), each logging to the file it is given
+    and added to ``workers``, which the test stops in the end."""
+
+    def start(log_name: str) -> WorkerProcess:
+        worker = spawn_worker(
+            settings,
+            workdir,
+            app_id=app_id,
+            log_name=log_name,
+            extra_env={**FAST_REBALANCE_ENV, **(extra_env or {})},
+        )
+        workers.append(worker)
+        return worker
+
+    return start
 
 
 def kill_hard(worker: WorkerProcess) -> None:
     """SIGKILL: no shutdown, no commit, no flush; whatever was in flight is lost in the worker."""
     worker.process.send_signal(signal.SIGKILL)
     assert worker.process.wait(timeout=30) == -signal.SIGKILL
+
+
+def kill_in_flight(worker: WorkerProcess, settings: Settings, group: str) -> int:
+    """``kill_hard``, returning the declarations the group had not committed just before (the
+    kill's evidence): those fetched or being screened are screened again by whoever takes over
+    (the duplicates), so above 0 a kill of a consuming worker took work in flight with it."""
+    left = uncommitted(settings, group)
+    kill_hard(worker)
+    return left
 
 
 def worker_metric(worker: WorkerProcess, name: str) -> float:
@@ -239,9 +335,10 @@ def wait_until_consuming(worker: WorkerProcess, timeout_s: float) -> None:
         time.sleep(0.2)
 
 
-def uncommitted(settings: Settings, group: str) -> int:
-    """Declarations the consumer group has not committed: end offsets minus committed ones."""
-    partitions = [TopicPartition(topics.DECLARATIONS, p) for p in range(settings.partitions)]
+def uncommitted(settings: Settings, group: str, topic: str = topics.DECLARATIONS) -> int:
+    """Records of ``topic`` (the declarations by default) the consumer group has not
+    committed: end offsets minus committed ones."""
+    partitions = [TopicPartition(topic, p) for p in range(settings.partitions)]
     request = ConsumerGroupTopicPartitions(group, partitions)
     admin = AdminClient(settings.librdkafka_config())
     (future,) = admin.list_consumer_group_offsets([request]).values()
@@ -256,15 +353,18 @@ def uncommitted(settings: Settings, group: str) -> int:
     return sum(ends[p] - committed[p] for p in ends)
 
 
-def wait_for_commits(settings: Settings, group: str, timeout_s: float) -> int:
-    """Until the group has committed everything on the declaration topic, or time runs out;
-    returns what is left. An idle worker commits what it screened within a commit interval
-    (Faust's default 2.8 s); what it leaves uncommitted is screened again after a crash."""
+def wait_for_commits(
+    settings: Settings, group: str, timeout_s: float, topic: str = topics.DECLARATIONS
+) -> int:
+    """Until the group has committed everything on ``topic`` (the declarations by default),
+    or time runs out; returns what is left. An idle worker commits what it screened within a
+    commit interval (Faust's default 2.8 s); what it leaves uncommitted is screened again after
+    a crash."""
     deadline = time.monotonic() + timeout_s
-    left = uncommitted(settings, group)
+    left = uncommitted(settings, group, topic)
     while left and time.monotonic() < deadline:
         time.sleep(0.5)
-        left = uncommitted(settings, group)
+        left = uncommitted(settings, group, topic)
     return left
 
 
@@ -326,6 +426,43 @@ def read_all(settings: Settings, topic: str, prefix: str) -> list[InputRecord]:
     return found
 
 
+def dead_letters(settings: Settings, prefix: str) -> dict[bytes, list[dict[str, Any]]]:
+    """The rejections on the dead-letter topic under keys starting with ``prefix``, by key."""
+    rejections: dict[bytes, list[dict[str, Any]]] = {}
+    for record in read_all(settings, topics.DLQ, prefix):
+        assert record.key is not None
+        assert record.value is not None
+        rejections.setdefault(record.key, []).append(orjson.loads(record.value))
+    return rejections
+
+
+def check_dead_letters(
+    rejections: dict[bytes, list[dict[str, Any]]],
+    expected: dict[bytes, tuple[str, bytes | None]],
+) -> None:
+    """Every poison message (key: its rejection code and original value) is on the
+    dead-letter topic, at least once, each time with its code and its original bytes; nothing
+    else of the run is."""
+    assert set(rejections) == set(expected)
+    for key, (code, original) in expected.items():
+        for rejection in rejections[key]:
+            assert rejection["error"]["code"] == code, key
+            assert base64.b64decode(rejection["original"]) == (original or b""), key
+            assert rejection["source"]["topic"] == topics.DECLARATIONS
+
+
+def dead_letter_figures(
+    rejections: dict[bytes, list[dict[str, Any]]], expected: dict[bytes, tuple[str, bytes | None]]
+) -> dict[str, int]:
+    """The poison sent, its records on the dead-letter topic and those beyond one per key."""
+    dead = sum(len(rejected) for rejected in rejections.values())
+    return {
+        "poison_sent": len(expected),
+        "dead_letters": dead,
+        "dead_letter_duplicates": dead - len(rejections),
+    }
+
+
 def compacted(records: Sequence[InputRecord]) -> dict[str, InputRecord]:
     """What compaction keeps: the last record per key, tombstones removing the key. A key
     always lands on one partition, so offset order is the order of its records."""
@@ -374,6 +511,16 @@ def judge(sent: Sent, assessments: Sequence[InputRecord], hits: Sequence[InputRe
     hit_versions = Counter(_version_of(r) for r in hits if r.value is not None)
     live = compacted(assessments)
     open_hits = compacted(hits)
+    # The outcome of each declaration's newest version (the highest sent, whatever the order
+    # it was sent in), from its last assessment: what the open hit must agree with, also when
+    # the compacted view wrongly ends with an older version.
+    newest_outcomes = {
+        declaration_id: orjson.loads(record.value)["outcome"]
+        for record in sorted(assessments, key=lambda r: (r.partition, r.offset))
+        if record.value is not None
+        for declaration_id, version in [_version_of(record)]
+        if version == sent.latest.get(declaration_id)
+    }
     problems: list[str] = [
         f"assessed but never sent: {v}" for v in set(per_version) - sent.versions
     ]
@@ -386,7 +533,7 @@ def judge(sent: Sent, assessments: Sequence[InputRecord], hits: Sequence[InputRe
             continue
         assert record.value is not None
         assessment = orjson.loads(record.value)
-        latest_outcomes[declaration_id] = assessment["outcome"]
+        latest_outcomes[declaration_id] = newest_outcomes.get(declaration_id, assessment["outcome"])
         if assessment["version"] != latest:
             problems.append(
                 f"{declaration_id}: compacted assessment is version {assessment['version']}, "
@@ -477,6 +624,21 @@ def judge_notices(
         duplicates=sum(sent.values()) - len(sent),
         problems=[f"no notice for {v}" for v in missing],
     )
+
+
+def check(result: Audit, left: int) -> None:
+    """What every fault test requires of its audit, once its workers have stopped; ``left``:
+    the declarations their group had not committed when the last one stopped."""
+    assert result.missing == 0, result.problems[:10]
+    assert result.compacted == result.distinct_ids
+    assert result.problems == [], f"{len(result.problems)} problems: {result.problems[:10]}"
+    # Not a loss, but what bounds the duplicates: an idle worker has committed its input.
+    assert left == 0, f"{left} declarations screened but never committed"
+
+
+def fault_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file ``report`` appends to: fault-results.jsonl in the pytest base temp folder."""
+    return tmp_path_factory.getbasetemp() / "fault-results.jsonl"
 
 
 def report(name: str, figures: dict[str, Any], results_file: Path, record_property: Any) -> None:

@@ -3,13 +3,14 @@
 Each test starts a broker of its own (so that no other worker screens its declarations, and so
 that it may break the broker), runs real `screening worker` processes, breaks something while
 declarations flow, then stops the workers and audits every output record (see faults.py).
-Each reports sent, assessed, missing, duplicates and the compacted count; the figures go to
-stdout, to the JUnit properties and to fault-results.jsonl in the pytest base temp folder.
+Each reports sent, assessed, missing, duplicates and the compacted count, and what each kill or
+stop hit (the declarations its group had not committed just before); the figures go to stdout,
+to the JUnit properties and to fault-results.jsonl in the pytest base temp folder. More in
+test_faults_out_of_order.py and test_faults_restore.py.
 """
 
 from __future__ import annotations
 
-import base64
 import itertools
 import random
 import time
@@ -24,19 +25,31 @@ from pipeline import topics
 from tests.integration.conftest import WorkerProcess, spawn_worker
 from tests.integration.factories import encode, filing
 from tests.integration.faults import (
+    ASSESSED_TIMEOUT_S,
+    COMMIT_TIMEOUT_S,
     CONSUMED,
+    CONSUMING_TIMEOUT_S,
     FAST_REBALANCE_ENV,
-    Audit,
+    MAX_MESSAGE_BYTES,
+    POISONS,
     Sent,
     SteadyFeed,
     audit,
     audit_notices,
+    check,
+    check_dead_letters,
+    dead_letter_figures,
+    dead_letters,
+    fault_results,
     generated_stream,
+    group_starter,
     kill_hard,
+    kill_in_flight,
     own_broker,
+    poison_value,
     publish_all,
-    read_all,
     report,
+    uncommitted,
     wait_for_assessments,
     wait_for_commits,
     wait_for_keys,
@@ -46,23 +59,10 @@ from tests.integration.faults import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
-# Generous: two cores shared with a broker, the feed and other test runs.
-ASSESSED_TIMEOUT_S = 240.0
-CONSUMING_TIMEOUT_S = 120.0
-COMMIT_TIMEOUT_S = 60.0
-
 
 @pytest.fixture
 def results_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.getbasetemp() / "fault-results.jsonl"
-
-
-def _check(result: Audit, uncommitted: int) -> None:
-    assert result.missing == 0, result.problems[:10]
-    assert result.compacted == result.distinct_ids
-    assert result.problems == []
-    # Not a loss, but what bounds the duplicates: an idle worker has committed its input.
-    assert uncommitted == 0, f"{uncommitted} declarations screened but never committed"
+    return fault_results(tmp_path_factory)
 
 
 KILL_STREAM = 20_000
@@ -87,21 +87,11 @@ def test_kill_minus_nine_five_times_while_declarations_flow(
     workdir = tmp_path / "worker"
     workdir.mkdir()
     published_at_kill: list[int] = []
+    uncommitted_at_kill: list[int] = []
 
     with own_broker(tmp_path) as (_broker, settings):
-
-        def start(incarnation: int) -> WorkerProcess:
-            worker = spawn_worker(
-                settings,
-                workdir,
-                app_id=app_id,
-                log_name=f"worker-{incarnation}.log",
-                extra_env=FAST_REBALANCE_ENV,
-            )
-            workers.append(worker)
-            return worker
-
-        worker = start(0)
+        start = group_starter(settings, workdir, app_id, workers)
+        worker = start("worker-0.log")
         feed = SteadyFeed(settings, messages, rate_per_s=250)
         feed.start()
         try:
@@ -111,8 +101,8 @@ def test_kill_minus_nine_five_times_while_declarations_flow(
                 feed.wait_published(point, timeout_s=300)
                 time.sleep(moments.uniform(0.0, 2.0))
                 published_at_kill.append(feed.published)
-                kill_hard(worker)
-                worker = start(incarnation)
+                uncommitted_at_kill.append(kill_in_flight(worker, settings, app_id))
+                worker = start(f"worker-{incarnation}.log")
             feed.finish()
         finally:
             feed.abandon()
@@ -128,14 +118,17 @@ def test_kill_minus_nine_five_times_while_declarations_flow(
             **result.as_dict(),
             **{f"notices_{k}": v for k, v in notices.as_dict().items()},
             "published_at_kill": published_at_kill,
+            "uncommitted_at_kill": uncommitted_at_kill,
             "uncommitted": left,
         },
         results_file,
         record_property,
     )
-    # The kills hit a flowing stream, not an idle worker after the feed.
+    # The kills hit a flowing stream, not an idle worker after the feed, and took work in
+    # flight with them (screened again afterwards: the duplicates).
     assert published_at_kill[0] < len(messages)
-    _check(result, left)
+    assert max(uncommitted_at_kill) > 0
+    check(result, left)
     # Every filing or amendment assessed and not superseded is owed its notice to the filer,
     # whatever was screened again (duplicates carry the same notice_id).
     message_types = {
@@ -148,14 +141,25 @@ def test_kill_minus_nine_five_times_while_declarations_flow(
 
 
 @pytest.mark.timeout(420)
+@pytest.mark.parametrize(
+    ("broker_down", "worker_killed"),
+    [("stop", False), ("kill", False), ("kill", True)],
+    ids=["broker_restart", "broker_kill_minus_nine", "worker_killed_while_broker_down"],
+)
 def test_broker_restart_while_declarations_flow(
+    broker_down: str,
+    worker_killed: bool,
     tmp_path: Path,
     workers: list[WorkerProcess],
     results_file: Path,
     record_property: Any,
+    request: pytest.FixtureRequest,
 ) -> None:
-    """The broker is stopped (SIGTERM, controlled shutdown) and started again on the same data
-    and ports while declarations flow; the feed and the worker ride through it."""
+    """The broker goes down while declarations flow, and is started again on the same data
+    and ports: stopped cleanly (SIGTERM, controlled shutdown) or killed (SIGKILL of its Java
+    process, its logs recovered at the start). The feed and the worker ride through it; or the
+    worker is killed (-9) too while the broker is down, and a new one started on its state
+    folder and consumer group once the broker is back screens everything that is left."""
     prefix = f"RESTART-{uuid.uuid4().hex[:8]}-"
     messages, sent = generated_stream(6_000, seed=7002, prefix=prefix)
     app_id = f"faults-restart-{uuid.uuid4().hex[:8]}"
@@ -163,8 +167,8 @@ def test_broker_restart_while_declarations_flow(
     workdir.mkdir()
 
     with own_broker(tmp_path) as (broker, settings):
-        worker = spawn_worker(settings, workdir, app_id=app_id, extra_env=FAST_REBALANCE_ENV)
-        workers.append(worker)
+        start = group_starter(settings, workdir, app_id, workers)
+        worker = start("first.log")
         feed = SteadyFeed(settings, messages, rate_per_s=300)
         feed.start()
         try:
@@ -172,8 +176,18 @@ def test_broker_restart_while_declarations_flow(
             # A quarter of the stream in, so that the worker has work before and after.
             feed.wait_published(len(messages) // 4, timeout_s=120)
             published_at_stop = feed.published
-            broker.stop()
+            # Nothing is committed while the broker is down: this much at least was in flight
+            # when it went down, and when the worker was killed.
+            uncommitted_at_stop = uncommitted(settings, app_id)
+            if broker_down == "kill":
+                broker.kill()
+            else:
+                broker.stop()
+            if worker_killed:
+                kill_hard(worker)
             broker.start()
+            if worker_killed:
+                worker = start("second.log")
             feed.finish()
         finally:
             feed.abandon()
@@ -184,13 +198,19 @@ def test_broker_restart_while_declarations_flow(
         result = audit(settings, sent, prefix)
 
     report(
-        "broker_restart",
-        {**result.as_dict(), "published_at_stop": published_at_stop, "uncommitted": left},
+        request.node.callspec.id,
+        {
+            **result.as_dict(),
+            "published_at_stop": published_at_stop,
+            "uncommitted_at_stop": uncommitted_at_stop,
+            "uncommitted": left,
+        },
         results_file,
         record_property,
     )
     assert published_at_stop < len(messages)
-    _check(result, left)
+    assert uncommitted_at_stop > 0, "the broker went down under an idle worker"
+    check(result, left)
 
 
 # The doomed worker is killed within seconds of its first batch, usually before it has
@@ -248,22 +268,10 @@ def test_two_workers_one_killed_the_other_takes_over(
         record_property,
     )
     assert published_at_kill < len(messages)
-    _check(result, left)
+    check(result, left)
 
 
 BATCH_MAX = 5
-MAX_MESSAGE_BYTES = 65_536
-
-# One message of each kind of poison, with the rejection code it must get.
-POISONS: list[tuple[str, bytes | None, str]] = [
-    ("invalid-json", b'{"declaration_id": "X", "version": ', "INVALID_JSON"),
-    ("version-as-text", b'{"declaration_id": "X", "version": "one"}', "SCHEMA"),
-    ("empty", b"", "INVALID_JSON"),
-    ("null", None, "NOT_AN_OBJECT"),
-    ("goods-as-object", None, "SCHEMA"),  # value built from a good filing below
-    ("oversize", None, "TOO_LARGE"),  # a valid filing padded past the size limit
-    ("array", b"[]", "NOT_AN_OBJECT"),
-]
 
 # Where the poison goes ("P" poison, "G" good), in runs of BATCH_MAX: first, middle and last
 # of a run, consecutive at either end and inside, across the end of one run into the next, a
@@ -276,18 +284,6 @@ BATCH_PLAN = [
     ["PPPPP", "PPPPP", "PPPPP", "PPPPP"],
     ["GGGGG", "PGPGP", "GGGGG", "GGGGG"],
 ]
-
-
-def _poison(kind: str, value: bytes | None, declaration_id: str) -> bytes | None:
-    if kind == "goods-as-object":
-        document = filing(declaration_id)
-        document["goods"] = {"hs_code": "940360"}
-        return orjson.dumps(document)
-    if kind == "oversize":
-        document = filing(declaration_id)
-        document["remarks"] = "x" * MAX_MESSAGE_BYTES
-        return orjson.dumps(document)
-    return value
 
 
 @pytest.mark.timeout(300)
@@ -316,7 +312,7 @@ def test_poison_messages_at_every_position_of_a_batch(
         else:
             kind, value, code = next(poisons)
             key = f"{declaration_id}-{kind}".encode()
-            poison = _poison(kind, value, declaration_id)
+            poison = poison_value(kind, value, declaration_id)
             messages.append((key, poison))
             expected_codes[key] = (code, poison)
 
@@ -340,32 +336,20 @@ def test_poison_messages_at_every_position_of_a_batch(
         left = wait_for_commits(settings, app_id, COMMIT_TIMEOUT_S)
         worker.stop()
         result = audit(settings, sent, prefix)
-        dead = read_all(settings, topics.DLQ, prefix)
+        rejections = dead_letters(settings, prefix)
 
-    rejections: dict[bytes, list[dict[str, Any]]] = {}
-    for record in dead:
-        assert record.key is not None
-        assert record.value is not None
-        rejections.setdefault(record.key, []).append(orjson.loads(record.value))
     report(
         "poison_messages",
         {
             **result.as_dict(),
-            "poison_sent": len(expected_codes),
-            "dead_letters": len(dead),
-            "dead_letter_duplicates": len(dead) - len(rejections),
+            **dead_letter_figures(rejections, expected_codes),
             "batches": batches,
             "uncommitted": left,
         },
         results_file,
         record_property,
     )
-    _check(result, left)
-    assert set(rejections) == set(expected_codes)
-    for key, (code, original) in expected_codes.items():
-        for rejection in rejections[key]:
-            assert rejection["error"]["code"] == code, key
-            assert base64.b64decode(rejection["original"]) == (original or b""), key
-            assert rejection["source"]["topic"] == topics.DECLARATIONS
+    check(result, left)
+    check_dead_letters(rejections, expected_codes)
     # No poison was assessed, and the audit saw no assessment for an id never sent.
     assert result.assessment_records - result.duplicates == len(sent.versions)

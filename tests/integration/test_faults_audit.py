@@ -101,3 +101,41 @@ def test_a_declaration_never_assessed_is_missing_from_the_compacted_view() -> No
 
     assert (result.missing, result.compacted, result.distinct_ids) == (2, 1, 2)
     assert result.problems == ["X: no assessment in the compacted view"]
+
+
+def _late_older_version() -> tuple[Sent, Topic, Topic]:
+    """X's versions sent out of order: 2 (a clean amendment) before 1 (a referral), which is
+    assessed late, superseded; its referral raises no hit."""
+    sent = Sent()
+    sent.add("X", 2)
+    sent.add("X", 1)
+    late = {**_assessment("X", 1, "HRCM"), "superseded_by": 2}
+    assessments = Topic().add("X", _assessment("X", 2, "ASSESSMENT_COMPLETE")).add("X", late)
+    return sent, assessments, Topic()
+
+
+def test_the_latest_version_is_the_highest_sent_not_the_last() -> None:
+    sent, _, _ = _late_older_version()
+
+    assert sent.latest == {"X": 2}
+    assert sent.versions == {("X", 1), ("X", 2)}
+
+
+def test_a_late_older_version_last_in_the_compacted_view_is_found_and_only_that() -> None:
+    sent, assessments, hits = _late_older_version()
+
+    result = judge(sent, assessments.records, hits.records)
+
+    assert result.missing == 0
+    # The hits are judged against version 2's outcome, which opened none: one problem only.
+    assert result.problems == ["X: compacted assessment is version 1, the latest sent is 2"]
+
+
+def test_a_late_older_version_followed_by_the_newest_again_passes() -> None:
+    sent, assessments, hits = _late_older_version()
+    assessments.add("X", _assessment("X", 2, "ASSESSMENT_COMPLETE"))
+
+    result = judge(sent, assessments.records, hits.records)
+
+    assert result.problems == []
+    assert (result.missing, result.duplicates, result.compacted) == (0, 1, 1)
