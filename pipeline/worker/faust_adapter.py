@@ -126,8 +126,12 @@ class ConsumerInternals:
         return message
 
     async def seek(self, tp: TP, offset: int) -> None:
-        """Moves the fetch position of ``tp`` (aiokafka's seek, as Faust calls it)."""
-        await self._consumer._seek(tp, offset)
+        """Moves the fetch position of ``tp``, on the consumer's own thread. Faust's ``_seek``
+        calls aiokafka from the caller's thread, where it races the thread's fetch over the
+        fetcher's buffered records (a KeyError in ``fetched_records`` that crashes the
+        worker); Faust's other seeks go through ``call_thread`` as this one does."""
+        thread = self._consumer._thread
+        await thread.call_thread(thread._ensure_consumer().seek, tp, offset)
 
 
 class StoreInternals:

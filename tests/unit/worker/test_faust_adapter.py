@@ -93,7 +93,9 @@ def test_a_batch_message_stands_for_its_records(consumer: Any) -> None:
 def test_faust_s_fetch_path_is_where_the_adapter_calls_it(consumer: Any) -> None:
     internals = ConsumerInternals(consumer)
     assert list(inspect.signature(consumer._wait_next_records).parameters) == ["timeout"]
-    assert inspect.iscoroutinefunction(consumer._seek)
+    thread = consumer._thread
+    assert inspect.iscoroutinefunction(thread.call_thread)
+    assert callable(thread._ensure_consumer)
     assert not internals.buffered(TP0)
     consumer._buffered_partitions.add(TP0)
     assert internals.buffered(TP0)
