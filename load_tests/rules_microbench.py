@@ -21,6 +21,7 @@ from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.frames import build_frames
 from pipeline.rules.loader import load_ruleset
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
+from pipeline.screening.enrich import Enricher
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +39,7 @@ def _declarations(count: int) -> list[Declaration]:
 def _measure(evaluator: RuleEvaluator, declarations: list[Declaration], batch: int) -> float:
     started = time.perf_counter()
     for start in range(0, len(declarations), batch):
-        evaluator.evaluate(declarations[start : start + batch])
+        evaluator.evaluate_declarations(declarations[start : start + batch])
     return (time.perf_counter() - started) / len(declarations) * 1e6
 
 
@@ -48,9 +49,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     args = parser.parse_args()
     declarations = _declarations(args.count)
+    enriched = Enricher().enrich(declarations)
     frames_started = time.perf_counter()
-    for start in range(0, len(declarations), args.batch):
-        build_frames(declarations[start : start + args.batch])
+    for start in range(0, len(enriched), args.batch):
+        build_frames(enriched[start : start + args.batch])
     frames_us = (time.perf_counter() - frames_started) / len(declarations) * 1e6
     print(f"{len(declarations)} declarations, batches of {args.batch}")
     print(f"  frames only:              {frames_us:8.1f} µs per declaration")

@@ -22,9 +22,10 @@ from pipeline.contract.models import Assessment
 from pipeline.errors import InputFileError
 from pipeline.records import InputRecord
 from pipeline.rules.compiler import CompiledRuleSet
-from pipeline.rules.evaluator import EvaluationSettings, PartyLookup, RuleEvaluator
+from pipeline.rules.evaluator import EvaluationSettings, RuleEvaluator
 from pipeline.rules.model import RuleSet
 from pipeline.screening.batch import Screener
+from pipeline.screening.enrich import PartyLookup
 from pipeline.screening.ledger import DictLedger
 from pipeline.screening.outcome import Thresholds
 from pipeline.settings import Settings

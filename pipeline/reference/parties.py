@@ -22,12 +22,20 @@ from typing import Any
 
 import msgspec
 
-from pipeline.contract.models import AeoRecord, Declaration, Party, PartyStatus, WatchlistEntry
+from pipeline.contract.models import (
+    AeoRecord,
+    Declaration,
+    Party,
+    PartyRole,
+    PartyStatus,
+    WatchlistEntry,
+)
 from pipeline.reference.aeo import AeoFinding, AeoRegistry, to_party_status
 from pipeline.reference.clearances import Clearances, party_key
 from pipeline.reference.consolidations import Consolidations
 from pipeline.reference.partner_findings import PartnerFindings
 from pipeline.reference.watchlist import Watchlist
+from pipeline.screening.enrich import PartyFacts
 
 _AEO_DECODER = msgspec.json.Decoder(AeoRecord)
 _PARTY_KEY = msgspec.msgpack.Encoder()
@@ -54,7 +62,7 @@ class ReferenceData:
         self.partner_findings = PartnerFindings() if partner_findings is None else partner_findings
         self._lock = threading.Lock()
         # Key: the party, the submitted date as filed (AEO validity) and in UTC (clearances).
-        self._memo: dict[tuple[bytes, date, date], tuple[dict[str, Any], AeoFinding]] = {}
+        self._memo: dict[tuple[bytes, date, date], tuple[PartyFacts, AeoFinding]] = {}
 
     # --- updates, from the mirrors of the compacted topics ---------------------------------
 
@@ -109,8 +117,8 @@ class ReferenceData:
     # --- lookups, for the rules (PartyLookup) ----------------------------------------------
 
     def lookup(
-        self, declaration: Declaration, role: str, party: Party
-    ) -> tuple[Mapping[str, Any], PartyStatus]:
+        self, declaration: Declaration, role: PartyRole, party: Party
+    ) -> tuple[PartyFacts, PartyStatus]:
         submitted = declaration.submitted_at
         on = submitted.date()
         # Decoded "Z" and "+00:00" are the UTC singleton: no conversion on the usual path.
@@ -124,7 +132,7 @@ class ReferenceData:
                     self._memo.clear()
                 self._memo[key] = found
         facts, aeo = found
-        return facts, to_party_status(role, aeo)  # type: ignore[arg-type]
+        return facts, to_party_status(role, aeo)
 
     def vessel(self, declaration: Declaration) -> Mapping[str, Any]:
         """Watch-list facts for the declaration's vessel, by its IMO number (contract v1.1)."""
@@ -151,25 +159,24 @@ class ReferenceData:
         """The partners' risk findings on the declaration's consignment (contract v1.1)."""
         return self.partner_findings.facts(declaration)
 
-    def _look_up(self, party: Party, on: date, on_utc: date) -> tuple[dict[str, Any], AeoFinding]:
+    def _look_up(self, party: Party, on: date, on_utc: date) -> tuple[PartyFacts, AeoFinding]:
         aeo = self.registry.lookup(party, on)
         findings = self.watchlist.match(party)
         if findings and len(self.clearances):
             cleared = self.clearances.cleared_entries(party_key(party), on_utc)
             if cleared:
                 findings = [f for f in findings if f.entry_id not in cleared]
-        facts: dict[str, Any] = {
-            "aeo_status": aeo.status,
-            "aeo_type": aeo.aeo_type,
-            "aeo_security": aeo.security,
-        }
-        if findings:
-            worst = findings[0]  # most severe action first, then the best score
-            facts.update(
-                watchlist_action=worst.action,
-                watchlist_list=worst.list,
-                watchlist_entry=worst.entry_id,
-                watchlist_match=worst.how,
-                watchlist_score=worst.score,
-            )
+        if not findings:
+            return PartyFacts(aeo.status, aeo.aeo_type, aeo.security), aeo
+        worst = findings[0]  # most severe action first, then the best score
+        facts = PartyFacts(
+            aeo.status,
+            aeo.aeo_type,
+            aeo.security,
+            watchlist_action=worst.action,
+            watchlist_list=worst.list,
+            watchlist_entry=worst.entry_id,
+            watchlist_match=worst.how,
+            watchlist_score=worst.score,
+        )
         return facts, aeo

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import msgspec
@@ -18,9 +18,10 @@ import orjson
 
 from pipeline.contract.models import Declaration, Party, PartyRole, PartyStatus
 from pipeline.rules.compiler import CompiledRuleSet
-from pipeline.rules.evaluator import NoReferenceData, RuleEvaluator
+from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import json_ready
 from pipeline.rules.model import Rule, RuleSet
+from pipeline.screening.enrich import NoReferenceData, PartyFacts
 
 BASE_DECLARATION: dict[str, Any] = {
     "declaration_id": "CASE-1",
@@ -105,18 +106,18 @@ class CaseFacts:
 
     def lookup(
         self, declaration: Declaration, role: PartyRole, party: Party
-    ) -> tuple[Mapping[str, Any], PartyStatus]:
+    ) -> tuple[PartyFacts, PartyStatus]:
         found, status = self._default.lookup(declaration, role, party)
         given = self._facts.get(role, {})
-        merged = {**found, **given}
+        facts = PartyFacts.stated({**asdict(found), **given})
         status = PartyStatus(
             role,
             status.operator_id,
-            merged.get("aeo_type"),
-            str(merged.get("aeo_status", status.status)),
+            facts.aeo_type,
+            str(facts.aeo_status),
             "REGISTRY" if given.get("aeo_status") else None,
         )
-        return merged, status
+        return facts, status
 
     def vessel(self, declaration: Declaration) -> Mapping[str, Any]:
         return self._facts.get("vessel", {})
@@ -150,7 +151,7 @@ def run_cases(ruleset: RuleSet) -> list[CaseFailure]:
                     )
                     continue
                 evaluator = RuleEvaluator(compiled, CaseFacts(facts))
-                evaluation = evaluator.evaluate([declaration])[0]
+                evaluation = evaluator.evaluate_declarations([declaration])[0]
                 fired = any(
                     m.rule_id == rule.id for m in evaluation.matches + evaluation.shadow_matches
                 )

@@ -1,5 +1,6 @@
-"""Declarations as Polars frames: one row per declaration, and one per goods item, party and
-container, each tied to its declaration by ``_row``. Facts are computed here, once per batch.
+"""Enriched declarations as Polars frames: one row per declaration, and one per goods item,
+party and container, each tied to its declaration by ``_row``. Facts are computed here, once
+per batch; what reference data says comes with the declarations (``screening.enrich``).
 
 Text is kept as filed (for evidence and regular expressions) and normalised beside it, in a
 column named ``FIELD#n``, by the same function the rule values went through.
@@ -16,18 +17,17 @@ from typing import Any, cast
 import polars as pl
 from stdnum import iso6346
 
-from pipeline.contract.models import Declaration, Party, PartyRole, Transport
+from pipeline.contract.models import Declaration, Transport
 from pipeline.reference.ports import usual_sailing_hours
 from pipeline.reference.vessels import imo_check_digit_valid
 from pipeline.rules.conditions import normalise_text
 from pipeline.rules.fields import (
     FIELDS,
     INTEGER_FIELDS,
-    PARTNER_FINDING_FACTS,
-    PARTY_ROLES,
     Kind,
     Scope,
 )
+from pipeline.screening.enrich import Enriched
 
 ROW = "_row"
 ITEM = "_item"
@@ -43,15 +43,6 @@ _LIST_SEPARATOR = "\x1f"  # the ASCII unit separator
 # Batches are prepared one at a time, in one thread: the memo needs no lock.
 NORMALISED_MEMO_LIMIT = 200_000
 _NORMALISED: dict[str, str] = {}
-
-# Reference facts for one party: the keys of REFERENCE_PARTY_FACTS.
-PartyFacts = Callable[[Declaration, PartyRole, Party], Mapping[str, Any]]
-# Reference facts for the declaration's vessel (contract v1.1): watchlist_action, _list, _entry.
-VesselFacts = Callable[[Declaration], Mapping[str, Any]]
-# Facts about the other house filings of a house filing's master (see ``consolidations``).
-ConsolidationFacts = Callable[[Declaration], Mapping[str, Any]]
-# Partner administrations' risk findings on the consignment (see ``partner_findings``).
-PartnerFindingFacts = Callable[[Declaration], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,58 +61,21 @@ class Frames:
         }[scope]
 
 
-def no_reference_facts(
-    declaration: Declaration, role: PartyRole, party: Party
-) -> Mapping[str, Any]:
-    """Facts when no reference data is loaded: nothing verified, nothing matched."""
-    claimed = any(i.scheme == "AEO" for i in party.ids)
-    return {"aeo_status": "UNVERIFIED" if claimed else "NONE", "aeo_security": False}
-
-
-def no_vessel_facts(declaration: Declaration) -> Mapping[str, Any]:
-    """Vessel facts when no reference data is loaded: no watch-list finding."""
-    return {}
-
-
-def no_consolidation_facts(declaration: Declaration) -> Mapping[str, Any]:
-    """Without the consolidations' copy: no other house known."""
-    return {}
-
-
-def no_partner_finding_facts(declaration: Declaration) -> Mapping[str, Any]:
-    """Without the partners' findings: none."""
-    return {}
-
-
 def build_frames(
-    declarations: Sequence[Declaration],
-    party_facts: PartyFacts = no_reference_facts,
-    fields: Mapping[Scope, frozenset[str]] | None = None,
-    vessel_facts: VesselFacts = no_vessel_facts,
-    consolidation_facts: ConsolidationFacts = no_consolidation_facts,
-    partner_finding_facts: PartnerFindingFacts = no_partner_finding_facts,
+    batch: Sequence[Enriched], fields: Mapping[Scope, frozenset[str]] | None = None
 ) -> Frames:
     """Frames for a batch; with ``fields``, only those columns (what a rule set reads)."""
-    # Nearly every filing has a document number or a container: the partners' findings are
-    # looked up only when a rule reads them.
-    if fields is not None and fields.get(Scope.DECLARATION, frozenset()).isdisjoint(
-        PARTNER_FINDING_FACTS
-    ):
-        partner_finding_facts = no_partner_finding_facts
     # One tuple per row, turned into columns by zip: a dict per row cost a lookup per field
     # and row to take apart again, the largest part of building frames.
     rows: list[tuple[Any, ...]] = []
     goods: list[tuple[Any, ...]] = []
     parties: list[tuple[Any, ...]] = []
     containers: list[tuple[Any, ...]] = []
-    for row, declaration in enumerate(declarations):
-        rows.append(
-            _declaration_row(
-                row, declaration, vessel_facts, consolidation_facts, partner_finding_facts
-            )
-        )
+    for row, enriched in enumerate(batch):
+        declaration = enriched.declaration
+        rows.append(_declaration_row(row, enriched))
         goods.extend(_goods_rows(row, declaration))
-        parties.extend(_party_rows(row, declaration, party_facts))
+        parties.extend(_party_rows(row, enriched))
         containers.extend(_container_rows(row, declaration))
 
     def wanted(scope: Scope) -> frozenset[str]:
@@ -221,22 +175,13 @@ def normalised_all(values: Sequence[str | None]) -> list[str | None]:
     return list(map(look_up, values))
 
 
-def _declaration_row(
-    row: int,
-    d: Declaration,
-    vessel_facts: VesselFacts,
-    consolidation_facts: ConsolidationFacts,
-    partner_finding_facts: PartnerFindingFacts,
-) -> tuple[Any, ...]:
+def _declaration_row(row: int, enriched: Enriched) -> tuple[Any, ...]:
+    d = enriched.declaration
     t, doc, totals = d.transport, d.transport_document, d.totals
     master = doc.master_number if doc else None
-    # Only a house filing has a master; the copy of the consolidations is asked for no other.
-    linked: Mapping[str, Any] = consolidation_facts(d) if master else {}
-    partner = partner_finding_facts(d)
+    linked, partner, found = enriched.master, enriched.partner_finding, enriched.vessel
     vessel = t.vessel if t else None
     imo = vessel.imo if vessel else None
-    # Most declarations name no vessel: the lookup is asked only for one with an IMO number.
-    found: Mapping[str, Any] = vessel_facts(d) if imo else {}
     loading = t.estimated_loading_at if t else None
     arrival = t.estimated_arrival_at if t else None
     best = best_loading_time(t)
@@ -375,22 +320,11 @@ def party_path(role: str) -> str:
     return "transport.carrier" if role == "carrier" else role
 
 
-def parties_of(d: Declaration) -> list[tuple[PartyRole, Party]]:
-    present = {
-        "declarant": d.declarant,
-        "consignor": d.consignor,
-        "consignee": d.consignee,
-        "carrier": d.transport.carrier if d.transport else None,
-        "notify_party": d.notify_party,
-    }
-    return [(role, party) for role in PARTY_ROLES if (party := present[role]) is not None]
-
-
-def _party_rows(row: int, d: Declaration, party_facts: PartyFacts) -> list[tuple[Any, ...]]:
+def _party_rows(row: int, enriched: Enriched) -> list[tuple[Any, ...]]:
     records = []
-    for index, (role, party) in enumerate(parties_of(d)):
+    for index, found in enumerate(enriched.parties):
+        role, party, fact = found.role, found.party, found.facts
         address = party.address
-        fact = party_facts(d, role, party).get
         # In the order of PARTY_COLUMNS.
         records.append(
             (
@@ -403,16 +337,16 @@ def _party_rows(row: int, d: Declaration, party_facts: PartyFacts) -> list[tuple
                 address.city if address else None,
                 address.postcode if address else None,
                 address.country if address else None,
-                fact("aeo_status"),
-                fact("aeo_type"),
-                fact("watchlist_action"),
-                fact("watchlist_list"),
-                fact("watchlist_entry"),
-                fact("watchlist_match"),
+                fact.aeo_status,
+                fact.aeo_type,
+                fact.watchlist_action,
+                fact.watchlist_list,
+                fact.watchlist_entry,
+                fact.watchlist_match,
                 address.po_box if address else None,
                 any(i.scheme == "AEO" for i in party.ids),
-                fact("aeo_security"),
-                fact("watchlist_score"),
+                fact.aeo_security,
+                fact.watchlist_score,
             )
         )
     return records

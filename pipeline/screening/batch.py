@@ -122,7 +122,8 @@ class Screener:
         return self.finish(self.prepare(records), ledger)
 
     def prepare(self, records: Sequence[InputRecord]) -> Prepared:
-        """Decode and evaluate: pure, so the worker runs it in a thread off the event loop."""
+        """Decode, enrich and evaluate: pure but for reads of reference data, so the worker may
+        run it in a thread off the event loop."""
         evaluator = self.evaluator  # one rule set for the whole batch, even if it is swapped
         prepared = Prepared(ruleset_version=evaluator.ruleset_version)
         if self.sharing is not None:
@@ -145,7 +146,7 @@ class Screener:
             else:
                 decoded.append((record, outcome))
         to_evaluate = [d for _, d in decoded if d.message_type != "INVALIDATION"]
-        evaluations = iter(evaluator.evaluate(to_evaluate)) if to_evaluate else iter(())
+        evaluations = iter(evaluator.evaluate(evaluator.enrich(to_evaluate)) if to_evaluate else ())
         for record, declaration in decoded:
             evaluation = (
                 Evaluation() if declaration.message_type == "INVALIDATION" else next(evaluations)

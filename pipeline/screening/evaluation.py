@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from pipeline.contract.models import Declaration, Match, PartyStatus
+from pipeline.screening.enrich import Enriched
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +22,12 @@ class Evaluation:
 
 
 class Evaluator(Protocol):
-    """Evaluates a batch of declarations; returns one Evaluation per declaration, in order."""
+    """The middle stages of screening: enriches a batch of declarations with reference data,
+    then evaluates the enriched batch; one of each per declaration, in order."""
 
     @property
     def ruleset_version(self) -> str: ...
 
-    def evaluate(self, declarations: Sequence[Declaration]) -> list[Evaluation]: ...
+    def enrich(self, declarations: Sequence[Declaration]) -> Sequence[Enriched]: ...
+
+    def evaluate(self, batch: Sequence[Enriched]) -> list[Evaluation]: ...

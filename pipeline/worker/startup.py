@@ -19,9 +19,10 @@ from pipeline.reference.parties import ReferenceData
 from pipeline.reference.partner_findings import PartnerFindings
 from pipeline.reference.watchlist import Watchlist
 from pipeline.rules.compiler import CompiledRuleSet
-from pipeline.rules.evaluator import EvaluationSettings, PartyLookup, RuleEvaluator
+from pipeline.rules.evaluator import EvaluationSettings, RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.source import PublishedRules, RuleSetHolder
+from pipeline.screening.enrich import PartyLookup
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)

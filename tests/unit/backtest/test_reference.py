@@ -44,10 +44,10 @@ def test_rows_are_applied_and_bad_rows_skipped_with_file_and_line(tmp_path: Path
         {"name": "Muster GmbH", "ids": [{"scheme": "AEO", "value": "DEAEOF1"}]}, Party
     )
     facts, status = loaded.data.lookup(_declaration(), "consignee", party)
-    assert (status.status, status.aeo_type, facts["aeo_security"]) == ("ACTIVE", "AEOF", True)
+    assert (status.status, status.aeo_type, facts.aeo_security) == ("ACTIVE", "AEOF", True)
     listed = msgspec.convert({"name": "Kestrel Logistics"}, Party)
     facts, _ = loaded.data.lookup(_declaration(), "consignee", listed)
-    assert facts["watchlist_action"] == "DNL"
+    assert facts.watchlist_action == "DNL"
 
 
 def test_the_sample_data_loads_whole() -> None:

@@ -48,7 +48,7 @@ def test_same_outcomes_as_the_pipeline_on_generated_declarations() -> None:
     generator = DeclarationGenerator(GeneratorConfig(seed=5, risky_share=0.3))
     documents = [generator.declaration() for _ in range(300)]
     decoded = [msgspec.json.decode(orjson.dumps(d), type=Declaration) for d in documents]
-    evaluations = RuleEvaluator(CompiledRuleSet(DEFAULT)).evaluate(decoded)
+    evaluations = RuleEvaluator(CompiledRuleSet(DEFAULT)).evaluate_declarations(decoded)
     risky = 0
     for document, evaluation in zip(documents, evaluations, strict=True):
         verdict = screen(PLAIN, document)

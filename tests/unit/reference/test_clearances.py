@@ -20,6 +20,7 @@ from pipeline.reference.clearances import (
 )
 from pipeline.reference.parties import ReferenceData
 from pipeline.reference.watchlist import Watchlist
+from pipeline.screening.enrich import PartyFacts
 
 CLEARED_AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 LAST_DAY = date(2026, 11, 30)
@@ -159,7 +160,7 @@ def entry_of(
     reference: ReferenceData, party: Party, submitted_at: str = "2026-11-27T10:00:00Z"
 ) -> str | None:
     facts = reference.lookup(filed(submitted_at), "consignee", party)[0]
-    found = facts.get("watchlist_entry")
+    found = facts.watchlist_entry
     return None if found is None else str(found)
 
 
@@ -169,10 +170,10 @@ def test_the_cleared_entry_is_dropped_and_the_next_worst_reported(
     assert entry_of(reference, KESTREL) == NAMED.entry_id  # DNL before RFI
     reference.apply_clearance(*clearance())
     facts = reference.lookup(filed(), "consignee", KESTREL)[0]
-    assert facts["watchlist_entry"] == BY_TIN.entry_id
-    assert facts["watchlist_action"] == "RFI"
-    assert facts["watchlist_list"] == "NATIONAL"
-    assert facts["watchlist_match"] == "ID"
+    assert facts.watchlist_entry == BY_TIN.entry_id
+    assert facts.watchlist_action == "RFI"
+    assert facts.watchlist_list == "NATIONAL"
+    assert facts.watchlist_match == "ID"
 
 
 def test_a_party_cleared_of_every_entry_it_matches_has_no_watch_list_facts(
@@ -181,8 +182,8 @@ def test_a_party_cleared_of_every_entry_it_matches_has_no_watch_list_facts(
     reference.apply_clearance(*clearance())
     reference.apply_clearance(*clearance(entry_id=BY_TIN.entry_id))
     facts = reference.lookup(filed(), "consignee", KESTREL)[0]
-    assert not any(name.startswith("watchlist_") for name in facts)
-    assert facts["aeo_status"] == "NONE"
+    assert facts == PartyFacts(facts.aeo_status, facts.aeo_type, facts.aeo_security)
+    assert facts.aeo_status == "NONE"
 
 
 def test_another_party_still_matches_the_cleared_entry(reference: ReferenceData) -> None:

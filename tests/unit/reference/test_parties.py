@@ -67,31 +67,31 @@ def test_a_repeated_lookup_gives_the_same_facts_with_the_role_asked_for(
 ) -> None:
     facts, status = reference.lookup(filed(), "consignor", CONSIGNOR)
     again, other_role = reference.lookup(filed(), "declarant", CONSIGNOR)
-    assert facts["aeo_status"] == again["aeo_status"] == "ACTIVE"
+    assert facts.aeo_status == again.aeo_status == "ACTIVE"
     assert (status.role, other_role.role) == ("consignor", "declarant")
 
 
 def test_an_aeo_update_is_seen_by_the_next_lookup(reference: ReferenceData) -> None:
-    assert reference.lookup(filed(), "consignor", CONSIGNOR)[0]["aeo_status"] == "ACTIVE"
+    assert reference.lookup(filed(), "consignor", CONSIGNOR)[0].aeo_status == "ACTIVE"
     reference.apply_aeo(OPERATOR.encode(), aeo("SUSPENDED"))
-    assert reference.lookup(filed(), "consignor", CONSIGNOR)[0]["aeo_status"] == "SUSPENDED"
+    assert reference.lookup(filed(), "consignor", CONSIGNOR)[0].aeo_status == "SUSPENDED"
     reference.apply_aeo(OPERATOR.encode(), None)
-    assert reference.lookup(filed(), "consignor", CONSIGNOR)[0]["aeo_status"] == "UNVERIFIED"
+    assert reference.lookup(filed(), "consignor", CONSIGNOR)[0].aeo_status == "UNVERIFIED"
 
 
 def test_a_new_listing_is_seen_by_the_next_lookup(reference: ReferenceData) -> None:
-    assert "watchlist_action" not in reference.lookup(filed(), "consignor", CONSIGNOR)[0]
+    assert reference.lookup(filed(), "consignor", CONSIGNOR)[0].watchlist_action is None
     reference.apply_watchlist(b"SDN-1", listing("Hamburg Exporters GmbH"))
-    assert reference.lookup(filed(), "consignor", CONSIGNOR)[0]["watchlist_action"] == "DNL"
+    assert reference.lookup(filed(), "consignor", CONSIGNOR)[0].watchlist_action == "DNL"
     reference.apply_watchlist(b"SDN-1", None)
-    assert "watchlist_action" not in reference.lookup(filed(), "consignor", CONSIGNOR)[0]
+    assert reference.lookup(filed(), "consignor", CONSIGNOR)[0].watchlist_action is None
 
 
 def test_the_filing_date_is_part_of_what_is_remembered(reference: ReferenceData) -> None:
     reference.apply_aeo(OPERATOR.encode(), aeo(valid_to=date(2026, 6, 30)))
     before = reference.lookup(filed("2026-06-30T10:00:00Z"), "consignor", CONSIGNOR)[0]
     after = reference.lookup(filed("2026-07-01T10:00:00Z"), "consignor", CONSIGNOR)[0]
-    assert (before["aeo_status"], after["aeo_status"]) == ("ACTIVE", "EXPIRED")
+    assert (before.aeo_status, after.aeo_status) == ("ACTIVE", "EXPIRED")
 
 
 def test_a_full_memo_starts_afresh(
@@ -100,5 +100,5 @@ def test_a_full_memo_starts_afresh(
     monkeypatch.setattr(parties, "MEMO_LIMIT", 2)
     for n in range(5):
         party = Party(name=f"Company {n}", ids=[PartyId("AEO", OPERATOR)])
-        assert reference.lookup(filed(), "consignor", party)[0]["aeo_status"] == "ACTIVE"
+        assert reference.lookup(filed(), "consignor", party)[0].aeo_status == "ACTIVE"
     assert len(reference._memo) <= 2

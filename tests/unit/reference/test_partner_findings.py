@@ -273,7 +273,7 @@ def test_the_worker_reference_data_gives_the_rule_its_facts() -> None:
     compiled = CompiledRuleSet(RuleSet((rule,), ruleset.lists, ruleset.list_entries, "t"))
     reference = ReferenceData(AeoRegistry(), Watchlist())
     inbound(reference.partner_findings).apply(record(finding()))
-    [evaluation] = RuleEvaluator(compiled, reference).evaluate(
+    [evaluation] = RuleEvaluator(compiled, reference).evaluate_declarations(
         [declaration(ucr="6CN12345678-0001")]
     )
     [match] = evaluation.matches
@@ -313,7 +313,7 @@ def test_a_partner_registry_record_is_an_mra_record_of_that_partner() -> None:
     facts, status = reference.lookup(declaration(), "consignor", party())
     assert status.source == "MRA:CN"
     assert status.status == "ACTIVE"
-    assert facts["aeo_security"] is True
+    assert facts.aeo_security is True
 
 
 def test_a_partner_tombstone_deletes_only_that_partners_record() -> None:

@@ -141,7 +141,7 @@ def test_reference_data_gives_the_vessels_worst_finding_and_forgets_a_tombstoned
 
 def fired(data: ReferenceData, filed: Declaration) -> dict[str, str]:
     evaluator = RuleEvaluator(CompiledRuleSet(load_ruleset(RULES)), data)
-    [evaluation] = evaluator.evaluate([filed])
+    [evaluation] = evaluator.evaluate_declarations([filed])
     return {m.rule_id: m.reason for m in evaluation.matches}
 
 

@@ -200,9 +200,11 @@ def test_a_truncated_match_is_a_fact_and_the_watch_list_rules_fire(action: str) 
     data.apply_watchlist(b"SDN-11643", msgspec.json.encode(listing))
     declaration = filing(LONG[:35])
     facts, _ = data.lookup(declaration, "consignee", declaration.consignee)  # type: ignore[arg-type]
-    assert facts["watchlist_match"] == "TRUNCATED"
-    assert facts["watchlist_score"] == TRUNCATED_SCORE
-    assert facts["watchlist_action"] == action
-    [evaluation] = RuleEvaluator(CompiledRuleSet(load_ruleset(RULES)), data).evaluate([declaration])
+    assert facts.watchlist_match == "TRUNCATED"
+    assert facts.watchlist_score == TRUNCATED_SCORE
+    assert facts.watchlist_action == action
+    [evaluation] = RuleEvaluator(CompiledRuleSet(load_ruleset(RULES)), data).evaluate_declarations(
+        [declaration]
+    )
     reasons = {m.rule_id: m.reason for m in evaluation.matches}
     assert "by TRUNCATED, score 90" in reasons[f"WL-{action}"]

@@ -561,7 +561,9 @@ class FactsByDeclaration:
 def assert_agree(ruleset: RuleSet, batch: Sequence[tuple[Declaration, Facts]]) -> None:
     declarations = [declaration for declaration, _ in batch]
     lookup = FactsByDeclaration({id(d): facts for d, facts in batch})
-    evaluations = RuleEvaluator(CompiledRuleSet(ruleset), lookup).evaluate(declarations)
+    evaluations = RuleEvaluator(CompiledRuleSet(ruleset), lookup).evaluate_declarations(
+        declarations
+    )
     assert len(evaluations) == len(batch)
     for row, ((declaration, facts), evaluation) in enumerate(zip(batch, evaluations, strict=True)):
         expected = interpret(ruleset.rules, ruleset.lists, declaration, facts)
@@ -737,7 +739,7 @@ def test_corner_cases_agree_with_the_interpreter(when: dict[str, Any]) -> None:
 def test_a_container_number_with_a_letter_outside_a_to_z_is_invalid() -> None:
     declaration = decode(merge(BASE_DECLARATION, {"equipment": [{"container_id": "ÄBCU1234565"}]}))
     ruleset = one_rule({"any_container": {"check_digit_valid": False}})
-    [evaluation] = RuleEvaluator(CompiledRuleSet(ruleset)).evaluate([declaration])
+    [evaluation] = RuleEvaluator(CompiledRuleSet(ruleset)).evaluate_declarations([declaration])
     evidence = {"equipment[0].check_digit_valid": False}
     assert [m.evidence for m in evaluation.matches] == [evidence]
     assert_agree(ruleset, [(declaration, {})])
@@ -754,6 +756,6 @@ def test_a_container_number_with_a_letter_outside_a_to_z_is_invalid() -> None:
 def test_in_on_a_whole_number_field(when: dict[str, Any], evidence: dict[str, Any]) -> None:
     declaration = decode(BASE_DECLARATION)
     ruleset = one_rule(when)
-    [evaluation] = RuleEvaluator(CompiledRuleSet(ruleset)).evaluate([declaration])
+    [evaluation] = RuleEvaluator(CompiledRuleSet(ruleset)).evaluate_declarations([declaration])
     assert [m.evidence for m in evaluation.matches] == [evidence]
     assert_agree(ruleset, [(declaration, {})])

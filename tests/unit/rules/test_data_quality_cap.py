@@ -71,7 +71,9 @@ def screened() -> list[tuple[gen.GeneratedMessage, str, str, bool]]:
     evaluator = RuleEvaluator(CompiledRuleSet(load_ruleset(RULES_DIR)))
     thresholds = Thresholds()
     found = []
-    for message, evaluation in zip(messages, evaluator.evaluate(declarations), strict=True):
+    for message, evaluation in zip(
+        messages, evaluator.evaluate_declarations(declarations), strict=True
+    ):
         args = (evaluation.matches, evaluation.score_reduction, thresholds)
         capped, _ = decide(*args, evaluation.data_quality)
         uncapped, _ = decide(*args)

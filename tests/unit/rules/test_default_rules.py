@@ -84,7 +84,9 @@ def evaluate(
 ) -> tuple[str, float, Evaluation]:
     """The outcome, score and evaluation of the clean base filing changed by ``fragment``."""
     declaration = decode(merge(BASE_DECLARATION, fragment))
-    [evaluation] = RuleEvaluator(compiled(), CaseFacts(facts or {})).evaluate([declaration])
+    [evaluation] = RuleEvaluator(compiled(), CaseFacts(facts or {})).evaluate_declarations(
+        [declaration]
+    )
     outcome, score = decide(evaluation.matches, evaluation.score_reduction, Thresholds())
     return outcome, score, evaluation
 
@@ -407,7 +409,7 @@ def test_each_score_indicator_alone_leaves_an_aeo_consignment_complete() -> None
             declaration, given = case_declaration(merge(case, AEO_IDS))
             facts = {**AEO_FACTS, **{role: {**AEOS, **f} for role, f in given.items()}}
             evaluator = RuleEvaluator(CompiledRuleSet(single), CaseFacts(facts))
-            [evaluation] = evaluator.evaluate([declaration])
+            [evaluation] = evaluator.evaluate_declarations([declaration])
             outcome, score = decide(evaluation.matches, evaluation.score_reduction, Thresholds())
             if outcome != "ASSESSMENT_COMPLETE":
                 referred.append((rule.id, case, outcome, score))

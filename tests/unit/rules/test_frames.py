@@ -12,6 +12,7 @@ from pipeline.rules import frames
 from pipeline.rules.conditions import normalise_text
 from pipeline.rules.fields import FIELDS, Kind, Scope
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
+from pipeline.screening.enrich import Enricher
 from tests.unit.rules.interpreter import subject_of
 
 KEYS = {frames.ROW, frames.ITEM, frames.PATH, frames.SUBMITTED_DATE}
@@ -44,7 +45,7 @@ def test_each_scope_has_a_column_for_every_field(scope: Scope) -> None:
 
 def test_every_column_holds_the_interpreters_value() -> None:
     declarations = _declarations(300)
-    built = frames.build_frames(declarations)
+    built = frames.build_frames(Enricher().enrich(declarations))
     subjects = [subject_of(d) for d in declarations]
     for values, subject in zip(built.declarations.iter_rows(named=True), subjects, strict=True):
         for name in FIELDS[Scope.DECLARATION]:
@@ -65,7 +66,7 @@ def test_every_column_holds_the_interpreters_value() -> None:
 
 
 def test_text_is_normalised_beside_the_value_as_filed() -> None:
-    built = frames.build_frames(_declarations(50))
+    built = frames.build_frames(Enricher().enrich(_declarations(50)))
     for scope in Scope:
         table = built.of(scope)
         for name, field in FIELDS[scope].items():

@@ -120,7 +120,7 @@ def test_code_inside_a_value_is_inert_text(tmp_path: Path) -> None:
         document = merge(BASE_DECLARATION, {"goods": [{"description": description}]})
         return msgspec.json.decode(orjson.dumps(document), type=Declaration)
 
-    [quoted, plain] = evaluator.evaluate([filed(f"crate: {code}"), filed("chairs")])
+    [quoted, plain] = evaluator.evaluate_declarations([filed(f"crate: {code}"), filed("chairs")])
     assert [m.rule_id for m in quoted.matches] == ["HS-ARMS-93"]
     assert plain.matches == []
     assert not marker.exists()

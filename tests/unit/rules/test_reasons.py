@@ -97,7 +97,7 @@ def test_the_evaluator_says_not_given_for_an_item_without_a_description() -> Non
         "goods": [{"seq": 1, "packages": 4}],
     }
     ruleset = load_ruleset(RULES_DIR)
-    [evaluation] = RuleEvaluator(CompiledRuleSet(ruleset)).evaluate([decode(document)])
+    [evaluation] = RuleEvaluator(CompiledRuleSet(ruleset)).evaluate_declarations([decode(document)])
     [hs_missing] = [m for m in evaluation.matches if m.rule_id == "HS-MISSING"]
     assert hs_missing.reason.startswith(f"Goods item 1 ('{NOT_GIVEN}') has no HS code")
     for match in evaluation.matches:

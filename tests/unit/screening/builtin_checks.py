@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from stdnum import iso6346
 
 from pipeline.contract.models import Declaration, Match, PartyStatus
+from pipeline.screening.enrich import Enriched, Enricher
 from pipeline.screening.evaluation import Evaluation
 
 RULESET_VERSION = "builtin-1"
@@ -23,8 +24,11 @@ _TOTALS_TOLERANCE = 0.10
 class BuiltinChecks:
     ruleset_version = RULESET_VERSION
 
-    def evaluate(self, declarations: Sequence[Declaration]) -> list[Evaluation]:
-        return [_evaluate_one(d) for d in declarations]
+    def enrich(self, declarations: Sequence[Declaration]) -> list[Enriched]:
+        return Enricher().enrich(declarations)
+
+    def evaluate(self, batch: Sequence[Enriched]) -> list[Evaluation]:
+        return [_evaluate_one(enriched.declaration) for enriched in batch]
 
 
 def _evaluate_one(declaration: Declaration) -> Evaluation:

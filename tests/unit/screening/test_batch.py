@@ -372,9 +372,9 @@ def test_evaluator_receives_only_declarations_to_evaluate(ledger: DictLedger) ->
     seen: list[list[str]] = []
 
     class Recording(BuiltinChecks):
-        def evaluate(self, declarations: Sequence[Any]) -> list[Any]:
-            seen.append([f"{d.declaration_id}/{d.version}" for d in declarations])
-            return super().evaluate(declarations)
+        def evaluate(self, batch: Sequence[Any]) -> list[Any]:
+            seen.append([f"{e.declaration.declaration_id}/{e.declaration.version}" for e in batch])
+            return super().evaluate(batch)
 
     records = [
         record(declaration("A")),
@@ -391,7 +391,10 @@ def test_evaluator_receives_only_declarations_to_evaluate(ledger: DictLedger) ->
 
 def test_batch_of_only_bad_messages_does_not_evaluate(ledger: DictLedger) -> None:
     class Refusing(BuiltinChecks):
-        def evaluate(self, declarations: Sequence[Any]) -> list[Any]:
+        def enrich(self, declarations: Sequence[Any]) -> list[Any]:
+            raise AssertionError("nothing to enrich")
+
+        def evaluate(self, batch: Sequence[Any]) -> list[Any]:
             raise AssertionError("nothing to evaluate")
 
     screener = Screener(Refusing(), max_message_bytes=MAX_BYTES, clock=lambda: NOW)

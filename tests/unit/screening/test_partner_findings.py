@@ -26,6 +26,7 @@ from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.screening.batch import BatchResult, Screener
+from pipeline.screening.enrich import Enriched, Enricher
 from pipeline.screening.evaluation import Evaluation
 from tests.unit.screening.ledgers import DictLedger
 
@@ -46,8 +47,11 @@ NEVER = ("T-1", "score", "Shanghai Trading", "Rotterdam Imports", "rule", "match
 class ByHsCode:
     ruleset_version = "test-1"
 
-    def evaluate(self, declarations: Sequence[Declaration]) -> list[Evaluation]:
-        return [self._one(d) for d in declarations]
+    def enrich(self, declarations: Sequence[Declaration]) -> list[Enriched]:
+        return Enricher().enrich(declarations)
+
+    def evaluate(self, batch: Sequence[Enriched]) -> list[Evaluation]:
+        return [self._one(enriched.declaration) for enriched in batch]
 
     def _one(self, declaration: Declaration) -> Evaluation:
         action = ACTIONS.get((declaration.goods or [])[0].hs_code)
