@@ -14,6 +14,7 @@ from pydantic import SecretStr, ValidationError
 from rich.console import Console
 
 import pipeline
+from pipeline.errors import ConfigurationError
 from pipeline.kafka.security import check_security
 from pipeline.settings import Settings
 
@@ -50,7 +51,7 @@ LogLevelOption = Annotated[
 ]
 
 
-class SettingInvalid(click.UsageError):
+class SettingInvalid(click.UsageError, ConfigurationError):
     """A SCREENING_* variable has a value the command cannot use: exit code 2, like a bad
     argument."""
 

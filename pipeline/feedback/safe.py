@@ -25,6 +25,7 @@ import msgspec
 
 from pipeline import topics
 from pipeline.contract.models import ExaminationOutcome, PartnerMessage, PartnerMessageKind
+from pipeline.errors import ScreeningError
 from pipeline.feedback.feed import DictJoinStore, feed
 from pipeline.feedback.join import JoinEntry, entry_key
 from pipeline.feedback.stats import EXAMINED, FINDINGS, ratio
@@ -43,7 +44,7 @@ RETENTION_DAYS = int(topics.spec(topics.ASSESSMENTS).config["retention.ms"]) // 
 Direction = Literal["sent", "received"]
 
 
-class PeriodError(ValueError):
+class PeriodError(ScreeningError, ValueError):
     """The period given is not two dates, the first not after the second."""
 
 

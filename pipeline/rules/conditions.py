@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from pipeline.errors import ScreeningError
 from pipeline.rules.fields import FIELDS, Field, Kind, Scope
 from pipeline.text import without_format_characters
 
@@ -57,7 +58,7 @@ OPS_BY_KIND = {
 NULL_PASSES = frozenset({"not_equals", "not_in", "not_in_list"})
 
 
-class ConditionError(ValueError):
+class ConditionError(ScreeningError, ValueError):
     """A condition that cannot be used; ``path`` says where in the ``when`` tree."""
 
     def __init__(self, path: str, message: str) -> None:

@@ -28,6 +28,7 @@ from prometheus_client import generate_latest
 from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pipeline.errors import ScreeningError
 from pipeline.settings import Settings
 from pipeline.workbench import (
     accounts,
@@ -94,12 +95,12 @@ def filters_of(
 WorklistFilters = Annotated[worklist.Filters, Depends(filters_of)]
 
 
-class Unauthenticated(Exception):
+class Unauthenticated(ScreeningError):
     """No live session: pages go to the login form, fragments answer 401."""
 
 
-class BadCsrf(Exception):
-    pass
+class BadCsrf(ScreeningError):
+    """A form posted without the session's CSRF token: answered 403."""
 
 
 def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
