@@ -18,6 +18,8 @@ import polars as pl
 from pipeline.archive.layout import COMPACTED, TEMP_SUFFIX, DayDir, day_dirs, fsync_dir
 from pipeline.archive.writer import write_atomic
 
+__all__ = ["compact", "compact_day", "merged"]
+
 RECORD_ID = ("topic", "partition", "offset")
 # A temporary file this old was left by a process that died while writing it.
 _STALE_TEMP_S = 3600.0

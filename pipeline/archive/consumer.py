@@ -36,6 +36,8 @@ from pipeline.archive.writer import write_batch
 from pipeline.errors import KafkaUnavailable
 from pipeline.settings import Settings
 
+__all__ = ["DEFAULT_GROUP", "Archiver", "consumer_config"]
+
 log = logging.getLogger(__name__)
 
 DEFAULT_GROUP = ARCHIVE_GROUP

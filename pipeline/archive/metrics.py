@@ -9,6 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from pipeline.standard_collectors import register_standard_collectors
 
+__all__ = ["LAST_COMMIT", "REGISTRY"]
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 register_standard_collectors(REGISTRY)
 

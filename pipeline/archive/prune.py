@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pipeline.archive.layout import DayDir, day_dirs, fsync_dir
 
+__all__ = ["prune"]
+
 
 def expired(root: Path, keep_days: int, today: date) -> list[DayDir]:
     """Day folders before ``today - keep_days``: with 1, only today and yesterday are kept."""

@@ -22,6 +22,8 @@ from pipeline.archive.sources import PARTNER_TOPIC_PATTERN
 from pipeline.feedback.safe import Period, SafeMeasures
 from pipeline.records import InputRecord
 
+__all__ = ["days", "feed_safe", "records", "safe_warnings", "write_lines"]
+
 _PARTNER_TOPIC = re.compile(PARTNER_TOPIC_PATTERN)
 # Records are filed by their Kafka timestamp, the period decided by the dates they hold
 # (assessed_at, sent_at): a margin of days around the period covers the difference.

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pipeline import topics
 
+__all__ = ["ARCHIVED_TOPICS", "ARCHIVE_GROUP", "DEAD_LETTER_TOPICS", "kind_of", "subscription"]
+
 # The archiver's consumer group; its Kafka role (pipeline/kafka/acls.py) reads in it.
 ARCHIVE_GROUP = "screening-archive"
 

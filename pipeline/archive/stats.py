@@ -10,6 +10,8 @@ import polars as pl
 
 from pipeline.archive.layout import day_dirs
 
+__all__ = ["stats"]
+
 
 @dataclass(frozen=True, slots=True)
 class DayStats:

@@ -16,6 +16,15 @@ from pipeline.backtest.report import OUTCOMES, Comparison, RunReport
 from pipeline.backtest.screen import Tally, Verdict
 from pipeline.errors import ScreeningError
 
+__all__ = [
+    "OutputFileError",
+    "document",
+    "write_changes_csv",
+    "write_json",
+    "write_rules_csv",
+    "write_verdicts",
+]
+
 RULES_COLUMNS = (
     "rule_id",
     "rule_version",

@@ -23,6 +23,8 @@ from pipeline.rules.loader import load_ruleset
 from pipeline.rules.model import RuleSet
 from pipeline.settings import Settings
 
+__all__ = ["Job", "default_processes", "screen_file"]
+
 Progress = Callable[[int], None]  # bytes of the file read, summed over the processes
 _PROGRESS_EVERY_S = 0.2
 # A process's channel for progress reports, set when the pool starts it (a queue cannot be

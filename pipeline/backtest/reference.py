@@ -26,6 +26,8 @@ from pipeline.reference.parties import ReferenceData
 from pipeline.reference.watchlist import Watchlist
 from pipeline.settings import Settings
 
+__all__ = ["load_reference"]
+
 _ENCODE = msgspec.json.Encoder().encode
 
 

@@ -11,6 +11,17 @@ from pipeline.backtest.screen import RejectedLine, Verdict
 from pipeline.rules.model import RuleSet
 from pipeline.screening.outcome import SEVERITY
 
+__all__ = [
+    "OUTCOMES",
+    "Comparison",
+    "RunReport",
+    "compare",
+    "differing_rules",
+    "rejection_kinds",
+    "rejection_location",
+    "run_report",
+]
+
 OUTCOMES = ("ASSESSMENT_COMPLETE", "RFI", "HRCM", "DNL")
 INVALIDATED = "INVALIDATED"
 

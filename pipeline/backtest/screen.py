@@ -30,6 +30,8 @@ from pipeline.screening.ledger import DictLedger
 from pipeline.screening.outcome import Thresholds
 from pipeline.settings import Settings
 
+__all__ = ["RejectedLine", "Share", "Tally", "Verdict", "read_batches", "screenings", "share_key"]
+
 # Large batches amortise Polars' per-batch cost; results do not depend on the batch size.
 BATCH_SIZE = 5000
 _ID_KEY = b'"declaration_id"'

@@ -21,6 +21,18 @@ import yaml
 from pipeline.topics import partner_inbound_topic
 from pipeline.yaml_documents import DocumentsRefused, Problem, checked_date, line_of, read_mapping
 
+__all__ = [
+    "CATEGORIES",
+    "OPTIONAL",
+    "REQUIRED",
+    "SEND_KEYS",
+    "SHAREABLE_FIELDS",
+    "Agreement",
+    "Agreements",
+    "AgreementsInvalid",
+    "load_agreements",
+]
+
 KINDS = ("RISK_FINDING", "EXAMINATION_REQUEST", "EXAMINATION_RESULT")
 LEVELS = ("HIGH", "MEDIUM")
 CATEGORIES = ("SECURITY", "SANCTIONS", "IPR", "DRUGS")

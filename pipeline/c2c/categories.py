@@ -16,6 +16,8 @@ from pipeline.c2c.agreements import CATEGORIES
 from pipeline.contract.models import Match
 from pipeline.rules.model import Rule
 
+__all__ = ["TAG_CATEGORIES", "categories_of", "rule_tags"]
+
 UNKNOWN = "SECURITY"
 
 TAG_CATEGORIES: Mapping[str, str | None] = {

@@ -33,6 +33,8 @@ from pipeline.records import InputRecord
 from pipeline.reference.partner_findings import PartnerFindings, finding_of
 from pipeline.settings import Settings
 
+__all__ = ["DeadLetters", "PartnerInbound", "PartnerRejection", "check_message"]
+
 log = logging.getLogger(__name__)
 
 RefusalCode = Literal["INVALID_JSON", "SCHEMA", "KIND_NOT_ACCEPTED", "WRONG_PARTNER"]

@@ -21,6 +21,8 @@ from pipeline.errors import KafkaUnavailable
 from pipeline.kafka.reader import GROUP_PREFIX
 from pipeline.settings import Settings
 
+__all__ = ["heartbeats_topic", "link_lag_seconds"]
+
 HEARTBEATS = "heartbeats"
 _TIMEOUT_S = 10.0
 

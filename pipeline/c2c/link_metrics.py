@@ -18,6 +18,8 @@ from prometheus_client.registry import Collector
 
 from pipeline.errors import KafkaUnavailable
 
+__all__ = ["LinkLagSampler"]
+
 log = logging.getLogger(__name__)
 
 LagOf = Callable[[str], float | None]

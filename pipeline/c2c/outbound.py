@@ -32,6 +32,18 @@ from pipeline.contract.models import (
     PartnerMessageKind,
 )
 
+__all__ = [
+    "MESSAGE_NAMESPACE",
+    "countries_of",
+    "declaration_of",
+    "examination_request_message",
+    "examination_result_message",
+    "message_id",
+    "message_key",
+    "partners_concerned",
+    "risk_findings",
+]
+
 # Fixed, so that every worker and every restart derives the same message ids.
 MESSAGE_NAMESPACE = uuid.UUID("5b0f3d0e-6a8c-5d7e-9f21-c2c0c2c0c2c0")
 

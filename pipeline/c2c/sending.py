@@ -17,6 +17,8 @@ from pipeline.c2c.agreements import Agreements, load_agreements
 from pipeline.c2c.categories import rule_tags
 from pipeline.rules.compiler import CompiledRuleSet
 
+__all__ = ["Sharing", "load_sharing"]
+
 log = logging.getLogger(__name__)
 
 NO_AGREEMENTS = Agreements(())

@@ -15,6 +15,42 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+__all__ = [
+    "MAX_GOODS_ITEMS",
+    "Action",
+    "Address",
+    "AeoRecord",
+    "Assessment",
+    "Declaration",
+    "Equipment",
+    "ExaminationOutcome",
+    "ExaminationResult",
+    "Hit",
+    "Match",
+    "Notice",
+    "NoticeError",
+    "NoticeKind",
+    "Outcome",
+    "PartnerLevel",
+    "PartnerMessage",
+    "PartnerMessageKind",
+    "Party",
+    "PartyId",
+    "PartyRole",
+    "PartyStatus",
+    "Referral",
+    "ReferralResponse",
+    "Rejection",
+    "RejectionCode",
+    "RejectionError",
+    "RejectionSource",
+    "Transport",
+    "TransportDocument",
+    "WatchlistEntry",
+    "WatchlistId",
+    "WatchlistIdScheme",
+]
+
 # --- shared field types -------------------------------------------------------------------
 
 # Python's ``$`` also matches before a final newline; ``(?!\n)`` makes each pattern match

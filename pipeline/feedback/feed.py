@@ -21,6 +21,8 @@ from pipeline.feedback.join import (
 from pipeline.feedback.stats import Tally
 from pipeline.records import InputRecord
 
+__all__ = ["DictJoinStore", "FeedResult", "feed"]
+
 # An examination result that cannot count yet, or will not count: worth a log line each.
 _NOTICED = frozenset({"examination_waiting", "examination_conflict"})
 

@@ -21,6 +21,18 @@ from dataclasses import dataclass, replace
 
 from pipeline.feedback.stats import EXAMINED, FINDINGS, Tally
 
+__all__ = [
+    "CLEAR",
+    "PENDING",
+    "Assessed",
+    "Examined",
+    "JoinEntry",
+    "apply_assessment",
+    "apply_examination",
+    "entry_key",
+    "waiting",
+]
+
 REFERRALS = frozenset({"RFI", "HRCM", "DNL"})
 # Status of an entry's assessment side, besides the referral outcomes RFI, HRCM and DNL.
 PENDING = "PENDING"  # no assessment of this version yet; the entry holds an examination result

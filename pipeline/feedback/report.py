@@ -9,6 +9,8 @@ from pipeline.feedback.feed import FeedResult
 from pipeline.feedback.join import JoinEntry, waiting
 from pipeline.feedback.stats import baseline, rule_figures
 
+__all__ = ["build_report"]
+
 
 def build_report(result: FeedResult, entries: Mapping[str, JoinEntry]) -> dict[str, Any]:
     """A JSON-ready document; ratios with a zero denominator are None."""

@@ -32,6 +32,19 @@ from pipeline.feedback.stats import EXAMINED, FINDINGS, ratio
 from pipeline.records import InputRecord
 from pipeline.rules.evaluator import RANDOM_RULE_ID
 
+__all__ = [
+    "MESSAGE_KINDS",
+    "PARTNER_TOPIC",
+    "REFERRAL_OUTCOMES",
+    "RESULTS",
+    "RETENTION_DAYS",
+    "Period",
+    "PeriodError",
+    "SafeMeasures",
+    "parse_period",
+    "retention_warnings",
+]
+
 RESULTS: tuple[str, ...] = get_args(ExaminationOutcome)
 MESSAGE_KINDS: tuple[str, ...] = get_args(PartnerMessageKind)
 REFERRAL_OUTCOMES = ("RFI", "HRCM", "DNL")  # in order of severity

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+__all__ = ["Tally", "baseline", "lift", "ratio", "rule_figures"]
+
 FINDINGS = frozenset({"SEIZURE", "IRREGULARITY"})
 EXAMINED = frozenset({"SEIZURE", "IRREGULARITY", "NO_FINDING"})
 

@@ -36,6 +36,30 @@ from pipeline.archive.sources import ARCHIVE_GROUP, ARCHIVED_TOPICS
 from pipeline.errors import ConfigurationError, KafkaAccessRefused, KafkaUnavailable
 from pipeline.kafka.reader import GROUP_PREFIX as READER_GROUP_PREFIX
 
+__all__ = [
+    "FILER_NOTICES",
+    "GATEWAY_GROUP",
+    "PIPELINE_GROUP",
+    "REFERRAL_RESPONSES",
+    "REFERRAL_RESPONSES_DLQ",
+    "ROLES",
+    "TABLE",
+    "WORKBENCH_GROUP",
+    "Grant",
+    "Role",
+    "apply_acls",
+    "describe_binding",
+    "describe_grant",
+    "former_gateway",
+    "gateway_role",
+    "markdown_table",
+    "partner_roles",
+    "principal_filter",
+    "select",
+    "topic_names",
+    "topic_table",
+]
+
 # The topics of the filers' loop (contract v1.1), literal here so that this table does not
 # depend on the worker's and the workbench's work in progress; the unit tests check that every
 # topic of pipeline/topics.py has its grants, so a renamed topic shows there.

@@ -18,6 +18,8 @@ from pipeline.kafka.security import check_access
 from pipeline.settings import Settings
 from pipeline.topics import TOPICS, TopicSpec
 
+__all__ = ["admin_client", "ensure_topics", "existing_partitions", "topic_ids"]
+
 _TIMEOUT_S = 15.0
 
 

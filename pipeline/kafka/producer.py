@@ -13,6 +13,8 @@ from pipeline.errors import DeliveryFailed
 from pipeline.records import OutputRecord
 from pipeline.settings import Settings
 
+__all__ = ["OutputProducer", "produce_waiting", "producer_config"]
+
 _FLUSH_TIMEOUT_S = 60.0
 
 

@@ -12,6 +12,8 @@ from pipeline.kafka.security import check_access
 from pipeline.records import InputRecord
 from pipeline.settings import Settings
 
+__all__ = ["GROUP_PREFIX", "TopicReader", "read_compacted"]
+
 _METADATA_TIMEOUT_S = 15.0
 # Every reader's consumer group starts so (one prefixed ACL covers them: pipeline/kafka/acls.py).
 GROUP_PREFIX = "screening-reader-"

@@ -21,6 +21,8 @@ from pipeline.settings import Settings
 if TYPE_CHECKING:
     from faust.auth import Credentials
 
+__all__ = ["broker_credentials", "check_access", "check_security"]
+
 ACCESS_CHECK_TIMEOUT_S = 15.0
 # librdkafka reports these through the error callback at once, but a request only times out.
 _REFUSALS = (

@@ -24,6 +24,16 @@ from pipeline.notices import texts
 from pipeline.notices.errors import schema_errors
 from pipeline.screening.decode import DecodeFailure
 
+__all__ = [
+    "RejectedFiling",
+    "filer_of",
+    "notice_id",
+    "outcome_notice",
+    "read_rejected",
+    "referral_closed",
+    "rejected_notice",
+]
+
 NAMESPACE = uuid.UUID("5b0c2f0e-8a53-4b8e-9a47-3c1f6e2d9b70")
 MAX_FILER_ID = 512  # as long as a declaration's ShortText fields may be
 MAX_DECLARATION_ID = 64

@@ -23,6 +23,8 @@ import msgspec
 from pipeline.contract.models import AeoRecord, Party, PartyRole, PartyStatus
 from pipeline.reference.normalise import normalise_id
 
+__all__ = ["DEFAULT_MRA_PARTNERS", "AeoFinding", "AeoRegistry", "to_party_status"]
+
 AeoStatus = Literal["ACTIVE", "SUSPENDED", "REVOKED", "EXPIRED", "UNVERIFIED", "NONE"]
 
 # The EU's mutual recognition partners: Norway, Switzerland, Japan, Moldova, the United States,

@@ -22,6 +22,8 @@ import msgspec
 from pipeline.contract.models import Party
 from pipeline.reference.normalise import normalise_id, normalise_name
 
+__all__ = ["Clearances", "WatchlistClearance", "clearance_key", "encode", "party_key"]
+
 PartyKey = str
 
 

@@ -25,6 +25,15 @@ import msgspec
 from pipeline.contract.models import Declaration
 from pipeline.reference.normalise import normalise_id
 
+__all__ = [
+    "ENCODER",
+    "Consolidations",
+    "HouseFiling",
+    "LinkedHouses",
+    "master_key",
+    "master_number_of",
+]
+
 _SEVERITY = {"RFI": 1, "HRCM": 2, "DNL": 3}
 
 

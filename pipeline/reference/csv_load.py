@@ -21,6 +21,16 @@ import pycountry
 from pipeline.contract.models import AeoRecord, Referral, WatchlistEntry, WatchlistIdScheme
 from pipeline.errors import InputFileError
 
+__all__ = [
+    "AEO_HEADER",
+    "WATCHLIST_HEADER",
+    "Row",
+    "RowError",
+    "RowResult",
+    "read_aeo_csv",
+    "read_watchlist_csv",
+]
+
 AEO_HEADER = (
     "operator_id",
     "scheme",

@@ -24,6 +24,8 @@ from pipeline.kafka.reader import TopicReader
 from pipeline.records import InputRecord
 from pipeline.settings import Settings
 
+__all__ = ["TopicMirror"]
+
 log = logging.getLogger(__name__)
 
 OnRecord = Callable[[bytes | None, bytes | None], None]

@@ -37,6 +37,8 @@ from pipeline.reference.partner_findings import PartnerFindings
 from pipeline.reference.watchlist import Watchlist
 from pipeline.screening.enrich import PartyFacts
 
+__all__ = ["ReferenceData"]
+
 _AEO_DECODER = msgspec.json.Decoder(AeoRecord)
 _PARTY_KEY = msgspec.msgpack.Encoder()
 # Enough for every active trader of a large port; the memo starts afresh when it is full.

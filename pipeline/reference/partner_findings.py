@@ -25,6 +25,8 @@ from typing import Any
 from pipeline.contract.models import Declaration, PartnerMessage
 from pipeline.reference.normalise import normalise_id
 
+__all__ = ["PartnerFindings", "finding_of"]
+
 UCR = "UCR"
 TRANSPORT_DOCUMENT = "TRANSPORT_DOCUMENT"
 CONTAINER = "CONTAINER"

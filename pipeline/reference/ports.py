@@ -15,6 +15,8 @@ import io
 import math
 from importlib import resources
 
+__all__ = ["great_circle_nm", "ports", "usual_sailing_hours"]
+
 SERVICE_SPEED_KNOTS = 18.0
 _EARTH_RADIUS_NM = 3440.065
 

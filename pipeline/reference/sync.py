@@ -18,6 +18,17 @@ import msgspec
 
 from pipeline.errors import ScreeningError
 
+__all__ = [
+    "DEFAULT_MAX_DELETE_SHARE",
+    "DeletionRefused",
+    "Duplicate",
+    "FileRecord",
+    "check_deletions",
+    "deletions_allowed",
+    "duplicates",
+    "plan_sync",
+]
+
 DEFAULT_MAX_DELETE_SHARE = 0.10
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import re
 
+__all__ = ["imo_check_digit_valid", "normalise_imo"]
+
 _PREFIX = re.compile(r"^\s*IMO(?![A-Z])[\s.:#-]*", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s.-]")
 _SEVEN_DIGITS = re.compile(r"[0-9]{7}")

@@ -38,6 +38,8 @@ from pipeline.contract.models import Party, WatchlistEntry
 from pipeline.reference.normalise import NameForms, name_forms, normalise_id
 from pipeline.reference.vessels import normalise_imo
 
+__all__ = ["TRUNCATED_MIN_LENGTH", "TRUNCATED_SCORE", "Watchlist", "WatchlistFinding"]
+
 _T = TypeVar("_T")
 
 MatchHow = Literal["ID", "NAME", "ALIAS", "TRUNCATED", "FUZZY"]

@@ -23,6 +23,8 @@ from pipeline.rules.loader import json_ready
 from pipeline.rules.model import Rule, RuleSet
 from pipeline.screening.enrich import NoReferenceData, PartyFacts
 
+__all__ = ["BASE_DECLARATION", "CaseFacts", "case_declaration", "merge", "run_cases"]
+
 BASE_DECLARATION: dict[str, Any] = {
     "declaration_id": "CASE-1",
     "version": 1,

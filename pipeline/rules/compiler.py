@@ -32,6 +32,8 @@ from pipeline.rules.frames import ITEM, NORMALISED, PATH, ROW, SUBMITTED_DATE, F
 from pipeline.rules.model import Rule, RuleSet
 from pipeline.rules.reasons import reason_fields
 
+__all__ = ["CompiledRuleSet"]
+
 
 @dataclass(frozen=True, slots=True)
 class RuleMatch:

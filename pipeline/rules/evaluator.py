@@ -15,6 +15,8 @@ from pipeline.rules.reasons import render_reason
 from pipeline.screening.enrich import Enriched, Enricher, PartyLookup
 from pipeline.screening.evaluation import Evaluation
 
+__all__ = ["RANDOM_RULE_ID", "EvaluationSettings", "RuleEvaluator"]
+
 RANDOM_RULE_ID = "RANDOM-SELECTION"
 
 

@@ -26,6 +26,20 @@ from pipeline.errors import ScreeningError
 from pipeline.rules.model import Rule, RuleSet
 from pipeline.rules.publish import LIST_KEY_PREFIX, MANIFEST_KEY
 
+__all__ = [
+    "BacktestMismatch",
+    "BacktestReportInvalid",
+    "Expectations",
+    "PublishedState",
+    "compare",
+    "describe",
+    "expectations",
+    "overdue_reviews",
+    "published_state",
+    "rule_diff",
+    "version_problems",
+]
+
 MAX_DIFF_LINES = 40  # per changed rule; the rest is summarised in one line
 # Fewer declarations than this in a backtest make estimates that one busy hour contradicts.
 MIN_BACKTEST_DECLARATIONS = 1000

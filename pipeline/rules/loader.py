@@ -38,6 +38,8 @@ from pipeline.yaml_documents import (
     read_text,
 )
 
+__all__ = ["RuleSetInvalid", "json_ready", "load_ruleset"]
+
 RULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$(?!\n)")
 LIST_NAME = re.compile(r"^[a-z0-9_]{1,64}$(?!\n)")
 REQUIRED = (

@@ -13,6 +13,8 @@ import orjson
 from pipeline.contract.models import Action
 from pipeline.rules.conditions import Node
 
+__all__ = ["Rule", "RuleSet"]
+
 ACTIONS = ("SCORE", "RFI", "HRCM", "DNL")
 MODES = ("active", "shadow")
 # What a rule is about. A data-quality rule (missing, vague or inconsistent data) asks for

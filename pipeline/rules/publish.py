@@ -16,6 +16,8 @@ import orjson
 
 from pipeline.rules.model import RuleSet
 
+__all__ = ["MANIFEST_KEY", "ruleset_records"]
+
 MANIFEST_KEY = "ruleset:manifest"
 LIST_KEY_PREFIX = "list:"
 

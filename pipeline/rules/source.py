@@ -26,6 +26,8 @@ from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.loader import RuleSetInvalid, build_ruleset
 from pipeline.rules.publish import LIST_KEY_PREFIX, MANIFEST_KEY
 
+__all__ = ["PublishedRules", "RuleSetHolder", "expected_ratios"]
+
 log = logging.getLogger(__name__)
 
 # Called with the compiled set, when it was published (Unix time) and the expected match

@@ -33,6 +33,31 @@ from stdnum import iso6346
 from pipeline.samples import reference
 from pipeline.samples.reference import AirCarrier, Industry, Location, SeaCarrier, Subheading
 
+__all__ = [
+    "ARMS_HS",
+    "BAD_CONTAINER_CHECK_DIGIT",
+    "CONTAINER_WITHOUT_SEAL",
+    "COUNTERFEIT_PRONE_HS",
+    "EXPLOSIVES_HS",
+    "LATE_FILING",
+    "MRA_PARTNERS",
+    "ORIGIN_MISMATCH",
+    "PO_BOX_CONSIGNEE",
+    "RISKY_ROUTING",
+    "RISK_INDICATORS",
+    "STOPWORD_PARTY_NAME",
+    "SUSPENDED_AEO",
+    "TOTALS_MISMATCH",
+    "UNDECLARED_LITHIUM_BATTERY",
+    "UNVERIFIED_AEO",
+    "VAGUE_DESCRIPTION",
+    "ZERO_VALUE",
+    "DeclarationGenerator",
+    "GeneratedMessage",
+    "GeneratorConfig",
+    "trade_description",
+]
+
 Json = dict[str, Any]
 MessageKind = Literal["FILING", "AMENDMENT", "INVALIDATION", "MALFORMED"]
 Mode = Literal["SEA", "AIR", "ROAD", "RAIL"]

@@ -47,6 +47,8 @@ from pipeline.screening.outcome import PRIORITY, REFERRALS, Thresholds, decide
 from pipeline.screening.summary import summarise
 from pipeline.screening.versions import Closure, VersionState, admit, hit_action
 
+__all__ = ["BatchResult", "Prepared", "Screener"]
+
 _ENCODER = msgspec.json.Encoder()
 # The largest assessment kept in a version state to publish again (``_kept_copy``): a quarter
 # of Kafka's default record size limit, which the state's changelog record must stay under.

@@ -15,6 +15,8 @@ import orjson
 
 from pipeline.contract.models import MAX_GOODS_ITEMS, Declaration, RejectionCode
 
+__all__ = ["DecodeFailure", "decode_declaration"]
+
 _DECODER = msgspec.json.Decoder(Declaration)
 _PATH_IN_MESSAGE = re.compile(r" - at `(?P<path>[^`]*)`$")
 _REQUIRED_FOR_FILINGS = ("declarant", "consignor", "consignee")

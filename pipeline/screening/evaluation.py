@@ -9,6 +9,8 @@ from typing import Protocol
 from pipeline.contract.models import Declaration, Match, PartyStatus
 from pipeline.screening.enrich import Enriched
 
+__all__ = ["Evaluation"]
+
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pipeline.screening.versions import VersionState
 
+__all__ = ["DictLedger"]
+
 
 class DictLedger:
     """Records the partition each id was written from, as the worker's table does."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from pipeline.contract.models import Match, Outcome, Referral
 
+__all__ = ["PRIORITY", "REFERRALS", "SEVERITY", "Thresholds", "decide"]
+
 SEVERITY: dict[str, int] = {"ASSESSMENT_COMPLETE": 0, "SCORE": 0, "RFI": 1, "HRCM": 2, "DNL": 3}
 REFERRALS: frozenset[Referral] = frozenset({"RFI", "HRCM", "DNL"})
 # A targeting officer works DNL first, then HRCM, then RFI (1 is the highest priority).

@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+__all__ = ["MAX_TRACKED_VERSIONS", "Admission", "Closure", "VersionState", "admit", "hit_action"]
+
 # Enough for any real amendment history; bounds the state of a hostile declaration id.
 MAX_TRACKED_VERSIONS = 64
 

@@ -17,6 +17,8 @@ import orjson
 
 from pipeline.screening.outcome import PRIORITY
 
+__all__ = ["Change", "Hit", "HitFilter", "OpenReferrals", "Shown", "Withdrawn", "rank_key"]
+
 Hit = Mapping[str, Any]  # a Hit as published (JSON object)
 
 

@@ -17,6 +17,8 @@ import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+__all__ = ["DEMO_ACCOUNTS", "ROLES", "Account", "check_password_rules", "upsert"]
+
 Role = Literal["officer", "supervisor", "analyst"]
 ROLES: tuple[Role, ...] = ("officer", "supervisor", "analyst")
 DEMO_ACCOUNTS: tuple[tuple[str, str, Role], ...] = (

@@ -15,6 +15,8 @@ import psycopg
 
 from pipeline.errors import ConfigurationError
 
+__all__ = ["available", "migrate"]
+
 _FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Any constant shared by every workbench of one database: the lock is per database.
 _LOCK_ID = 0x5C2EE9

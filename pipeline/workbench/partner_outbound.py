@@ -33,6 +33,8 @@ from pipeline.contract.models import (
 )
 from pipeline.workbench import audit, partners
 
+__all__ = ["check_request", "send_request"]
+
 
 def request_partners(
     exchange: partners.Exchange, hit: Hit | None, filing: Declaration | None

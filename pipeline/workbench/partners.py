@@ -42,6 +42,8 @@ from pipeline.rules.loader import load_ruleset
 from pipeline.settings import Settings
 from pipeline.workbench import audit
 
+__all__ = ["Exchange", "PartnerRefused", "filing_of_request", "is_inbound_topic"]
+
 log = logging.getLogger(__name__)
 
 # MirrorMaker 2 names a partner's topic `<alias>.customs.c2c.outbound.v1`; subscribing by

@@ -46,6 +46,8 @@ from pipeline.workbench.outbox import OutboxPublisher
 from pipeline.workbench.periodic import Periodic
 from pipeline.workbench.presentation import register_filters
 
+__all__ = ["create_app"]
+
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "screening_session"

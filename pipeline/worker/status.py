@@ -32,6 +32,16 @@ from pipeline.kafka.producer import producer_config
 from pipeline.rules.source import PublishedRules, RuleSetHolder
 from pipeline.settings import Settings
 
+__all__ = [
+    "StatusReporter",
+    "WorkerStatus",
+    "WorkerView",
+    "snapshot_of",
+    "timestamp",
+    "worker_id",
+    "worker_views",
+]
+
 log = logging.getLogger(__name__)
 
 STALE_HEARTBEATS = 3
