@@ -47,6 +47,7 @@ from pipeline.notices.build import notice_id
 from pipeline.records import InputRecord
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
 from pipeline.settings import Settings
+from tests.factories import filing
 from tests.integration.conftest import (
     KAFKA_SCRIPT,
     TEST_PARTITIONS,
@@ -54,7 +55,6 @@ from tests.integration.conftest import (
     _free_port,
     spawn_worker,
 )
-from tests.integration.factories import filing
 
 REFERRALS = frozenset({"RFI", "HRCM", "DNL"})
 CONSUMED = "screening_declarations_consumed_total"

@@ -27,8 +27,8 @@ from pipeline.archive import read
 from pipeline.records import InputRecord
 from pipeline.rules.loader import load_ruleset
 from pipeline.settings import Settings
+from tests.factories import amendment, encode, filing
 from tests.integration.conftest import ROOT, collect, key_prefix, publish
-from tests.integration.factories import amendment, encode, filing
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ from pipeline.rules.loader import load_ruleset
 from pipeline.samples.generator import GeneratorConfig
 from pipeline.samples.record import record
 from pipeline.settings import Settings
+from tests.factories import encode, filing
 from tests.integration.conftest import ROOT, collect, key_prefix, publish
-from tests.integration.factories import encode, filing
 
 pytestmark = pytest.mark.integration
 

@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline import topics
 from pipeline.settings import Settings
+from tests.factories import encode, filing
 from tests.integration.conftest import (
     ROOT,
     WorkerProcess,
@@ -29,7 +30,6 @@ from tests.integration.conftest import (
     publish,
     spawn_worker,
 )
-from tests.integration.factories import encode, filing
 
 pytestmark = pytest.mark.integration
 

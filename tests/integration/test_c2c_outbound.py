@@ -16,6 +16,7 @@ from confluent_kafka import Producer
 
 from pipeline import topics
 from pipeline.settings import Settings
+from tests.factories import encode, filing
 from tests.integration.conftest import (
     ROOT,
     WorkerProcess,
@@ -24,7 +25,6 @@ from tests.integration.conftest import (
     publish,
     spawn_worker,
 )
-from tests.integration.factories import encode, filing
 
 pytestmark = pytest.mark.integration
 

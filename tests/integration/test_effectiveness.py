@@ -25,6 +25,7 @@ from pipeline import metrics, topics
 from pipeline.kafka.producer import producer_config
 from pipeline.settings import Settings
 from pipeline.worker.join_table import expected_partition
+from tests.factories import amendment, encode, filing
 from tests.integration.conftest import (
     ROOT,
     TEST_PARTITIONS,
@@ -34,7 +35,6 @@ from tests.integration.conftest import (
     spawn_worker,
     wait_committed,
 )
-from tests.integration.factories import amendment, encode, filing
 from tests.integration.faults import own_broker
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from confluent_kafka import Producer
 from pipeline import topics
 from pipeline.contract.schemas import load_schema
 from pipeline.settings import Settings
+from tests.factories import amendment, encode, filing, invalidation
 from tests.integration.conftest import collect, key_prefix, publish
-from tests.integration.factories import amendment, encode, filing, invalidation
 
 pytestmark = pytest.mark.integration
 

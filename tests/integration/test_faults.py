@@ -22,8 +22,8 @@ import orjson
 import pytest
 
 from pipeline import topics
+from tests.factories import encode, filing
 from tests.integration.conftest import WorkerProcess, spawn_worker
-from tests.integration.factories import encode, filing
 from tests.integration.faults import (
     ASSESSED_TIMEOUT_S,
     COMMIT_TIMEOUT_S,

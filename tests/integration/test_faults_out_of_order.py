@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from pipeline import topics
+from tests.factories import encode, filing, invalidation
 from tests.integration.conftest import WorkerProcess
-from tests.integration.factories import encode, filing, invalidation
 from tests.integration.faults import (
     ASSESSED_TIMEOUT_S,
     COMMIT_TIMEOUT_S,

@@ -19,8 +19,8 @@ from load_tests.worker_metrics import samples
 from pipeline import topics
 from pipeline.worker.app import VERSIONS_TABLE
 from pipeline.worker.feedback import JOIN_TABLE
+from tests.factories import encode, filing
 from tests.integration.conftest import WorkerProcess, spawn_worker
-from tests.integration.factories import encode, filing
 from tests.integration.faults import (
     ASSESSED_TIMEOUT_S,
     COMMIT_TIMEOUT_S,

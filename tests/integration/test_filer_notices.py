@@ -22,8 +22,8 @@ from pipeline.notices.build import notice_id
 from pipeline.records import InputRecord
 from pipeline.rules.cases import merge
 from pipeline.settings import Settings
+from tests.factories import amendment, encode, filing
 from tests.integration.conftest import ROOT, collect, key_prefix, publish
-from tests.integration.factories import amendment, encode, filing
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ import pytest
 from confluent_kafka import Producer
 
 from pipeline.settings import Settings
+from tests.factories import amendment, encode, filing
 from tests.integration.conftest import ROOT, publish
-from tests.integration.factories import amendment, encode, filing
 
 pytestmark = pytest.mark.integration
 

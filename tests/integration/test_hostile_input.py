@@ -19,9 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline import topics
 from pipeline.settings import Settings
+from tests.factories import encode, filing
 from tests.hostile_corpus import hostile_corpus
 from tests.integration.conftest import collect, key_prefix, publish
-from tests.integration.factories import encode, filing
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline import topics
 from pipeline.settings import Settings
-from tests.integration.factories import filing
+from tests.factories import filing
 
 pytestmark = [
     pytest.mark.integration,

@@ -33,8 +33,8 @@ from pipeline.rules.cases import merge
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
 from pipeline.settings import Settings
 from tests.binaries import require
+from tests.factories import amendment, encode, filing, invalidation
 from tests.integration.conftest import ROOT, WorkerProcess, publish, spawn_worker
-from tests.integration.factories import amendment, encode, filing, invalidation
 from tests.integration.workbench import WorkbenchProcess
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ from confluent_kafka import Producer
 from pipeline import topics
 from pipeline.kafka.reader import read_compacted
 from pipeline.settings import Settings
+from tests.factories import encode, filing
 from tests.integration.conftest import ROOT, collect, key_prefix, publish
-from tests.integration.factories import encode, filing
 
 pytestmark = pytest.mark.integration
 

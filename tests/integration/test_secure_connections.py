@@ -22,6 +22,7 @@ import pytest
 
 from pipeline import topics
 from pipeline.settings import Settings
+from tests.factories import filing
 from tests.integration.conftest import (
     ROOT,
     TEST_PARTITIONS,
@@ -30,7 +31,6 @@ from tests.integration.conftest import (
     key_prefix,
     start_worker,
 )
-from tests.integration.factories import filing
 from tests.integration.secure_kafka import SecureBroker, started_secure_broker
 
 pytestmark = pytest.mark.integration

@@ -15,6 +15,7 @@ from pipeline import topics
 from pipeline.kafka.reader import TopicReader
 from pipeline.settings import Settings
 from pipeline.worker.app import VERSIONS_TABLE
+from tests.factories import amendment, encode, filing
 from tests.integration.conftest import (
     TEST_PARTITIONS,
     collect,
@@ -23,7 +24,6 @@ from tests.integration.conftest import (
     spawn_worker,
     wait_committed,
 )
-from tests.integration.factories import amendment, encode, filing
 
 
 def _screen_first_version(

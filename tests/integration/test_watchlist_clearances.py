@@ -24,9 +24,9 @@ from pipeline.kafka.producer import producer_config
 from pipeline.records import InputRecord
 from pipeline.reference.clearances import WatchlistClearance, clearance_key, encode, party_key
 from pipeline.settings import Settings
+from tests.factories import encode as encode_declaration
+from tests.factories import filing
 from tests.integration.conftest import ROOT, collect, publish
-from tests.integration.factories import encode as encode_declaration
-from tests.integration.factories import filing
 
 pytestmark = pytest.mark.integration
 

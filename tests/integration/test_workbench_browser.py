@@ -43,8 +43,8 @@ from pipeline import topics
 from pipeline.contract.models import ExaminationResult
 from pipeline.records import InputRecord
 from pipeline.settings import Settings
+from tests.factories import amendment, encode, filing, invalidation
 from tests.integration.conftest import ROOT, collect, publish
-from tests.integration.factories import amendment, encode, filing, invalidation
 from tests.integration.workbench import DEMO_PASSWORD, WorkbenchProcess, spawn_workbench
 
 pytestmark = pytest.mark.integration

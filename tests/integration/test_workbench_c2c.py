@@ -26,8 +26,8 @@ from pipeline.kafka.admin import admin_client
 from pipeline.records import InputRecord
 from pipeline.settings import Settings
 from pipeline.workbench.migrations import migrate
+from tests.factories import encode, filing
 from tests.integration.conftest import collect, publish
-from tests.integration.factories import encode, filing
 from tests.integration.workbench import ROOT, WorkbenchProcess, spawn_workbench
 from tests.integration.workbench_client import Officer
 

@@ -23,8 +23,8 @@ from pipeline.workbench.accounts import Account
 from pipeline.workbench.migrations import available, migrate
 from pipeline.workbench.referrals import referral_from_hit
 from pipeline.workbench.retention import purge_expired
+from tests.factories import amendment, encode, filing, invalidation
 from tests.integration.conftest import collect, key_prefix, publish
-from tests.integration.factories import amendment, encode, filing, invalidation
 from tests.integration.workbench import WorkbenchProcess, spawn_workbench
 from tests.integration.workbench_client import Officer
 

@@ -17,8 +17,8 @@ from pipeline import topics
 from pipeline.settings import Settings
 from pipeline.workbench import metrics, worklist
 from pipeline.workbench.deadlines import escalate_overdue
+from tests.factories import encode, filing
 from tests.integration.conftest import collect, publish
-from tests.integration.factories import encode, filing
 from tests.integration.workbench import WorkbenchProcess
 from tests.integration.workbench_client import Officer
 

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline import topics
 from pipeline.settings import Settings
+from tests.factories import amendment, encode, filing
 from tests.integration.conftest import (
     collect,
     key_prefix,
@@ -21,7 +22,6 @@ from tests.integration.conftest import (
     spawn_worker,
     wait_committed,
 )
-from tests.integration.factories import amendment, encode, filing
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -16,8 +15,8 @@ from pipeline.archive.writer import write_batch
 from pipeline.cli.main import main
 from pipeline.feedback.safe import Period, SafeMeasures
 from pipeline.records import InputRecord
-from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.rules.evaluator import RANDOM_RULE_ID
+from tests.factories import encoded
 from tests.unit.archive.helpers import DAY1_MS, DAY2_MS, rec
 from tests.unit.feedback.test_safe import assessment, examination, message
 
@@ -113,28 +112,24 @@ def test_bad_arguments_are_one_line_and_exit_code_2(
     assert message in err
 
 
-def _filing(declaration_id: str, hs_code: str, version: int = 1, **extra: Any) -> bytes:
-    document: dict[str, Any] = merge(BASE_DECLARATION, {"goods": [{"hs_code": hs_code}]})
-    document.update(declaration_id=declaration_id, version=version, **extra)
-    return orjson.dumps(document)
-
-
 def test_a_backtest_screens_the_archived_declarations_of_the_days_asked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "archive"
     day1 = [
-        _filing("ARMS-1", "930690"),
-        _filing("CLEAN-1", "940360"),
+        encoded("ARMS-1", hs_code="930690"),
+        encoded("CLEAN-1", hs_code="940360"),
         # Spread over lines: still one declaration.
-        orjson.dumps(orjson.loads(_filing("ARMS-2", "930690")), option=orjson.OPT_INDENT_2),
+        orjson.dumps(orjson.loads(encoded("ARMS-2", hs_code="930690")), option=orjson.OPT_INDENT_2),
     ]
     records = [
         ArchiveRecord(topics.DECLARATIONS, 0, o, None, v, DAY1_MS) for o, v in enumerate(day1)
     ]
     write_batch(root, records, TODAY)
     write_batch(root, records[1:], TODAY)  # stored twice until compacted: screened once
-    later = ArchiveRecord(topics.DECLARATIONS, 0, 9, None, _filing("ARMS-3", "930690"), DAY2_MS)
+    later = ArchiveRecord(
+        topics.DECLARATIONS, 0, 9, None, encoded("ARMS-3", hs_code="930690"), DAY2_MS
+    )
     write_batch(root, [later], TODAY)
 
     json_out = tmp_path / "report.json"

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
 from pipeline.backtest.reference import load_reference
-from pipeline.contract.models import Declaration, Party
+from pipeline.contract.models import Party
 from pipeline.settings import Settings
+from tests.factories import bare_declaration
 
 ROOT = Path(__file__).resolve().parents[3]
 AEO = "operator_id,scheme,name,country,aeo_type,status,valid_from,valid_to,mra_partner\n"
 WATCHLIST = "entry_id,name,aliases,country,ids,list,action,reason\n"
-
-
-def _declaration() -> Declaration:
-    return msgspec.convert(
-        {
-            "declaration_id": "D",
-            "version": 1,
-            "message_type": "INVALIDATION",
-            "submitted_at": datetime(2026, 11, 20, tzinfo=UTC),
-        },
-        Declaration,
-    )
 
 
 def test_rows_are_applied_and_bad_rows_skipped_with_file_and_line(tmp_path: Path) -> None:
@@ -43,10 +31,10 @@ def test_rows_are_applied_and_bad_rows_skipped_with_file_and_line(tmp_path: Path
     party = msgspec.convert(
         {"name": "Muster GmbH", "ids": [{"scheme": "AEO", "value": "DEAEOF1"}]}, Party
     )
-    facts, status = loaded.data.lookup(_declaration(), "consignee", party)
+    facts, status = loaded.data.lookup(bare_declaration("D"), "consignee", party)
     assert (status.status, status.aeo_type, facts.aeo_security) == ("ACTIVE", "AEOF", True)
     listed = msgspec.convert({"name": "Kestrel Logistics"}, Party)
-    facts, _ = loaded.data.lookup(_declaration(), "consignee", listed)
+    facts, _ = loaded.data.lookup(bare_declaration("D"), "consignee", listed)
     assert facts.watchlist_action == "DNL"
 
 

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
 from pipeline.backtest.screen import Share, Tally, read_batches, screenings, share_key
-from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.rules.loader import load_ruleset
 from pipeline.settings import Settings
+from tests.factories import encoded
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def filing(declaration_id: str, hs_code: str = "940360", version: int = 1) -> dict[str, Any]:
-    document = merge(BASE_DECLARATION, {"goods": [{"hs_code": hs_code}]})
-    document.update(
-        declaration_id=declaration_id,
-        version=version,
-        message_type="FILING" if version == 1 else "AMENDMENT",
-    )
-    return copy.deepcopy(document)
 
 
 def write(path: Path, lines: list[bytes]) -> Path:
@@ -40,10 +27,10 @@ def screen(path: Path, share: Share | None = None) -> Tally:
 
 
 def test_versions_are_kept_as_the_worker_keeps_them(tmp_path: Path) -> None:
-    arms = orjson.dumps(filing("A", "930690"))
-    cleared = orjson.dumps(filing("A", "940360", version=2))
-    late = orjson.dumps(filing("A", "930690", version=1))
-    other = orjson.dumps(filing("B", "930690"))
+    arms = encoded("A", hs_code="930690")
+    cleared = encoded("A", version=2, hs_code="940360")
+    late = encoded("A", version=1, hs_code="930690")
+    other = encoded("B", hs_code="930690")
     path = write(tmp_path / "f.jsonl", [arms, b"", b"{broken", other, cleared, late])
 
     tally = screen(path)
@@ -62,7 +49,7 @@ def test_versions_are_kept_as_the_worker_keeps_them(tmp_path: Path) -> None:
 
 
 def test_shares_split_by_declaration_id_and_merge_back_in_file_order(tmp_path: Path) -> None:
-    lines = [orjson.dumps(filing(f"D{n % 7}", "930690", version=n // 7 + 1)) for n in range(28)]
+    lines = [encoded(f"D{n % 7}", version=n // 7 + 1, hs_code="930690") for n in range(28)]
     path = write(tmp_path / "f.jsonl", [*lines, b"not json"])
     whole = screen(path)
     shares = [screen(path, Share(index, 3)) for index in range(3)]

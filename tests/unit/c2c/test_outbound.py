@@ -22,6 +22,7 @@ from pipeline.c2c.outbound import (
     risk_findings,
 )
 from pipeline.contract import models
+from tests.factories import bare_declaration
 
 HOME = "DE"
 SENT = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
@@ -65,11 +66,9 @@ def agreements(tmp_path: Path, **sends: str) -> Agreements:
 
 
 def declaration(**changes: Any) -> models.Declaration:
-    document: dict[str, Any] = {
-        "declaration_id": "DE-2026-000123",
-        "version": 2,
+    """A filing for Hamburg through Singapore, with every field a partner may be sent."""
+    fields: dict[str, Any] = {
         "message_type": "FILING",
-        "submitted_at": "2026-12-05T09:00:00Z",
         "ucr": "6DE123456789-2026-000123",
         "declarant": {"name": "Fast Forwarding GmbH"},
         "consignor": {"name": "Shanghai Trading Ltd", "address": {"street": "1 Bund Rd"}},
@@ -92,8 +91,8 @@ def declaration(**changes: Any) -> models.Declaration:
             }
         ],
     }
-    document.update(changes)
-    return msgspec.convert(document, models.Declaration)
+    fields.update(changes)
+    return bare_declaration("DE-2026-000123", 2, "2026-12-05T09:00:00Z", **fields)
 
 
 def match(rule_id: str, action: str = "DNL", score: float = 100.0) -> models.Match:

@@ -5,30 +5,23 @@ from __future__ import annotations
 import csv
 import shutil
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 
 from pipeline.cli.main import main
-from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.samples.generator import GeneratorConfig
 from pipeline.samples.record import record
+from tests.factories import encoded
 
 ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "rules"
 
 
-def _filing(declaration_id: str, hs_code: str, version: int = 1) -> bytes:
-    document: dict[str, Any] = merge(BASE_DECLARATION, {"goods": [{"hs_code": hs_code}]})
-    document.update(declaration_id=declaration_id, version=version)
-    return orjson.dumps(document)
-
-
 @pytest.fixture
 def recorded(tmp_path: Path) -> Path:
     path = tmp_path / "recorded.jsonl"
-    lines = [_filing("ARMS-1", "930690"), _filing("CLEAN-1", "940360"), b"not json"]
+    lines = [encoded("ARMS-1", hs_code="930690"), encoded("CLEAN-1", hs_code="940360"), b"not json"]
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
 

@@ -3,14 +3,12 @@ exit code 2, a failure is one line and exit code 1, never a traceback."""
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -20,35 +18,27 @@ from pydantic import ValidationError
 from pipeline.cli import common
 from pipeline.cli.main import app, main
 from pipeline.reference.csv_load import AEO_HEADER, WATCHLIST_HEADER
-from pipeline.rules.cases import BASE_DECLARATION, merge
+from tests.factories import encoded, filing
 
 ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "rules"
 
 
-def _filing(declaration_id: str, hs_code: str = "940360") -> dict[str, Any]:
-    document: dict[str, Any] = copy.deepcopy(
-        merge(BASE_DECLARATION, {"goods": [{"hs_code": hs_code}]})
-    )
-    document.update(declaration_id=declaration_id, version=1)
-    return document
-
-
 @pytest.fixture
 def recorded(tmp_path: Path) -> Path:
     path = tmp_path / "recorded.jsonl"
-    path.write_bytes(orjson.dumps(_filing("ARMS-1", "930690")) + b"\nnot json\n")
+    path.write_bytes(encoded("ARMS-1", hs_code="930690") + b"\nnot json\n")
     return path
 
 
 @pytest.fixture
 def all_invalid(tmp_path: Path) -> Path:
-    wrong_name = _filing("BAD-1")
+    wrong_name = filing("BAD-1")
     wrong_name["consignee"]["name"] = 5
-    wrong_hs = _filing("BAD-2", "ABC")
-    no_id = _filing("BAD-3")
+    wrong_hs = filing("BAD-2", hs_code="ABC")
+    no_id = filing("BAD-3")
     del no_id["declaration_id"]
-    no_name = _filing("BAD-4")
+    no_name = filing("BAD-4")
     del no_name["consignor"]["name"]
     lines = [b"not json", *map(orjson.dumps, [wrong_name, wrong_hs, no_id, no_name])]
     path = tmp_path / "invalid.jsonl"
@@ -273,7 +263,7 @@ def test_rejections_keep_their_json_path_in_the_report(
     all_invalid: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with all_invalid.open("ab") as handle:
-        handle.write(orjson.dumps(_filing("GOOD-1")) + b"\n")
+        handle.write(encoded("GOOD-1") + b"\n")
     json_out = tmp_path / "report.json"
     assert main([*_backtest(str(all_invalid)), "--json-out", str(json_out)]) == 0
     out = capsys.readouterr().out

@@ -10,8 +10,8 @@ import pytest
 
 from pipeline.cli import rules as rules_cli
 from pipeline.cli.main import main
-from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.rules.publish import MANIFEST_KEY
+from tests.factories import encoded
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -60,11 +60,8 @@ def test_a_rule_whose_case_fails_is_refused(
 
 
 def test_backtest_reports_hits_per_rule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    arms = merge(BASE_DECLARATION, {"goods": [{"hs_code": "930690"}]})
     recorded = tmp_path / "recorded.jsonl"
-    recorded.write_bytes(
-        orjson.dumps(BASE_DECLARATION) + b"\n" + orjson.dumps(arms) + b"\nnot json\n"
-    )
+    recorded.write_bytes(encoded() + b"\n" + encoded(hs_code="930690") + b"\nnot json\n")
     assert main(["rules", "backtest", str(recorded), "--rules", str(ROOT / "rules")]) == 0
     out = capsys.readouterr().out
     assert "2 declarations screened: ASSESSMENT_COMPLETE 1 (50.0%), HRCM 1 (50.0%)" in out
@@ -268,9 +265,8 @@ def test_validate_warns_of_rules_past_their_review_date(
 
 
 def _recorded(path: Path) -> Path:
-    arms = merge(BASE_DECLARATION, {"goods": [{"hs_code": "930690"}]})
-    plain = merge(BASE_DECLARATION, {"declaration_id": "PLAIN-1"})
-    path.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in (arms, plain)))
+    arms, plain = encoded(hs_code="930690"), encoded("PLAIN-1")
+    path.write_bytes(arms + b"\n" + plain + b"\n")
     return path
 
 

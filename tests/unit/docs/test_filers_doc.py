@@ -15,6 +15,7 @@ from typing import Any, get_args
 
 from pipeline import topics
 from pipeline.contract.models import Declaration, Notice, NoticeKind, ReferralResponse
+from pipeline.screening.ledger import DictLedger
 from tests.unit.notices.test_screening import (
     ARMS,
     DNL,
@@ -25,7 +26,6 @@ from tests.unit.notices.test_screening import (
     record,
     screen,
 )
-from tests.unit.screening.ledgers import DictLedger
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCUMENT = ROOT / "docs" / "filers.md"

@@ -12,15 +12,11 @@ import pytest
 
 from pipeline.contract.models import Declaration, NoticeError
 from pipeline.notices import build, texts
-from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.screening.decode import DecodeFailure
+from tests.factories import declaration, encoded, filing
 
 ISSUED = datetime(2026, 11, 20, 8, 0, 5, tzinfo=UTC)
 LOADING = "2026-11-23T08:00:00Z"  # BASE_DECLARATION's estimated_loading_at
-
-
-def declaration(**fragment: Any) -> Declaration:
-    return msgspec.json.decode(orjson.dumps(merge(BASE_DECLARATION, fragment)), type=Declaration)
 
 
 def without(document: dict[str, Any], *fields: str) -> dict[str, Any]:
@@ -51,7 +47,7 @@ def test_without_a_filer_id_the_declarants_first_id_stands_in() -> None:
     ],
 )
 def test_no_filer_id_and_no_declarant_id_addresses_no_one(declarant: dict[str, Any]) -> None:
-    document = without(merge(BASE_DECLARATION, {}), "declarant")
+    document = without(filing(), "declarant")
     document["declarant"] = declarant
     decoded = msgspec.json.decode(orjson.dumps(document), type=Declaration)
     assert build.filer_of(decoded) is None
@@ -188,12 +184,8 @@ def test_no_notice_for_an_invalidated_outcome() -> None:
 SCHEMA = DecodeFailure("SCHEMA", "Expected `str` matching regex ...", "$.goods[0].hs_code")
 
 
-def raw(**fragment: Any) -> bytes:
-    return orjson.dumps(merge(BASE_DECLARATION, fragment))
-
-
 def test_a_rejected_filing_names_every_error_in_plain_words() -> None:
-    message = raw(filer_id="NO987", goods=[{"hs_code": "93"}, {"hs_code": "12"}])
+    message = encoded(filer_id="NO987", goods=[{"hs_code": "93"}, {"hs_code": "12"}])
     rejected = build.read_rejected(message, SCHEMA, b"CASE-1", 1 << 20)
     assert rejected is not None
     assert (rejected.filer_id, rejected.declaration_id, rejected.version) == ("NO987", "CASE-1", 1)
@@ -209,7 +201,7 @@ def test_a_rejected_filing_names_every_error_in_plain_words() -> None:
 
 
 def test_a_rejected_filing_without_a_filer_id_goes_to_the_declarant() -> None:
-    rejected = build.read_rejected(raw(version="one"), SCHEMA, None, 1 << 20)
+    rejected = build.read_rejected(encoded(version="one"), SCHEMA, None, 1 << 20)
     assert rejected is not None
     assert rejected.filer_id == "NO1"
 
@@ -221,7 +213,7 @@ def test_a_rejected_filing_without_a_filer_id_goes_to_the_declarant() -> None:
 def test_a_rejected_messages_version_is_0_when_it_has_none_usable(
     version: Any, expected: int
 ) -> None:
-    rejected = build.read_rejected(raw(version=version), SCHEMA, None, 1 << 20)
+    rejected = build.read_rejected(encoded(version=version), SCHEMA, None, 1 << 20)
     assert rejected is not None
     assert rejected.version == expected
 
@@ -233,7 +225,7 @@ def test_a_rejected_messages_version_is_0_when_it_has_none_usable(
 def test_a_rejected_messages_declaration_id_is_kept_when_it_is_short_text(
     declaration_id: Any, expected: str
 ) -> None:
-    rejected = build.read_rejected(raw(declaration_id=declaration_id), SCHEMA, None, 1 << 20)
+    rejected = build.read_rejected(encoded(declaration_id=declaration_id), SCHEMA, None, 1 << 20)
     assert rejected is not None
     assert rejected.declaration_id == expected
     if not expected:
@@ -242,7 +234,7 @@ def test_a_rejected_messages_declaration_id_is_kept_when_it_is_short_text(
 
 
 def test_an_oversized_message_gets_one_error_with_its_size() -> None:
-    message = raw(filer_id="NO987")
+    message = encoded(filer_id="NO987")
     failure = DecodeFailure("TOO_LARGE", "too large", None)
     rejected = build.read_rejected(message, failure, None, 100)
     assert rejected is not None
@@ -273,14 +265,14 @@ def test_no_rejected_notice_for_a_message_that_names_no_filer(
 
 
 def test_a_filer_id_of_the_wrong_type_falls_back_to_the_declarant() -> None:
-    rejected = build.read_rejected(raw(filer_id=12345), SCHEMA, None, 1 << 20)
+    rejected = build.read_rejected(encoded(filer_id=12345), SCHEMA, None, 1 << 20)
     assert rejected is not None
     assert rejected.filer_id == "NO1"
     assert rejected.errors == [NoticeError("$.filer_id", "must be text of at most 512 characters")]
 
 
 def test_key_and_cross_field_errors_are_listed_too() -> None:
-    document = without(merge(BASE_DECLARATION, {"filer_id": "F"}), "consignor", "goods")
+    document = without(filing(filer_id="F"), "consignor", "goods")
     rejected = build.read_rejected(orjson.dumps(document), SCHEMA, b"OTHER", 1 << 20)
     assert rejected is not None
     assert [e.path for e in rejected.errors] == ["$.consignor", "$.goods", "$.declaration_id"]

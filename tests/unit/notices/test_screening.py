@@ -27,7 +27,6 @@ from pipeline.contract.models import WatchlistEntry
 from pipeline.contract.schemas import load_schema
 from pipeline.notices import build
 from pipeline.records import InputRecord, OutputRecord
-from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
@@ -37,6 +36,8 @@ from pipeline.screening.batch import BatchResult, Screener
 from pipeline.screening.ledger import DictLedger
 from pipeline.screening.versions import VersionState
 from pipeline.settings import Settings
+from tests import factories
+from tests.factories import invalidation
 
 ROOT = Path(__file__).resolve().parents[3]
 RULES_DIR = ROOT / "rules"
@@ -95,27 +96,8 @@ def validator() -> Draft202012Validator:
 
 
 def filing(declaration_id: str, version: int = 1, **fragment: Any) -> dict[str, Any]:
-    document = merge(
-        BASE_DECLARATION,
-        {
-            "declaration_id": declaration_id,
-            "version": version,
-            "message_type": "FILING" if version == 1 else "AMENDMENT",
-            "filer_id": FILER,
-            **fragment,
-        },
-    )
-    return dict(document)
-
-
-def invalidation(declaration_id: str, version: int, **extra: Any) -> dict[str, Any]:
-    return {
-        "declaration_id": declaration_id,
-        "version": version,
-        "message_type": "INVALIDATION",
-        "submitted_at": "2026-11-20T08:00:04Z",
-        **extra,
-    }
+    """A clean filing by FILER."""
+    return factories.filing(declaration_id, version, filer_id=FILER, **fragment)
 
 
 # A filing of each outcome: ASSESSMENT_COMPLETE, RFI, HRCM, DNL.
@@ -332,9 +314,8 @@ def test_no_notice_says_why_for_hand_made_referrals() -> None:
     assert checked > 50
 
 
-def test_no_notice_says_why_in_generated_risky_traffic() -> None:
+def test_no_notice_says_why_in_generated_risky_traffic(ledger: DictLedger) -> None:
     batch = _generated(600)
-    ledger = DictLedger()
     result = screen(batch, ledger)
     assessments = assessments_in(result)
     filed = {}
@@ -363,8 +344,9 @@ def test_no_notice_says_why_in_generated_risky_traffic() -> None:
 # --- versions, withdrawals and redelivery --------------------------------------------------------
 
 
-def test_an_amendment_to_harmless_goods_withdraws_the_referral_and_completes() -> None:
-    ledger = DictLedger()
+def test_an_amendment_to_harmless_goods_withdraws_the_referral_and_completes(
+    ledger: DictLedger,
+) -> None:
     assert kinds(screen([record(HRCM)], ledger)) == [("HRCM", "D-HRCM", 1)]
     amended = filing("D-HRCM", 2, goods=[{"hs_code": "940360"}])
     result = screen([record(amended, 1)], ledger)
@@ -378,8 +360,7 @@ def test_an_amendment_to_harmless_goods_withdraws_the_referral_and_completes() -
     assert result.notices == {"REFERRAL_CLOSED": 1, "ASSESSMENT_COMPLETE": 1}
 
 
-def test_an_amendment_that_stays_a_referral_sends_only_its_own_notice() -> None:
-    ledger = DictLedger()
+def test_an_amendment_that_stays_a_referral_sends_only_its_own_notice(ledger: DictLedger) -> None:
     screen([record(HRCM)], ledger)
     amended = filing(
         "D-HRCM", 2, goods=[{"hs_code": ARMS}], consignee={"name": "Kestrel Logistics"}
@@ -387,16 +368,14 @@ def test_an_amendment_that_stays_a_referral_sends_only_its_own_notice() -> None:
     assert kinds(screen([record(amended, 1)], ledger)) == [("DNL", "D-HRCM", 2)]
 
 
-def test_an_amendment_of_a_clean_filing_withdraws_nothing() -> None:
-    ledger = DictLedger()
+def test_an_amendment_of_a_clean_filing_withdraws_nothing(ledger: DictLedger) -> None:
     screen([record(CLEAN)], ledger)
     result = screen([record(filing("D-CLEAN", 2), 1)], ledger)
     assert kinds(result) == [("ASSESSMENT_COMPLETE", "D-CLEAN", 2)]
     assert result.tombstones == 1  # the spare tombstone is not a withdrawn referral
 
 
-def test_an_invalidation_withdraws_the_referral_and_says_nothing_else() -> None:
-    ledger = DictLedger()
+def test_an_invalidation_withdraws_the_referral_and_says_nothing_else(ledger: DictLedger) -> None:
     screen([record(DNL)], ledger)
     # No filer_id, no declarant: told to whoever was told of the referral.
     result = screen([record(invalidation("D-DNL", 2), 1)], ledger)
@@ -405,17 +384,17 @@ def test_an_invalidation_withdraws_the_referral_and_says_nothing_else() -> None:
     assert notice["text"].startswith("The instruction not to load the consignment on declaration")
 
 
-def test_an_invalidation_of_a_clean_filing_sends_no_notice() -> None:
-    ledger = DictLedger()
+def test_an_invalidation_of_a_clean_filing_sends_no_notice(ledger: DictLedger) -> None:
     screen([record(CLEAN)], ledger)
     result = screen([record(invalidation("D-CLEAN", 2, filer_id=FILER), 1)], ledger)
     assert notices_in(result) == []
     assert result.notices_unaddressed == {}
 
 
-def test_a_referral_closed_goes_to_the_closing_filer_when_its_own_is_not_known() -> None:
+def test_a_referral_closed_goes_to_the_closing_filer_when_its_own_is_not_known(
+    ledger: DictLedger,
+) -> None:
     # A state written before notices existed: the open hit's kind and filer are not known.
-    ledger = DictLedger()
     ledger.states["D-OLD"] = VersionState((1,), open_hit=1)
     result = screen([record(invalidation("D-OLD", 2, filer_id="NEW-FILER"))], ledger)
     (notice,) = notices_in(result)
@@ -427,8 +406,7 @@ def test_a_referral_closed_goes_to_the_closing_filer_when_its_own_is_not_known()
     assert result.notices_unaddressed == {"REFERRAL_CLOSED": 1}
 
 
-def test_a_version_arriving_after_a_newer_one_gets_no_notice() -> None:
-    ledger = DictLedger()
+def test_a_version_arriving_after_a_newer_one_gets_no_notice(ledger: DictLedger) -> None:
     screen([record(filing("D-LATE", 3, goods=[{"hs_code": ARMS}]))], ledger)
     result = screen([record(filing("D-LATE", 1), 1)], ledger)
     assessment = assessments_in(result)[("D-LATE", 1)]
@@ -476,10 +454,10 @@ def test_the_same_batch_screened_twice_sends_the_same_notices() -> None:
 @pytest.mark.parametrize("state_written", [True, False])
 def test_a_closing_version_screened_again_after_a_crash_withdraws_again(
     state_written: bool,
+    ledger: DictLedger,
 ) -> None:
     """After a crash the batch is screened again, with the version table as far as its
     changelog got: the filer gets the same notices, with the same ids."""
-    ledger = DictLedger()
     screen([record(HRCM)], ledger)
     before = dict(ledger.states)
     closing = record(filing("D-HRCM", 2), 1)
@@ -491,8 +469,7 @@ def test_a_closing_version_screened_again_after_a_crash_withdraws_again(
     assert [n["kind"] for n in notices_in(again)] == ["REFERRAL_CLOSED", "ASSESSMENT_COMPLETE"]
 
 
-def test_an_invalidation_screened_again_withdraws_again() -> None:
-    ledger = DictLedger()
+def test_an_invalidation_screened_again_withdraws_again(ledger: DictLedger) -> None:
     screen([record(RFI)], ledger)
     closing = record(invalidation("D-RFI", 2), 1)
     first = screen([closing], ledger)

@@ -9,8 +9,7 @@ from datetime import UTC, date, datetime
 import msgspec
 import pytest
 
-from pipeline.contract.models import Address, Declaration, Party, PartyId, WatchlistEntry
-from pipeline.reference.aeo import AeoRegistry
+from pipeline.contract.models import Address, Party, PartyId, WatchlistEntry
 from pipeline.reference.clearances import (
     Clearances,
     WatchlistClearance,
@@ -19,8 +18,8 @@ from pipeline.reference.clearances import (
     party_key,
 )
 from pipeline.reference.parties import ReferenceData
-from pipeline.reference.watchlist import Watchlist
 from pipeline.screening.enrich import PartyFacts
+from tests.factories import bare_declaration as filed
 
 CLEARED_AT = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 LAST_DAY = date(2026, 11, 30)
@@ -140,17 +139,9 @@ def test_party_key_is_who_the_party_is_not_how_it_was_typed() -> None:
 # --- ReferenceData: cleared findings dropped before the worst is chosen -----------------------
 
 
-def filed(submitted_at: str = "2026-11-27T10:00:00Z") -> Declaration:
-    return msgspec.json.decode(
-        f'{{"declaration_id": "D1", "version": 1, "message_type": "FILING",'
-        f' "submitted_at": "{submitted_at}"}}'.encode(),
-        type=Declaration,
-    )
-
-
 @pytest.fixture
-def reference() -> ReferenceData:
-    data = ReferenceData(AeoRegistry(), Watchlist())
+def reference(empty_reference: ReferenceData) -> ReferenceData:
+    data = empty_reference
     for entry in (NAMED, BY_TIN):
         data.apply_watchlist(entry.entry_id.encode(), msgspec.json.encode(entry))
     return data
@@ -159,7 +150,7 @@ def reference() -> ReferenceData:
 def entry_of(
     reference: ReferenceData, party: Party, submitted_at: str = "2026-11-27T10:00:00Z"
 ) -> str | None:
-    facts = reference.lookup(filed(submitted_at), "consignee", party)[0]
+    facts = reference.lookup(filed(submitted_at=submitted_at), "consignee", party)[0]
     found = facts.watchlist_entry
     return None if found is None else str(found)
 
@@ -256,7 +247,7 @@ def test_a_malformed_clearance_is_refused_and_lookups_go_on(reference: Reference
     assert entry_of(reference, KESTREL) == BY_TIN.entry_id
 
 
-def test_the_default_reference_data_has_no_clearances() -> None:
-    data = ReferenceData(AeoRegistry(), Watchlist())
+def test_the_default_reference_data_has_no_clearances(empty_reference: ReferenceData) -> None:
+    data = empty_reference
     assert len(data.clearances) == 0
     assert data.clearances.cleared_entries(party_key(KESTREL), LAST_DAY) == frozenset()

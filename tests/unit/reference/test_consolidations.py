@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
-
 from pipeline.contract.models import Declaration
 from pipeline.reference.consolidations import (
     ENCODER,
@@ -14,6 +10,7 @@ from pipeline.reference.consolidations import (
     LinkedHouses,
     master_key,
 )
+from tests.factories import bare_declaration
 
 
 def _put(copy: Consolidations, declaration_id: str, master: str, outcome: str) -> None:
@@ -23,14 +20,8 @@ def _put(copy: Consolidations, declaration_id: str, master: str, outcome: str) -
 
 
 def _declaration(declaration_id: str, master: str | None) -> Declaration:
-    document: dict[str, Any] = {
-        "declaration_id": declaration_id,
-        "version": 1,
-        "message_type": "FILING",
-        "submitted_at": "2026-11-20T08:00:00Z",
-        "transport_document": {"type": "HBL", "number": "HB-1", "master_number": master},
-    }
-    return msgspec.convert(document, Declaration)
+    document = {"type": "HBL", "number": "HB-1", "master_number": master}
+    return bare_declaration(declaration_id, transport_document=document)
 
 
 def test_master_numbers_compare_without_case_spaces_or_punctuation() -> None:

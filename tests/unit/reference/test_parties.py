@@ -7,11 +7,10 @@ from datetime import date
 import msgspec
 import pytest
 
-from pipeline.contract.models import AeoRecord, Declaration, Party, PartyId, WatchlistEntry
+from pipeline.contract.models import AeoRecord, Party, PartyId, WatchlistEntry
 from pipeline.reference import parties
-from pipeline.reference.aeo import AeoRegistry
 from pipeline.reference.parties import ReferenceData
-from pipeline.reference.watchlist import Watchlist
+from tests.factories import bare_declaration as filed
 
 OPERATOR = "DEAEOF0000000001"
 
@@ -44,20 +43,12 @@ def listing(name: str) -> bytes:
     return msgspec.json.encode(entry)
 
 
-def filed(submitted_at: str = "2026-11-27T10:00:00Z") -> Declaration:
-    return msgspec.json.decode(
-        f'{{"declaration_id": "D1", "version": 1, "message_type": "FILING",'
-        f' "submitted_at": "{submitted_at}"}}'.encode(),
-        type=Declaration,
-    )
-
-
 CONSIGNOR = Party(name="Hamburg Exporters GmbH", ids=[PartyId("AEO", OPERATOR)])
 
 
 @pytest.fixture
-def reference() -> ReferenceData:
-    data = ReferenceData(AeoRegistry(), Watchlist())
+def reference(empty_reference: ReferenceData) -> ReferenceData:
+    data = empty_reference
     data.apply_aeo(OPERATOR.encode(), aeo())
     return data
 
@@ -89,8 +80,8 @@ def test_a_new_listing_is_seen_by_the_next_lookup(reference: ReferenceData) -> N
 
 def test_the_filing_date_is_part_of_what_is_remembered(reference: ReferenceData) -> None:
     reference.apply_aeo(OPERATOR.encode(), aeo(valid_to=date(2026, 6, 30)))
-    before = reference.lookup(filed("2026-06-30T10:00:00Z"), "consignor", CONSIGNOR)[0]
-    after = reference.lookup(filed("2026-07-01T10:00:00Z"), "consignor", CONSIGNOR)[0]
+    before = reference.lookup(filed(submitted_at="2026-06-30T10:00:00Z"), "consignor", CONSIGNOR)[0]
+    after = reference.lookup(filed(submitted_at="2026-07-01T10:00:00Z"), "consignor", CONSIGNOR)[0]
     assert (before.aeo_status, after.aeo_status) == ("ACTIVE", "EXPIRED")
 
 

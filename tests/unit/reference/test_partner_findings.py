@@ -33,6 +33,7 @@ from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.model import RuleSet
 from pipeline.settings import Settings
+from tests.factories import bare_declaration
 
 ROOT = Path(__file__).resolve().parents[3]
 AGREEMENTS = load_agreements(ROOT / "agreements")
@@ -61,15 +62,12 @@ def finding(**fields: Any) -> dict[str, Any]:
 
 
 def declaration(**fields: Any) -> Declaration:
-    document: dict[str, Any] = {
-        "declaration_id": "D-1",
-        "version": 1,
-        "message_type": "FILING",
+    document = {
         "submitted_at": "2026-11-20T08:00:00Z",
         "transport_document": {"type": "MBL", "number": "OTHER-DOC"},
+        **fields,
     }
-    document.update(fields)
-    return msgspec.convert(document, Declaration)
+    return bare_declaration("D-1", **document)
 
 
 def record(message: dict[str, Any] | bytes, offset: int = 0) -> InputRecord:
@@ -267,11 +265,11 @@ def test_the_partner_rule_passes_its_cases_and_refers_hrcm() -> None:
     assert rule.action == "HRCM"
 
 
-def test_the_worker_reference_data_gives_the_rule_its_facts() -> None:
+def test_the_worker_reference_data_gives_the_rule_its_facts(empty_reference: ReferenceData) -> None:
     ruleset = load_ruleset(ROOT / "rules")
     [rule] = [r for r in ruleset.rules if r.id == RULE_ID]
     compiled = CompiledRuleSet(RuleSet((rule,), ruleset.lists, ruleset.list_entries, "t"))
-    reference = ReferenceData(AeoRegistry(), Watchlist())
+    reference = empty_reference
     inbound(reference.partner_findings).apply(record(finding()))
     [evaluation] = RuleEvaluator(compiled, reference).evaluate_declarations(
         [declaration(ucr="6CN12345678-0001")]
@@ -306,8 +304,10 @@ def party(value: str = "cn 9876543210") -> Party:
     return msgspec.convert({"name": "NINGBO", "ids": [{"scheme": "AEO", "value": value}]}, Party)
 
 
-def test_a_partner_registry_record_is_an_mra_record_of_that_partner() -> None:
-    reference = ReferenceData(AeoRegistry(), Watchlist())
+def test_a_partner_registry_record_is_an_mra_record_of_that_partner(
+    empty_reference: ReferenceData,
+) -> None:
+    reference = empty_reference
     # Whatever the record says: the agreement's partner is who vouches for it.
     reference.partner_aeo("CN")(b"CN9876543210", aeo_record(mra_partner="US"))
     facts, status = reference.lookup(declaration(), "consignor", party())

@@ -15,9 +15,8 @@ from pipeline.reference.vessels import imo_check_digit_valid, normalise_imo
 from pipeline.reference.watchlist import Watchlist
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
-from pipeline.rules.loader import load_ruleset
+from tests.factories import bare_declaration
 
-RULES = Path(__file__).resolve().parents[3] / "rules"
 SAMPLE_WATCHLIST = Path(__file__).resolve().parents[3] / "deploy" / "sample-data" / "watchlist.csv"
 
 
@@ -108,14 +107,8 @@ def test_an_imo_id_does_not_match_a_party_and_a_party_id_does_not_match_a_vessel
 
 
 def declaration(vessel: dict[str, object] | None, mode: str = "SEA") -> Declaration:
-    document = {
-        "declaration_id": "D-V1",
-        "version": 1,
-        "message_type": "FILING",
-        "submitted_at": "2026-11-27T10:00:00Z",
-        "transport": {"mode": mode, "conveyance_ref": "ARTAVIL 12E", "vessel": vessel},
-    }
-    return msgspec.json.decode(msgspec.json.encode(document), type=Declaration)
+    transport = {"mode": mode, "conveyance_ref": "ARTAVIL 12E", "vessel": vessel}
+    return bare_declaration("D-V1", transport=transport)
 
 
 def reference_with(*entries: WatchlistEntry) -> ReferenceData:
@@ -139,34 +132,42 @@ def test_reference_data_gives_the_vessels_worst_finding_and_forgets_a_tombstoned
     assert data.vessel(filed) == {}
 
 
-def fired(data: ReferenceData, filed: Declaration) -> dict[str, str]:
-    evaluator = RuleEvaluator(CompiledRuleSet(load_ruleset(RULES)), data)
+def fired(rules: CompiledRuleSet, data: ReferenceData, filed: Declaration) -> dict[str, str]:
+    evaluator = RuleEvaluator(rules, data)
     [evaluation] = evaluator.evaluate_declarations([filed])
     return {m.rule_id: m.reason for m in evaluation.matches}
 
 
 @pytest.mark.parametrize("action", ["DNL", "HRCM", "RFI"])
-def test_the_default_rules_give_a_listed_vessel_its_entrys_action(action: str) -> None:
+def test_the_default_rules_give_a_listed_vessel_its_entrys_action(
+    action: str, default_rules: CompiledRuleSet
+) -> None:
     data = reference_with(vessel_entry("OFAC-15036", "IMO 9187629", action))
-    found = fired(data, declaration({"name": "ARTAVIL", "imo": "IMO 9187629", "flag": "PA"}))
+    found = fired(
+        default_rules, data, declaration({"name": "ARTAVIL", "imo": "IMO 9187629", "flag": "PA"})
+    )
     reason = found[f"WL-VESSEL-{action}"]
     assert "ARTAVIL" in reason
     assert "OFAC-15036" in reason
     assert "VESSEL-IMO-CHECK-DIGIT" not in found
 
 
-def test_a_wrong_check_digit_is_a_request_for_information_and_no_imo_is_no_finding() -> None:
+def test_a_wrong_check_digit_is_a_request_for_information_and_no_imo_is_no_finding(
+    default_rules: CompiledRuleSet,
+) -> None:
     data = reference_with()
-    found = fired(data, declaration({"name": "MSC ANNA", "imo": "IMO 9074728", "flag": "PA"}))
+    found = fired(
+        default_rules, data, declaration({"name": "MSC ANNA", "imo": "IMO 9074728", "flag": "PA"})
+    )
     assert "IMO 9074728" in found["VESSEL-IMO-CHECK-DIGIT"]
     assert "ask the carrier" in found["VESSEL-IMO-CHECK-DIGIT"]
     for vessel in ({"name": "MSC ANNA", "flag": "PA"}, None):
-        found = fired(data, declaration(vessel))
+        found = fired(default_rules, data, declaration(vessel))
         assert not {r for r in found if r.startswith(("WL-VESSEL", "VESSEL-"))}
 
 
-def test_a_high_risk_flag_raises_the_score() -> None:
-    found = fired(reference_with(), declaration({"name": "SONG JONG", "flag": "KP"}))
+def test_a_high_risk_flag_raises_the_score(default_rules: CompiledRuleSet) -> None:
+    found = fired(default_rules, reference_with(), declaration({"name": "SONG JONG", "flag": "KP"}))
     assert "KP" in found["VESSEL-FLAG-HIGH-RISK"]
 
 

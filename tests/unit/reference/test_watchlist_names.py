@@ -5,21 +5,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import msgspec
 import pytest
 
 from pipeline.contract.models import Declaration, Party, WatchlistEntry
-from pipeline.reference.aeo import AeoRegistry
 from pipeline.reference.normalise import name_forms
 from pipeline.reference.parties import ReferenceData
 from pipeline.reference.watchlist import TRUNCATED_MIN_LENGTH, TRUNCATED_SCORE, Watchlist
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
-from pipeline.rules.loader import load_ruleset
-
-RULES = Path(__file__).resolve().parents[3] / "rules"
+from tests.factories import bare_declaration
 
 # A real SDN entity name (ent_num 11643), 58 characters as listed.
 LONG = "INDUSTRIAL DEVELOPMENT AND RENOVATION ORGANIZATION OF IRAN"
@@ -183,19 +178,14 @@ def test_a_listed_name_in_an_unknown_script_is_not_indexed() -> None:
 
 
 def filing(consignee: str) -> Declaration:
-    document = {
-        "declaration_id": "D-T1",
-        "version": 1,
-        "message_type": "FILING",
-        "submitted_at": "2026-11-27T10:00:00Z",
-        "consignee": {"name": consignee},
-    }
-    return msgspec.json.decode(msgspec.json.encode(document), type=Declaration)
+    return bare_declaration("D-T1", consignee={"name": consignee})
 
 
 @pytest.mark.parametrize("action", ["DNL", "HRCM", "RFI"])
-def test_a_truncated_match_is_a_fact_and_the_watch_list_rules_fire(action: str) -> None:
-    data = ReferenceData(AeoRegistry(), Watchlist())
+def test_a_truncated_match_is_a_fact_and_the_watch_list_rules_fire(
+    action: str, default_rules: CompiledRuleSet, empty_reference: ReferenceData
+) -> None:
+    data = empty_reference
     listing = entry("SDN-11643", LONG, action=action)
     data.apply_watchlist(b"SDN-11643", msgspec.json.encode(listing))
     declaration = filing(LONG[:35])
@@ -203,8 +193,6 @@ def test_a_truncated_match_is_a_fact_and_the_watch_list_rules_fire(action: str) 
     assert facts.watchlist_match == "TRUNCATED"
     assert facts.watchlist_score == TRUNCATED_SCORE
     assert facts.watchlist_action == action
-    [evaluation] = RuleEvaluator(CompiledRuleSet(load_ruleset(RULES)), data).evaluate_declarations(
-        [declaration]
-    )
+    [evaluation] = RuleEvaluator(default_rules, data).evaluate_declarations([declaration])
     reasons = {m.rule_id: m.reason for m in evaluation.matches}
     assert "by TRUNCATED, score 90" in reasons[f"WL-{action}"]

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import msgspec
-import orjson
-
-from pipeline.contract.models import Declaration
-from pipeline.rules.cases import BASE_DECLARATION, CaseFacts, merge
+from pipeline.rules.cases import CaseFacts
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RANDOM_RULE_ID, EvaluationSettings, RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.screening.outcome import Thresholds, decide
+from tests.factories import declaration
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPILED = CompiledRuleSet(load_ruleset(ROOT / "rules"))
 
 
-def _declaration(**fragment: object) -> Declaration:
-    document = merge(BASE_DECLARATION, fragment)
-    return msgspec.json.decode(orjson.dumps(document), type=Declaration)
-
-
 def test_random_selection_picks_the_configured_share_and_the_same_ones_every_time() -> None:
     evaluator = RuleEvaluator(COMPILED, settings=EvaluationSettings(random_selection_share=0.1))
-    batch = [_declaration(declaration_id=f"R-{n}") for n in range(2000)]
+    batch = [declaration(declaration_id=f"R-{n}") for n in range(2000)]
     first = [
         any(m.rule_id == RANDOM_RULE_ID for m in e.matches)
         for e in evaluator.evaluate_declarations(batch)
@@ -43,14 +35,14 @@ def test_random_selection_picks_the_configured_share_and_the_same_ones_every_tim
 
 
 def test_no_random_selection_by_default() -> None:
-    batch = [_declaration(declaration_id=f"R-{n}") for n in range(500)]
+    batch = [declaration(declaration_id=f"R-{n}") for n in range(500)]
     assert all(not e.matches for e in RuleEvaluator(COMPILED).evaluate_declarations(batch))
 
 
 def test_a_security_aeo_consignor_lowers_the_score_but_not_a_direct_action() -> None:
     aeos = {"aeo_status": "ACTIVE", "aeo_type": "AEOS", "aeo_security": True}
     evaluator = RuleEvaluator(COMPILED, CaseFacts({"consignor": aeos}))
-    arms = _declaration(goods=[{"hs_code": "930690"}])
+    arms = declaration(hs_code="930690")
     evaluation = evaluator.evaluate_declarations([arms])[0]
     assert evaluation.score_reduction == 20
     outcome, score = decide(evaluation.matches, evaluation.score_reduction, Thresholds())
@@ -65,9 +57,9 @@ def test_a_rule_outside_its_validity_window_does_not_fire() -> None:
     fragment = {k: v for k, v in case.items() if k != "facts"}
     assert target.valid_from is not None
     fragment["submitted_at"] = f"{target.valid_from.isoformat()}T00:30:00+02:00"
-    fired = inside.evaluate_declarations([_declaration(**fragment)])[0]
+    fired = inside.evaluate_declarations([declaration(**fragment)])[0]
     # 00:30 at +02:00 is still the day before in UTC: outside the window.
     assert target.id not in {m.rule_id for m in fired.matches}
     fragment["submitted_at"] = f"{target.valid_from.isoformat()}T12:00:00Z"
-    fired = inside.evaluate_declarations([_declaration(**fragment)])[0]
+    fired = inside.evaluate_declarations([declaration(**fragment)])[0]
     assert target.id in {m.rule_id for m in fired.matches}

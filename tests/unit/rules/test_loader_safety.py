@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import msgspec
-import orjson
 import pytest
 
 from pipeline.contract.models import Declaration
-from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import RuleSetInvalid, load_ruleset
 from pipeline.yaml_documents import MAX_EXPANDED_NODES
+from tests.factories import declaration
 from tests.unit.rules.test_loader import VALID, change, line_of, refused, write
 
 
@@ -117,8 +115,7 @@ def test_code_inside_a_value_is_inert_text(tmp_path: Path) -> None:
     evaluator = RuleEvaluator(CompiledRuleSet(ruleset))
 
     def filed(description: str) -> Declaration:
-        document = merge(BASE_DECLARATION, {"goods": [{"description": description}]})
-        return msgspec.json.decode(orjson.dumps(document), type=Declaration)
+        return declaration(goods=[{"description": description}])
 
     [quoted, plain] = evaluator.evaluate_declarations([filed(f"crate: {code}"), filed("chairs")])
     assert [m.rule_id for m in quoted.matches] == ["HS-ARMS-93"]

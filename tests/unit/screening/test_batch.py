@@ -24,20 +24,17 @@ from pipeline.contract.models import Assessment, Hit, Rejection
 from pipeline.contract.schemas import load_schema
 from pipeline.records import InputRecord, OutputRecord
 from pipeline.screening.batch import BatchResult, Screener
+from pipeline.screening.ledger import DictLedger
 from pipeline.screening.versions import Closure, VersionState
+from tests.factories import bare_filing, invalidation
 from tests.unit.screening.builtin_checks import RULESET_VERSION, BuiltinChecks
-from tests.unit.screening.ledgers import DictLedger
 
 NOW = datetime(2026, 11, 27, 15, 5, 0, 250_000, tzinfo=UTC)
 NOW_TEXT = "2026-11-27T15:05:00.250000Z"  # RFC 3339, UTC, microseconds
 MAX_BYTES = 64 * 1024
 ROOT = Path(__file__).resolve().parents[3]
 ARMS = "930690"
-
-
-@pytest.fixture
-def ledger() -> DictLedger:
-    return DictLedger()
+SUBMITTED = "2026-11-27T15:04:05Z"
 
 
 def screener() -> Screener:
@@ -51,25 +48,18 @@ def declaration(
     hs_code: str = "851712",
     **extra: Any,
 ) -> dict[str, Any]:
+    """A minimal filing: three named parties and one goods item, with nothing else to check."""
     if message_type == "INVALIDATION":
-        return {
-            "declaration_id": declaration_id,
-            "version": version,
-            "message_type": "INVALIDATION",
-            "submitted_at": "2026-11-27T15:04:05Z",
-            **extra,
-        }
-    return {
-        "declaration_id": declaration_id,
-        "version": version,
+        return invalidation(declaration_id, version, submitted_at=SUBMITTED, **extra)
+    fields = {
         "message_type": message_type,
-        "submitted_at": "2026-11-27T15:04:05Z",
         "declarant": {"name": "Fast Forwarding GmbH"},
         "consignor": {"name": "Shanghai Trading Ltd"},
         "consignee": {"name": "Berlin Retail AG"},
         "goods": [{"seq": 1, "hs_code": hs_code, "description": "goods", "gross_mass_kg": 10.0}],
         **extra,
     }
+    return bare_filing(declaration_id, version, SUBMITTED, **fields)
 
 
 _offsets = iter(range(10**9))

@@ -31,7 +31,7 @@ from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.screening.batch import BatchResult, Screener
 from pipeline.screening.decode import DecodeFailure, decode_declaration
-from tests.unit.screening.ledgers import DictLedger
+from pipeline.screening.ledger import DictLedger
 
 RULES_DIR = Path(__file__).resolve().parents[3] / "rules"
 MAX_BYTES = 1_048_576

@@ -27,6 +27,7 @@ from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.screening.batch import BatchResult, Screener
+from pipeline.screening.ledger import DictLedger
 from tests.hostile_corpus import (
     DEFAULT_MAX_MESSAGE_BYTES,
     HostileCase,
@@ -34,7 +35,6 @@ from tests.hostile_corpus import (
     full_declaration,
     hostile_corpus,
 )
-from tests.unit.screening.ledgers import DictLedger
 
 RULES_DIR = Path(__file__).resolve().parents[3] / "rules"
 CORPUS = hostile_corpus()

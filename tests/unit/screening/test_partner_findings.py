@@ -28,7 +28,8 @@ from pipeline.rules.loader import load_ruleset
 from pipeline.screening.batch import BatchResult, Screener
 from pipeline.screening.enrich import Enriched, Enricher
 from pipeline.screening.evaluation import Evaluation
-from tests.unit.screening.ledgers import DictLedger
+from pipeline.screening.ledger import DictLedger
+from tests.factories import bare_filing
 
 ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -62,11 +63,8 @@ class ByHsCode:
 
 
 def filing(declaration_id: str = "D1", hs_code: str = "930690", **extra: Any) -> dict[str, Any]:
-    return {
-        "declaration_id": declaration_id,
-        "version": 1,
-        "message_type": "FILING",
-        "submitted_at": "2026-12-05T11:00:00Z",
+    """A filing loaded in China for Rotterdam, whose party names must never reach a partner."""
+    fields = {
         "ucr": f"UCR-{declaration_id}",
         "declarant": {"name": "Fast Forwarding BV", "ids": [{"scheme": "EORI", "value": "NL1"}]},
         "consignor": {"name": "Shanghai Trading Ltd"},
@@ -77,6 +75,7 @@ def filing(declaration_id: str = "D1", hs_code: str = "930690", **extra: Any) ->
         "goods": [{"seq": 1, "hs_code": hs_code, "description": "goods", "origin_country": "CN"}],
         **extra,
     }
+    return bare_filing(declaration_id, submitted_at="2026-12-05T11:00:00Z", **fields)
 
 
 def record(document: dict[str, Any], offset: int = 0) -> InputRecord:
@@ -197,8 +196,7 @@ def test_an_hrcm_is_sent_at_medium_when_the_agreement_allows_it(tmp_path: Path) 
     assert json.loads(output.value or b"")["level"] == "MEDIUM"
 
 
-def test_a_superseded_version_sends_nothing() -> None:
-    ledger = DictLedger()
+def test_a_superseded_version_sends_nothing(ledger: DictLedger) -> None:
     newer = {**filing(hs_code="851712"), "version": 2, "message_type": "AMENDMENT"}
     screener(repo_sharing()).screen([record(newer)], ledger)
     result = screener(repo_sharing()).screen([record(filing(), offset=1)], ledger)
@@ -206,8 +204,7 @@ def test_a_superseded_version_sends_nothing() -> None:
     assert outbound(result) == []
 
 
-def test_an_invalidation_sends_nothing() -> None:
-    ledger = DictLedger()
+def test_an_invalidation_sends_nothing(ledger: DictLedger) -> None:
     screener(repo_sharing()).screen([record(filing())], ledger)
     invalidation = {
         "declaration_id": "D1",

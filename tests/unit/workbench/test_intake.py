@@ -2,14 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.rules.cases import BASE_DECLARATION
 from pipeline.workbench.intake import _CASE_COLUMNS, _case_values, _placeholders
 from pipeline.workbench.referrals import Referral, referral_from_hit
+from tests.factories import filing
 
 
 def _referral(master: str | None) -> Referral:
-    filing = dict(BASE_DECLARATION)
-    filing["transport_document"] = {"type": "HAWB", "number": "H-1", "master_number": master}
+    document = {"type": "HAWB", "number": "H-1", "master_number": master}
     hit = {
         "declaration_id": "D-1",
         "version": 1,
@@ -17,7 +16,7 @@ def _referral(master: str | None) -> Referral:
         "priority": 3,
         "score": 30.0,
         "assessed_at": "2026-12-01T10:00:00Z",
-        "declaration": filing,
+        "declaration": filing(transport_document=document),
     }
     return referral_from_hit(hit)
 

@@ -6,17 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import orjson
 import pytest
 
 from pipeline.c2c.agreements import Agreements, load_agreements
 from pipeline.c2c.outbound import examination_result_message
-from pipeline.contract.models import Declaration, ExaminationResult, PartnerMessage
+from pipeline.contract.models import ExaminationResult, PartnerMessage
 from pipeline.errors import ConfigurationError
 from pipeline.kafka import acls
-from pipeline.rules.cases import BASE_DECLARATION
 from pipeline.settings import Settings
 from pipeline.workbench import metrics, partner_inbound, partner_outbound, partners
+from tests.factories import declaration
 
 ROOT = Path(__file__).resolve().parents[3]
 AGREEMENTS = load_agreements(ROOT / "agreements")
@@ -158,16 +157,11 @@ def test_add_partner_grants_read_on_the_partners_topic_to_workbench_pipeline_and
         acls.partner_roles("CN.evil")
 
 
-def _filing(**transport: Any) -> Declaration:
-    document = {**BASE_DECLARATION, "transport": {**BASE_DECLARATION["transport"], **transport}}
-    return msgspec.json.decode(orjson.dumps(document), type=Declaration)
-
-
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
 
 def test_a_request_is_refused_in_words_without_an_agreement_allowing_it() -> None:
-    filing = _filing()  # loaded in CN, discharged in DE
+    filing = declaration()  # loaded in CN, discharged in DE
     with pytest.raises(partners.PartnerRefused, match="no sharing agreement with JP"):
         partner_outbound.check_request(None, "JP", filing, "NL", NOW)
     no_requests = dataclasses.replace(
@@ -180,7 +174,7 @@ def test_a_request_is_refused_in_words_without_an_agreement_allowing_it() -> Non
 
 
 def test_a_request_to_a_partner_the_consignment_does_not_concern_is_refused() -> None:
-    filing = _filing()
+    filing = declaration()
     with pytest.raises(partners.PartnerRefused, match="does not concern US"):
         partner_outbound.check_request(AGREEMENTS.by_partner["US"], "US", filing, "NL", NOW)
     with pytest.raises(partners.PartnerRefused, match="does not concern CN"):

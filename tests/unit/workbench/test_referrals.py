@@ -8,8 +8,8 @@ import pytest
 from pipeline.contract.models import Address, Party, PartyId
 from pipeline.reference.clearances import party_key
 from pipeline.reference.consolidations import master_key
-from pipeline.rules.cases import BASE_DECLARATION
 from pipeline.workbench.referrals import clean, decode_hit, filed_master, referral_from_hit
+from tests import factories
 
 
 def _hit(declaration: dict | None = None, **fields: object) -> dict:
@@ -25,14 +25,14 @@ def _hit(declaration: dict | None = None, **fields: object) -> dict:
             {"rule_id": "WL-DNL", "evidence": {"consignee.watchlist_entry": "E-1"}},
             {"rule_id": "HS-ARMS-93", "evidence": {}},
         ],
-        "declaration": declaration if declaration is not None else dict(BASE_DECLARATION),
+        "declaration": declaration if declaration is not None else factories.filing(),
     }
     hit.update(fields)
     return hit
 
 
 def test_the_worklist_columns_come_from_the_hit_and_its_filing() -> None:
-    filing = dict(BASE_DECLARATION)
+    filing = factories.filing()
     referral = referral_from_hit(_hit(filing))
     assert (referral.declaration_id, referral.version, referral.outcome) == ("D-1", 2, "DNL")
     assert referral.assessed_at == datetime(2026, 12, 1, 10, 0, 0, 123000, tzinfo=UTC)
@@ -50,7 +50,7 @@ def test_the_worklist_columns_come_from_the_hit_and_its_filing() -> None:
 def test_each_party_is_keyed_as_the_worker_keys_it() -> None:
     referral = referral_from_hit(_hit())
     consignee = next(p for p in referral.parties if p.role == "consignee")
-    raw = BASE_DECLARATION["consignee"]
+    raw = factories.filing()["consignee"]
     country = (raw.get("address") or {}).get("country")
     party = Party(
         name=raw["name"],
@@ -114,7 +114,7 @@ def test_text_for_the_database_holds_no_nul() -> None:
 
 
 def _house(master: object) -> dict:
-    filing = dict(BASE_DECLARATION)
+    filing = factories.filing()
     filing["transport_document"] = {"type": "HBL", "number": "HB-1", "master_number": master}
     return filing
 
