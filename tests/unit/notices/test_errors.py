@@ -14,15 +14,15 @@ from hypothesis import given
 from pipeline.contract.models import Declaration, NoticeError
 from pipeline.notices import errors
 from pipeline.notices.errors import MAX_ERRORS, PATTERN_WORDS, schema_errors
-from pipeline.rules.cases import BASE_DECLARATION, merge
 from pipeline.screening.decode import decode_declaration
+from tests.factories import filing
 from tests.unit.screening.test_fuzz import FUZZ, declarations, dumps, mutated
 
 MAX_BYTES = 1 << 20
 
 
 def found(**fragment: Any) -> list[tuple[str, str]]:
-    result = schema_errors(merge(BASE_DECLARATION, fragment), None)
+    result = schema_errors(filing(**fragment), None)
     return [(e.path, e.message) for e in result.errors]
 
 
@@ -144,7 +144,7 @@ def test_an_invalidation_needs_only_its_four_fields() -> None:
 
 
 def test_a_missing_required_field_is_named_by_its_own_path() -> None:
-    document = merge(BASE_DECLARATION, {})
+    document = filing()
     del document["submitted_at"]
     document["consignor"] = {"address": {"city": "Ningbo"}}
     result = schema_errors(document, None)
@@ -155,16 +155,16 @@ def test_a_missing_required_field_is_named_by_its_own_path() -> None:
 
 
 def test_the_list_of_errors_is_bounded_and_says_so() -> None:
-    result = schema_errors(merge(BASE_DECLARATION, {"goods": [{"hs_code": "1"}] * 50}), None)
+    result = schema_errors(filing(goods=[{"hs_code": "1"}] * 50), None)
     assert len(result.errors) == MAX_ERRORS
     assert not result.complete
-    assert schema_errors(merge(BASE_DECLARATION, {}), None).complete
+    assert schema_errors(filing(), None).complete
 
 
 def test_the_walk_of_a_huge_message_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(errors, "MAX_VALUES", 100)
     goods = [{"hs_code": "940360", "description": "chairs"}] * 999
-    result = schema_errors(merge(BASE_DECLARATION, {"goods": goods}), None)
+    result = schema_errors(filing(goods=goods), None)
     assert result.errors == []
     assert not result.complete
 

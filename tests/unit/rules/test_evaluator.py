@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pipeline.rules.cases import CaseFacts
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RANDOM_RULE_ID, EvaluationSettings, RuleEvaluator
-from pipeline.rules.loader import load_ruleset
 from pipeline.screening.outcome import Thresholds, decide
 from tests.factories import declaration
 
-ROOT = Path(__file__).resolve().parents[3]
-COMPILED = CompiledRuleSet(load_ruleset(ROOT / "rules"))
 
-
-def test_random_selection_picks_the_configured_share_and_the_same_ones_every_time() -> None:
-    evaluator = RuleEvaluator(COMPILED, settings=EvaluationSettings(random_selection_share=0.1))
+def test_random_selection_picks_the_configured_share_and_the_same_ones_every_time(
+    default_rules: CompiledRuleSet,
+) -> None:
+    evaluator = RuleEvaluator(
+        default_rules, settings=EvaluationSettings(random_selection_share=0.1)
+    )
     batch = [declaration(declaration_id=f"R-{n}") for n in range(2000)]
     first = [
         any(m.rule_id == RANDOM_RULE_ID for m in e.matches)
@@ -34,14 +32,16 @@ def test_random_selection_picks_the_configured_share_and_the_same_ones_every_tim
     assert "random selection" in selected.matches[-1].reason
 
 
-def test_no_random_selection_by_default() -> None:
+def test_no_random_selection_by_default(default_rules: CompiledRuleSet) -> None:
     batch = [declaration(declaration_id=f"R-{n}") for n in range(500)]
-    assert all(not e.matches for e in RuleEvaluator(COMPILED).evaluate_declarations(batch))
+    assert all(not e.matches for e in RuleEvaluator(default_rules).evaluate_declarations(batch))
 
 
-def test_a_security_aeo_consignor_lowers_the_score_but_not_a_direct_action() -> None:
+def test_a_security_aeo_consignor_lowers_the_score_but_not_a_direct_action(
+    default_rules: CompiledRuleSet,
+) -> None:
     aeos = {"aeo_status": "ACTIVE", "aeo_type": "AEOS", "aeo_security": True}
-    evaluator = RuleEvaluator(COMPILED, CaseFacts({"consignor": aeos}))
+    evaluator = RuleEvaluator(default_rules, CaseFacts({"consignor": aeos}))
     arms = declaration(hs_code="930690")
     evaluation = evaluator.evaluate_declarations([arms])[0]
     assert evaluation.score_reduction == 20
@@ -50,10 +50,10 @@ def test_a_security_aeo_consignor_lowers_the_score_but_not_a_direct_action() -> 
     assert score == 40
 
 
-def test_a_rule_outside_its_validity_window_does_not_fire() -> None:
-    target = next(r for r in COMPILED.ruleset.rules if r.valid_to is not None and not r.shadow)
+def test_a_rule_outside_its_validity_window_does_not_fire(default_rules: CompiledRuleSet) -> None:
+    target = next(r for r in default_rules.ruleset.rules if r.valid_to is not None and not r.shadow)
     case = target.cases["match"][0]
-    inside = RuleEvaluator(COMPILED, CaseFacts(case.get("facts") or {}))
+    inside = RuleEvaluator(default_rules, CaseFacts(case.get("facts") or {}))
     fragment = {k: v for k, v in case.items() if k != "facts"}
     assert target.valid_from is not None
     fragment["submitted_at"] = f"{target.valid_from.isoformat()}T00:30:00+02:00"
