@@ -4,6 +4,9 @@
 ``pipeline.reference`` and ``pipeline.notices`` hold the screening logic. They must not import
 the worker, the Kafka clients, the workbench or the command line, nor Faust, a Kafka client or
 a database driver, neither directly nor through another module of the project they import.
+The tooling (``pipeline.samples``: the sample generator and converters; ``pipeline.ops``:
+dashboards, alert and settings documents built from code) stays out of what a worker or the
+workbench runs: nothing there reaches it, so it may change without touching the runtime.
 The imports are read with ``ast``, so that nothing is imported to check them.
 """
 
@@ -35,6 +38,17 @@ FORBIDDEN = (
     "aiokafka",
     "psycopg",
 )
+RUNTIME = (
+    *PURE,
+    "pipeline.worker",
+    "pipeline.kafka",
+    "pipeline.workbench",
+    "pipeline.feedback",
+    "pipeline.c2c",
+    "pipeline.targeting",
+    "pipeline.archive",
+)
+TOOLING = ("pipeline.samples", "pipeline.ops")
 # Modules of the pure packages allowed at the edge, each with the reason.
 ALLOWED = {
     # A compacted topic kept in memory by a thread that reads it (the reference data's and the
@@ -88,7 +102,7 @@ def _is_under(module: str, packages: tuple[str, ...]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in packages)
 
 
-def _violations(module: str) -> list[str]:
+def _violations(module: str, forbidden: tuple[str, ...] = FORBIDDEN) -> list[str]:
     """The forbidden imports reached from the module, each with the chain that reaches it."""
     found: list[str] = []
     seen = {module}
@@ -98,7 +112,7 @@ def _violations(module: str) -> list[str]:
         for imported in sorted(_imports(current)):
             if imported in ALLOWED.get(current, set()):
                 continue
-            if _is_under(imported, FORBIDDEN):
+            if _is_under(imported, forbidden):
                 found.append(" -> ".join([*chain, imported]))
             elif imported.startswith("pipeline.") and imported not in seen:
                 seen.add(imported)
@@ -122,3 +136,10 @@ def test_a_pure_package_reaches_no_edge(package: str) -> None:
 def test_every_allowed_exception_is_still_needed() -> None:
     for module, allowed in ALLOWED.items():
         assert allowed <= _imports(module), module
+
+
+@pytest.mark.parametrize("package", RUNTIME)
+def test_the_runtime_reaches_no_tooling(package: str) -> None:
+    modules = list(_modules(package))
+    assert modules
+    assert [v for m in modules for v in _violations(m, TOOLING)] == []
