@@ -32,6 +32,7 @@ PREFIX = "SCREENING_"
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["json", "text"]
 
 
 def _country(value: str) -> str:
@@ -302,7 +303,7 @@ class LogSettings(Section):
     level: Annotated[LogLevel, BeforeValidator(_lower)] = Field(
         "info", alias="log_level", description="debug, info, warning or error."
     )
-    format: Literal["json", "text"] = Field(
+    format: LogFormat = Field(
         "json",
         alias="log_format",
         description="Logs of the worker and the workbench: json (one object a line) or text "
