@@ -56,8 +56,7 @@ def worker(
     )
     # What comes before Faust's worker starts (reference data, rules) is logged through this;
     # Faust's worker then applies the same configuration (``logging_config`` below).
-    logging = settings.logging
-    logs.configure(logging.level, logging.format)
+    logs.configure(settings.logging.level, settings.logging.format)
     if ensure:
         ensure_topics(settings)
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
@@ -80,7 +79,7 @@ def worker(
     # starts: given ours, its records and ours keep going through our one handler.
     Worker(
         app,
-        loglevel=logging.level,
+        loglevel=settings.logging.level,
         quiet=True,
-        logging_config=logs.logging_config(logging.level, logging.format),
+        logging_config=logs.logging_config(settings.logging.level, settings.logging.format),
     ).execute_from_commandline()
