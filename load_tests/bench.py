@@ -43,7 +43,7 @@ from pipeline.kafka.reader import read_compacted
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.publish import ruleset_records
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
-from pipeline.settings import Settings
+from pipeline.settings import VARIABLES, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTITIONS = 12
@@ -88,7 +88,7 @@ def _run(command: list[str], env: dict[str, str]) -> None:
 def fill_input(settings: Settings, count: int) -> dict[str, Any]:
     """The one input of every variant: ``count`` generated declarations, fixed seed."""
     generator = DeclarationGenerator(GeneratorConfig(seed=INPUT_SEED, risky_share=0.05))
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     risky = 0
     started = time.monotonic()
     for message in generator.messages(count):
@@ -116,7 +116,7 @@ class Bench:
 
     def _env(self) -> dict[str, str]:
         return {
-            "SCREENING_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+            "SCREENING_KAFKA_BOOTSTRAP": self.settings.kafka.servers,
             "SCREENING_PARTITIONS": str(PARTITIONS),
         }
 
@@ -140,7 +140,7 @@ class Bench:
         output = f"bench.{name}.v1"
         create_output_topic(self.settings, output, PARTITIONS)
         group = f"bench-{name}-{uuid.uuid4().hex[:6]}"
-        common = ["--bootstrap", self.settings.kafka_bootstrap, "--group", group]
+        common = ["--bootstrap", self.settings.kafka.servers, "--group", group]
         common += ["--input", topics.DECLARATIONS, "--output", output]
         self.measure(VariantSpec(name, command + common, [output]))
 
@@ -205,9 +205,9 @@ class Bench:
 def publish_ruleset(settings: Settings, folder: Path) -> None:
     """As `screening rules publish`, without running the cases: the generated rules of the
     large set carry placeholder cases only."""
-    keys = [k.decode() for k in read_compacted(settings, topics.RULES)]
+    keys = [k.decode() for k in read_compacted(settings.kafka, topics.RULES)]
     records = ruleset_records(load_ruleset(folder), keys)
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     for key, value in records:
         produce_waiting(producer, topics.RULES, value, key.encode())
     if producer.flush(60):
@@ -226,7 +226,7 @@ def start_group_at_end(
 ) -> None:
     """Commit the end offsets of ``names`` for a new group, so that its worker reads only what
     is sent from now on (reset to latest could skip what arrives before its assignment)."""
-    admin = AdminClient(settings.librdkafka_config())
+    admin = AdminClient(settings.kafka.librdkafka_config())
     request = ConsumerGroupTopicPartitions(
         group,
         [
@@ -309,7 +309,7 @@ def run(args: Any) -> dict[str, Any]:
             "input": fill,
             "reference_data": {"aeo_records": args.aeo, "watchlist_entries": args.watchlist},
             "rules_in_large_set": args.rules,
-            "metrics_enabled_setting": "metrics_enabled" in Settings.model_fields,
+            "metrics_enabled_setting": "metrics_enabled" in VARIABLES,
             "machine": machine(),
             "versions": versions(quix_version(quix)),
             "run_seconds": round(time.monotonic() - started, 1),

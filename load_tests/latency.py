@@ -98,7 +98,7 @@ class LatencyProbe:
         self._stop = threading.Event()
         self._consumer = Consumer(
             {
-                **settings.librdkafka_config(),
+                **settings.kafka.librdkafka_config(),
                 "group.id": f"bench-latency-probe-{uuid.uuid4().hex[:8]}",
                 "enable.auto.commit": False,
                 "fetch.wait.max.ms": 10,

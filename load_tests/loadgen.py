@@ -162,7 +162,7 @@ def run_with_probe(
     send_log = SendLog()
     probe = LatencyProbe(settings, end_offsets(settings, topics.ASSESSMENTS), send_log)
     probe.start()
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     try:
         report = send_open_loop(producer, pool.take(count), count, rate_per_s, send_log, progress)
         deadline = time.monotonic() + _DRAIN_TIMEOUT_S

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def publish_reference_data(settings: Settings, aeo: int, watchlist: int) -> None:
     rng = random.Random(3)
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     started = time.perf_counter()
     for record in _aeo_records(aeo, rng):
         produce_waiting(
@@ -66,7 +66,7 @@ def _time_to_ready(settings: Settings) -> None:
         log_path = Path(folder) / "worker.log"
         env = {
             **os.environ,
-            "SCREENING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "SCREENING_KAFKA_BOOTSTRAP": settings.kafka.servers,
             "SCREENING_APP_ID": f"startup-{os.getpid()}",
             "SCREENING_DATA_DIR": str(Path(folder) / "state"),
             "SCREENING_WEB_PORT": str(_free_port()),

@@ -61,7 +61,7 @@ class Worker:
         self.log_path = workdir / "worker.log"
         env = {
             **os.environ,
-            "SCREENING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "SCREENING_KAFKA_BOOTSTRAP": settings.kafka.servers,
             "SCREENING_PARTITIONS": str(PARTITIONS),
             "SCREENING_APP_ID": group,
             "SCREENING_WEB_PORT": str(self.port),

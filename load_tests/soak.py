@@ -182,7 +182,7 @@ def run(args: Any, rate: float) -> dict[str, Any]:
             sampler = Sampler(settings, group, worker.pid, SAMPLE_EVERY_S)
             sampler.start()
             report = send_open_loop(
-                Producer(producer_config(settings)), pool.take(count), count, rate, None, True
+                Producer(producer_config(settings.kafka)), pool.take(count), count, rate, None, True
             )
             sampler.stop()
         finally:

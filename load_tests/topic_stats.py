@@ -30,7 +30,7 @@ _TIMEOUT_S = 30.0
 def _consumer(settings: Settings) -> Consumer:
     return Consumer(
         {
-            **settings.librdkafka_config(),
+            **settings.kafka.librdkafka_config(),
             "group.id": f"bench-stats-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
         }
@@ -40,7 +40,7 @@ def _consumer(settings: Settings) -> Consumer:
 def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
     """The end offset of every partition, in one request; retried while a topic just created
     has no leader yet."""
-    admin = _admin(settings.kafka_bootstrap)
+    admin = _admin(settings.kafka.servers)
     deadline = time.monotonic() + _TIMEOUT_S
     while True:
         try:
@@ -59,7 +59,7 @@ def end_offsets(settings: Settings, topic: str) -> dict[int, int]:
 
 @cache
 def _admin(bootstrap: str) -> AdminClient:
-    return AdminClient(Settings(kafka_bootstrap=bootstrap).librdkafka_config())
+    return AdminClient(Settings(kafka_bootstrap=bootstrap).kafka.librdkafka_config())
 
 
 def count_since(settings: Settings, topic: str, start: dict[int, int]) -> int:
@@ -103,7 +103,7 @@ def output_window(settings: Settings, topic: str, start: dict[int, int]) -> Outp
 
 def create_output_topic(settings: Settings, name: str, partitions: int) -> None:
     """A baseline's output topic, stamped by the broker like the pipeline's on the bench."""
-    admin = AdminClient(settings.librdkafka_config())
+    admin = AdminClient(settings.kafka.librdkafka_config())
     futures = admin.create_topics(
         [
             NewTopic(
@@ -123,7 +123,7 @@ def use_log_append_time(settings: Settings, names: list[str]) -> None:
     """Let the broker stamp records as it appends them, so that every variant's outputs are
     timed by one clock whatever its client puts in the record (Quix Streams, for one, copies
     the input's timestamp)."""
-    admin = AdminClient(settings.librdkafka_config())
+    admin = AdminClient(settings.kafka.librdkafka_config())
     resources = [
         ConfigResource(
             ConfigResource.Type.TOPIC,
@@ -144,7 +144,7 @@ def use_log_append_time(settings: Settings, names: list[str]) -> None:
 
 def group_lag(settings: Settings, group: str, topic: str) -> int | None:
     """Messages of ``topic`` not yet committed by ``group``; None before its first commit."""
-    admin = _admin(settings.kafka_bootstrap)
+    admin = _admin(settings.kafka.servers)
     request = [ConsumerGroupTopicPartitions(group)]
     committed_by_group = admin.list_consumer_group_offsets(request)[group].result(
         timeout=_TIMEOUT_S

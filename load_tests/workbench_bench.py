@@ -601,7 +601,7 @@ def read_range(
         return []
     consumer = Consumer(
         {
-            **settings.librdkafka_config(),
+            **settings.kafka.librdkafka_config(),
             "group.id": f"workbench-bench-reader-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
         }
@@ -683,7 +683,7 @@ def send_phase(
             ids.append(payload.declaration_id)
             yield payload
 
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     report = send_open_loop(producer, noted(), count, rate, None, progress=True)
     return report.as_json(), ids
 
@@ -696,13 +696,13 @@ def ingest_phase(
     publish_reference_data(settings, args.aeo, args.watchlist)
     publish_ruleset(settings, ROOT / "rules")
     started = time.monotonic()
-    worker = start_worker(settings.kafka_bootstrap, work, f"workbench-bench-{uuid.uuid4().hex[:6]}")
+    worker = start_worker(settings.kafka.servers, work, f"workbench-bench-{uuid.uuid4().hex[:6]}")
     stack.callback(stop_process, worker)
     worker_ready_s = round(time.monotonic() - started, 1)
     console.print(f"  worker ready after {worker_ready_s} s")
     database_url = create_database(server_url, "bench_ingest")
     bench = start_workbench(
-        settings.kafka_bootstrap,
+        settings.kafka.servers,
         database_url,
         work / "workbench-ingest.log",
         f"workbench-bench-ingest-{uuid.uuid4().hex[:6]}",
@@ -758,7 +758,7 @@ def ingest_phase(
     version_delays = [float(delay) * 1000 for d, delay in versions if d in measured]
     open_cases = sum(1 for status, _ in mine if status != "CLOSED")
     withdrawn = len(mine) - open_cases
-    open_on_topic = len(read_compacted(settings, topics.HITS))
+    open_on_topic = len(read_compacted(settings.kafka, topics.HITS))
     histogram = histogram_window(histogram_before, histogram_after)
     case_spread = spread(case_delays)
     send_seconds = report["send_seconds"] or args.seconds

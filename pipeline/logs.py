@@ -15,14 +15,15 @@ import json
 import logging
 import logging.config
 import sys
-from typing import IO, Any, Literal
+from typing import IO, Any, get_args
 
 import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-LogFormat = Literal["json", "text"]
-FORMATS: tuple[LogFormat, ...] = ("json", "text")
+from pipeline.settings import LogFormat
+
+FORMATS: tuple[LogFormat, ...] = get_args(LogFormat)
 # The fields a reader looks for first, in this order; the others follow as they came.
 _LEAD = ("timestamp", "level", "logger", "event")
 

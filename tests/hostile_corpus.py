@@ -22,10 +22,10 @@ import orjson
 from pipeline.contract.models import RejectionCode
 from pipeline.contract.schemas import load_schema
 from pipeline.rules.cases import BASE_DECLARATION
-from pipeline.settings import Settings
+from pipeline.settings import VARIABLES
 
 SCREENED = None  # the expected handling of a message that is valid, however odd
-DEFAULT_MAX_MESSAGE_BYTES: int = Settings.model_fields["max_message_bytes"].default
+DEFAULT_MAX_MESSAGE_BYTES: int = VARIABLES["max_message_bytes"].info.default
 
 Schema = dict[str, Any]
 

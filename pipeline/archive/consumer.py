@@ -34,7 +34,7 @@ from pipeline.archive.records import ArchiveRecord
 from pipeline.archive.sources import ARCHIVE_GROUP, subscription
 from pipeline.archive.writer import write_batch
 from pipeline.errors import KafkaUnavailable
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings
 
 __all__ = ["DEFAULT_GROUP", "Archiver", "consumer_config"]
 
@@ -52,9 +52,9 @@ class Totals:
     batches: int = 0
 
 
-def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
+def consumer_config(kafka: KafkaSettings, group: str) -> dict[str, Any]:
     return {
-        **settings.librdkafka_config(),
+        **kafka.librdkafka_config(),
         "group.id": group,
         # Offsets are committed by hand, after the files are durable.
         "enable.auto.commit": False,
@@ -87,9 +87,9 @@ class Archiver:
 
     @classmethod
     def connect(
-        cls, settings: Settings, root: Path, group: str = DEFAULT_GROUP, **options: Any
+        cls, kafka: KafkaSettings, root: Path, group: str = DEFAULT_GROUP, **options: Any
     ) -> Archiver:
-        return cls(root, Consumer(consumer_config(settings, group)), **options)
+        return cls(root, Consumer(consumer_config(kafka, group)), **options)
 
     def run(self, stop: threading.Event) -> Totals:
         """Archive until ``stop`` is set, then write and commit what is pending and leave

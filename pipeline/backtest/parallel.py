@@ -92,7 +92,7 @@ def _set_reports(reports: multiprocessing.Queue[tuple[int, int]]) -> None:
 
 def _screen_in_process(job: Job, share: Share) -> list[Tally]:
     rulesets = [load_ruleset(folder) for folder in job.rule_dirs]
-    reference = load_reference(job.settings, job.aeo_files, job.watchlist_files).data
+    reference = load_reference(job.settings.scoring, job.aeo_files, job.watchlist_files).data
     reports = _reports
     assert reports is not None
     return screen_share(

@@ -24,7 +24,7 @@ from pipeline.reference.aeo import AeoRegistry
 from pipeline.reference.csv_load import RowError, RowResult, read_aeo_csv, read_watchlist_csv
 from pipeline.reference.parties import ReferenceData
 from pipeline.reference.watchlist import Watchlist
-from pipeline.settings import Settings
+from pipeline.settings import ScoringSettings
 
 __all__ = ["load_reference"]
 
@@ -40,12 +40,12 @@ class LoadedReference:
 
 
 def load_reference(
-    settings: Settings, aeo_files: Iterable[Path], watchlist_files: Iterable[Path]
+    scoring: ScoringSettings, aeo_files: Iterable[Path], watchlist_files: Iterable[Path]
 ) -> LoadedReference:
     """A ReferenceData configured as the worker's, filled from the given CSV files in order."""
     data = ReferenceData(
-        AeoRegistry(settings.mra_partner_list()),
-        Watchlist(fuzzy_threshold=settings.watchlist_fuzzy_threshold),
+        AeoRegistry(scoring.mra_partners),
+        Watchlist(fuzzy_threshold=scoring.watchlist_fuzzy_threshold),
     )
     loaded = LoadedReference(data)
     for path in aeo_files:

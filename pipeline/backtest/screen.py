@@ -116,16 +116,17 @@ def screenings(
     rulesets: Sequence[RuleSet], settings: Settings, reference: PartyLookup | None
 ) -> list[RuleSetScreening]:
     """A screener per rule set, configured from ``settings`` as the worker configures its own."""
+    scoring = settings.scoring
     evaluation = EvaluationSettings(
-        aeo_score_reduction=settings.aeo_score_reduction,
-        random_selection_share=settings.random_selection_share,
+        aeo_score_reduction=scoring.aeo_score_reduction,
+        random_selection_share=scoring.random_selection_share,
     )
-    thresholds = Thresholds(rfi=settings.rfi_threshold, hrcm=settings.hrcm_threshold)
+    thresholds = Thresholds(rfi=scoring.rfi_threshold, hrcm=scoring.hrcm_threshold)
     return [
         RuleSetScreening(
             Screener(
                 RuleEvaluator(CompiledRuleSet(ruleset), reference, evaluation),
-                max_message_bytes=settings.max_message_bytes,
+                max_message_bytes=settings.batching.max_message_bytes,
                 thresholds=thresholds,
             )
         )

@@ -31,7 +31,7 @@ from pipeline.contract.models import PartnerMessage
 from pipeline.kafka.producer import producer_config
 from pipeline.records import InputRecord
 from pipeline.reference.partner_findings import PartnerFindings, finding_of
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings
 
 __all__ = ["DeadLetters", "PartnerInbound", "PartnerRejection", "check_message"]
 
@@ -115,8 +115,8 @@ DeadLetter = Callable[[bytes, bytes], None]  # key, value
 class DeadLetters:
     """Produces refusals to ``customs.c2c.inbound.dlq.v1`` from the mirror threads."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._producer = Producer(producer_config(settings))
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self._producer = Producer(producer_config(kafka))
 
     def __call__(self, key: bytes, value: bytes) -> None:
         self._producer.produce(topics.C2C_INBOUND_DLQ, value, key, on_delivery=_delivered)

@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from pipeline.errors import KafkaUnavailable
 from pipeline.kafka.reader import GROUP_PREFIX
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings, Settings
 
 __all__ = ["heartbeats_topic", "link_lag_seconds"]
 
@@ -33,17 +33,17 @@ def heartbeats_topic(source_alias: str) -> str:
 
 
 class NewestTimestamps(Protocol):
-    def __call__(self, settings: Settings, topic: str) -> int | None:
+    def __call__(self, kafka: KafkaSettings, topic: str) -> int | None:
         """The timestamp (ms since the epoch) of the newest record of ``topic``; None when the
         topic does not exist or holds nothing."""
         ...
 
 
-def newest_timestamp_ms(settings: Settings, topic: str) -> int | None:
+def newest_timestamp_ms(kafka: KafkaSettings, topic: str) -> int | None:
     """Reads the last record of every partition of ``topic``, without joining a group."""
     consumer = Consumer(
         {
-            **settings.librdkafka_config(),
+            **kafka.librdkafka_config(),
             "group.id": f"{GROUP_PREFIX}{uuid.uuid4()}",
             "enable.auto.commit": False,
         }
@@ -84,20 +84,20 @@ def newest_timestamp_ms(settings: Settings, topic: str) -> int | None:
 
 
 def link_lag_seconds(
-    settings_or_bootstrap: Settings | str,
+    kafka_or_bootstrap: KafkaSettings | str,
     source_alias: str,
     newest: NewestTimestamps = newest_timestamp_ms,
     now: Callable[[], float] = time.time,
 ) -> float | None:
     """Seconds since the newest heartbeat from ``source_alias`` reached our cluster (the one
-    ``settings_or_bootstrap`` points at); None if none ever has (no link yet, or another
+    ``kafka_or_bootstrap`` points at); None if none ever has (no link yet, or another
     replication policy). A healthy link stays at about the heartbeat interval, 1 s."""
-    settings = (
-        Settings(kafka_bootstrap=settings_or_bootstrap)
-        if isinstance(settings_or_bootstrap, str)
-        else settings_or_bootstrap
+    kafka = (
+        Settings(kafka_bootstrap=kafka_or_bootstrap).kafka
+        if isinstance(kafka_or_bootstrap, str)
+        else kafka_or_bootstrap
     )
-    stamp = newest(settings, heartbeats_topic(source_alias))
+    stamp = newest(kafka, heartbeats_topic(source_alias))
     if stamp is None:
         return None
     # Clocks of the two administrations' machines differ a little: never a negative lag.

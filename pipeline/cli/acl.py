@@ -66,14 +66,14 @@ def show(
 def _apply(
     roles: Sequence[acls.Role], bootstrap: str | None, *, prune: bool, dry_run: bool
 ) -> None:
-    settings = load_settings(bootstrap)
-    check_access(settings)
+    kafka = load_settings(bootstrap).kafka
+    check_access(kafka)
     changes = acls.apply_acls(
-        admin_client(settings),
+        admin_client(kafka),
         roles,
         prune=prune,
         dry_run=dry_run,
-        where=settings.kafka_bootstrap,
+        where=kafka.servers,
     )
     would = "would " if dry_run else ""
     for binding in changes.created:

@@ -123,8 +123,8 @@ def run(
     """Archive every record of the archived topics as Parquet by topic and day, until
     SIGTERM or Ctrl-C, which write and commit what is pending first."""
     settings = load_settings(bootstrap, archive_dir=archive_dir)
-    logs.configure(settings.log_level, settings.log_format)
-    root = settings.archive_dir
+    logs.configure(settings.logging.level, settings.logging.format)
+    root = settings.archive.dir
     root.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
 
@@ -134,7 +134,7 @@ def run(
     signal.signal(signal.SIGTERM, stopping)
     signal.signal(signal.SIGINT, stopping)
     archiver = Archiver.connect(
-        settings, root, group, flush_records=flush_records, flush_seconds=flush_seconds
+        settings.kafka, root, group, flush_records=flush_records, flush_seconds=flush_seconds
     )
     server = (
         start_http_server(metrics_port, metrics_host, registry=metrics.REGISTRY)[0]
@@ -171,7 +171,7 @@ def compact(
 ) -> None:
     """Merge each day's files into one, each record once (by topic, partition and offset)."""
     limit = parse_day(before, "--before") or _today()
-    root = existing_archive(load_settings(archive_dir=archive_dir).archive_dir)
+    root = existing_archive(load_settings(archive_dir=archive_dir).archive.dir)
     done = compact_archive(root, limit, topic)
     for day in done:
         note = f", {day.kept} changed meanwhile and kept" if day.kept else ""
@@ -197,8 +197,8 @@ def prune(
 ) -> None:
     """Delete the day folders older than the retention."""
     settings = load_settings(archive_dir=archive_dir)
-    root = existing_archive(settings.archive_dir)
-    keep = keep_days if keep_days is not None else settings.archive_retention_days
+    root = existing_archive(settings.archive.dir)
+    keep = keep_days if keep_days is not None else settings.archive.retention_days
     gone = prune_archive(root, keep, _today(), dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     for day in gone:
@@ -218,7 +218,7 @@ def stats(
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
     if first and last and first > last:
         raise click.BadParameter(f"{first} is after --until {last}", param_hint="--since")
-    root = existing_archive(load_settings(archive_dir=archive_dir).archive_dir)
+    root = existing_archive(load_settings(archive_dir=archive_dir).archive.dir)
     rows = archive_stats(root, topic, first, last)
     if as_json:
         for row in rows:

@@ -163,7 +163,7 @@ def backtest(
     settings = load_settings(max_message_bytes=max_bytes)
     candidate = load_ruleset(rules)
     baseline = load_ruleset(against) if against is not None else None
-    reference = load_reference(settings, aeo, watchlist)
+    reference = load_reference(settings.scoring, aeo, watchlist)
     for problem in reference.skipped:
         console.print(problem, markup=False, highlight=False)
 

@@ -50,7 +50,7 @@ def request(
 
     settings = Settings()
     exchange = Exchange.from_settings(settings)
-    with connect(settings) as conn:
+    with connect(settings.workbench) as conn:
         row = conn.execute(
             "SELECT case_id FROM cases WHERE declaration_id = %s AND status <> 'CLOSED'",
             (declaration_id,),
@@ -71,7 +71,7 @@ def request(
 @app.command("validate")
 def validate(directory: DirArgument = None) -> None:
     """Check every agreement file: every problem is listed with its file and line."""
-    folder = directory if directory is not None else Settings().agreements_dir
+    folder = directory if directory is not None else Settings().partners.agreements_dir
     agreements = load_agreements(folder)
     console.print(f"{folder}: {_summary(agreements)}", markup=False, highlight=False)
     for line in _warnings(agreements, datetime.now(UTC).date()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,9 +15,8 @@ from pydantic import SecretStr, ValidationError
 from rich.console import Console
 
 import pipeline
-from pipeline.errors import ConfigurationError
 from pipeline.kafka.security import check_security
-from pipeline.settings import Settings
+from pipeline.settings import PREFIX, VARIABLES, LogLevel, Settings
 
 # Messages are whole lines even when stderr is not a terminal (no wrapping at 80 columns).
 console = Console(stderr=True, soft_wrap=True)
@@ -24,7 +24,7 @@ console = Console(stderr=True, soft_wrap=True)
 # The path that means standard output for the options that write a file.
 STDOUT = Path("-")
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_LEVELS = typing.get_args(LogLevel)
 # The rule folder when none is given: ./rules as in a checkout or the image, otherwise the
 # copy packed into the installed package (pyproject.toml, package data).
 RULES_FOLDER = Path("rules")
@@ -51,30 +51,20 @@ LogLevelOption = Annotated[
 ]
 
 
-class SettingInvalid(click.UsageError, ConfigurationError):
-    """A SCREENING_* variable has a value the command cannot use: exit code 2, like a bad
-    argument."""
-
-
 def load_settings(bootstrap: str | None = None, **overrides: object) -> Settings:
     """The settings of the environment with the command's options over them, all validated
-    alike: an option's value is refused as the same variable's would be."""
+    alike: an option's value is refused as the same variable's would be. Options are named as
+    the variables are, without the prefix (``partitions``, ``kafka_bootstrap``)."""
     update = {k: v for k, v in overrides.items() if v is not None}
     if bootstrap:
         update["kafka_bootstrap"] = bootstrap
-    unknown = set(update) - set(Settings.model_fields)
-    if unknown:  # the model ignores unknown names: a misspelt override would vanish
+    unknown = set(update) - set(VARIABLES)
+    if unknown:  # a programming error, not the user's: not reported as a bad setting
         raise TypeError(f"no such settings: {', '.join(sorted(unknown))}")
-    settings = Settings(**update)  # type: ignore[arg-type]  # checked by the model
-    if "rules_dir" not in settings.model_fields_set:
-        settings = Settings(**update, rules_dir=default_rules_dir())  # type: ignore[arg-type]
-    if settings.log_level.lower() not in LOG_LEVELS:
-        # A free-text field in the settings: refused here, before logging is set up with it.
-        raise SettingInvalid(
-            f"SCREENING_LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)} "
-            f"(any case), not {settings.log_level!r}"
-        )
-    check_security(settings)
+    settings = Settings(**update)
+    if not settings.is_set("rules_dir"):
+        settings = Settings(**update, rules_dir=default_rules_dir())
+    check_security(settings.kafka)
     return settings
 
 
@@ -82,16 +72,18 @@ def settings_problems(exc: ValidationError) -> list[str]:
     """One line per invalid SCREENING_* variable: its name and what is wrong with it."""
     lines = []
     for error in exc.errors():
-        field = "_".join(str(part) for part in error["loc"])
+        # A field's place is its section and its public name: ("topics", "partitions").
+        names = [str(part) for part in error["loc"]]
+        name = next((part for part in names if part in VARIABLES), "_".join(names))
         message = error["msg"].removeprefix("Value error, ")
-        got = "" if _is_secret(field) else f" (got {error.get('input')!r})"
-        lines.append(f"SCREENING_{field.upper()}: {message}{got}")
+        got = "" if _is_secret(name) else f" (got {error.get('input')!r})"
+        lines.append(f"{PREFIX}{name.upper()}: {message}{got}")
     return lines
 
 
-def _is_secret(field: str) -> bool:
-    info = Settings.model_fields.get(field)
-    return info is not None and SecretStr.__name__ in str(info.annotation)
+def _is_secret(name: str) -> bool:
+    variable = VARIABLES.get(name)
+    return variable is not None and SecretStr.__name__ in str(variable.info.annotation)
 
 
 def default_rules_dir() -> Path:

@@ -24,7 +24,7 @@ from pipeline.feedback.feed import DictJoinStore, FeedResult, feed
 from pipeline.feedback.report import build_report
 from pipeline.kafka.reader import TopicReader
 from pipeline.records import InputRecord
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings
 
 _SHOWN_UNMATCHED = 10
 stdout = Console(soft_wrap=True)
@@ -36,12 +36,12 @@ def effectiveness(
 ) -> None:
     """Referrals, examinations, findings, precision and lift over unreferred examinations,
     per rule, from the assessments and examination results in Kafka."""
-    settings = load_settings(bootstrap)
+    kafka = load_settings(bootstrap).kafka
     store = DictJoinStore()
     result = FeedResult()
     # Assessments first: an examination result read after them that finds none has none.
     for topic in (topics.ASSESSMENTS, topics.EXAMINATION_RESULTS):
-        part = feed(read_all(settings, topic), store)
+        part = feed(read_all(kafka, topic), store)
         result.tally.add(part.tally)
         result.malformed += part.malformed
     report = build_report(result, store.entries)
@@ -52,9 +52,9 @@ def effectiveness(
         _print(report)
 
 
-def read_all(settings: Settings, topic: str) -> Iterator[InputRecord]:
+def read_all(kafka: KafkaSettings, topic: str) -> Iterator[InputRecord]:
     """Every record of ``topic`` from its start to the end it had when reading began."""
-    reader = TopicReader(settings, topic)
+    reader = TopicReader(kafka, topic)
     try:
         while not reader.caught_up:
             for record in reader.poll(1.0):

@@ -73,9 +73,9 @@ def generate(
     if out is not None:
         _write_messages(out, generator, count, rate=rate, publish_aeo=publish_aeo)
         return
-    settings = load_settings(bootstrap)
-    check_access(settings)
-    producer = Producer(producer_config(settings))
+    kafka = load_settings(bootstrap).kafka
+    check_access(kafka)
+    producer = Producer(producer_config(kafka))
     if publish_aeo:
         published = _publish_aeo_records(producer, generator.aeo_records())
         console.print(f"published {published} AEO records of the generated companies")

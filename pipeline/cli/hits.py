@@ -84,8 +84,8 @@ def hits(
     hit_filter = HitFilter({o.value for o in outcome}, set(rule), _since(since))
     # The table does not show the declaration a hit carries: it is kept for JSON lines only.
     referrals = OpenReferrals(hit_filter, declarations=as_json)
-    settings = load_settings(bootstrap)
-    reader = TopicReader(settings, topics.HITS)
+    kafka = load_settings(bootstrap).kafka
+    reader = TopicReader(kafka, topics.HITS)
     try:
         while not reader.caught_up:
             for record in reader.poll(POLL_S):

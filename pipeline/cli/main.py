@@ -23,7 +23,7 @@ from pipeline.cli import (
     workbench,
     worker,
 )
-from pipeline.cli.common import SettingInvalid, settings_problems
+from pipeline.cli.common import settings_problems
 from pipeline.errors import ConfigurationError, ScreeningError
 
 # The distribution name in pyproject.toml, which the version is read from.
@@ -88,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             click.echo(exc.format_message(), err=True)
         return 2
     except click.UsageError as exc:
-        # A bad setting is not fixed by reading the command's help.
-        helps = exc.ctx is not None and not isinstance(exc, SettingInvalid)
-        hint = f" (try: {exc.ctx.command_path} --help)" if exc.ctx and helps else ""
+        hint = f" (try: {exc.ctx.command_path} --help)" if exc.ctx else ""
         print(f"screening: error: {exc.format_message()}{hint}", file=sys.stderr)
         return 2
     except click.exceptions.Exit as exc:

@@ -76,11 +76,11 @@ class Publisher:
     def sender(self, topic: str) -> Send:
         def send(key: bytes, value: bytes | None) -> None:
             if self._producer is None:
-                settings = load_settings(self._bootstrap)
-                check_access(settings)
+                kafka = load_settings(self._bootstrap).kafka
+                check_access(kafka)
                 self._producer = Producer(
                     {
-                        **producer_config(settings),
+                        **producer_config(kafka),
                         "on_delivery": self._on_delivery,
                     }
                 )
@@ -200,7 +200,7 @@ def _sync(
     max_delete_share: float,
 ) -> None:
     records = read_whole_file(file, feed)
-    plan = plan_sync(records, read_compacted(load_settings(bootstrap), feed.topic))
+    plan = plan_sync(records, read_compacted(load_settings(bootstrap).kafka, feed.topic))
     if dry_run:
         for key, _ in plan.publish:
             _say(f"would load {key.decode()}")

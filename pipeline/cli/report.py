@@ -34,7 +34,7 @@ from pipeline.feedback.safe import (
     parse_period,
 )
 from pipeline.kafka.admin import admin_client, existing_partitions
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings
 
 app = typer.Typer(
     help="Reports for the administration and its partners.",
@@ -85,14 +85,14 @@ def safe(
             )
         archived.feed_safe(measures, from_archive)
     else:
-        settings = load_settings(bootstrap)
+        kafka = load_settings(bootstrap).kafka
         # Assessments first: an examination result read after them that finds none has none.
-        measures.add_assessments(read_all(settings, topics.ASSESSMENTS))
-        measures.add_examination_results(read_all(settings, topics.EXAMINATION_RESULTS))
-        for topic in _message_topics(settings):
+        measures.add_assessments(read_all(kafka, topics.ASSESSMENTS))
+        measures.add_examination_results(read_all(kafka, topics.EXAMINATION_RESULTS))
+        for topic in _message_topics(kafka):
             if topic != topics.C2C_OUTBOUND:
                 measures.note_partner_topic(topic)
-            measures.add_partner_messages(read_all(settings, topic))
+            measures.add_partner_messages(read_all(kafka, topic))
     report = measures.report(datetime.now(UTC).date())
     if from_archive is not None:
         # Kafka's retention does not limit the archive; what it holds does.
@@ -106,9 +106,9 @@ def safe(
         console.print(f"warning: {warning}", markup=False, highlight=False)
 
 
-def _message_topics(settings: Settings) -> list[str]:
+def _message_topics(kafka: KafkaSettings) -> list[str]:
     """Ours and every partner's that exists; a topic not created yet holds nothing to count."""
-    names = existing_partitions(admin_client(settings), settings.kafka_bootstrap)
+    names = existing_partitions(admin_client(kafka), kafka.servers)
     return sorted(
         name for name in names if name == topics.C2C_OUTBOUND or PARTNER_TOPIC.match(name)
     )

@@ -166,10 +166,10 @@ def publish(
     """Validate the rules, show what changes against the published set, then publish them to
     running workers (they switch within seconds). A rule changed without a new version is
     refused."""
-    settings = load_settings(bootstrap)
+    kafka = load_settings(bootstrap).kafka
     ruleset = checked_ruleset(directory)
     estimate = _expectations(expected, ruleset)
-    live = read_compacted(settings, topics.RULES)
+    live = read_compacted(kafka, topics.RULES)
     published = published_state(live)
     problems = version_problems(published, ruleset, rollback=rollback)
     if problems:
@@ -209,7 +209,7 @@ def publish(
             highlight=False,
         )
     keys = [key.decode("utf-8", "replace") for key in live]
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(kafka))
     records = ruleset_records(
         ruleset,
         keys,

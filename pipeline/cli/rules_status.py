@@ -39,9 +39,9 @@ def status(
 ) -> None:
     """Show which rule set each running worker screens with, whether it is the latest
     published one, and the sets each worker refused."""
-    settings = load_settings(bootstrap)
-    published = published_state(read_compacted(settings, topics.RULES))
-    records = read_compacted(settings, topics.WORKER_STATUS)
+    kafka = load_settings(bootstrap).kafka
+    published = published_state(read_compacted(kafka, topics.RULES))
+    records = read_compacted(kafka, topics.WORKER_STATUS)
     views = worker_views(records, published.ruleset_version, time.time())
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(status_document(published, views)) + b"\n")

@@ -28,13 +28,13 @@ def send(
 ) -> None:
     """Publish declarations from a file; lines that are not valid declarations are sent as
     they are, and the pipeline dead-letters them with a reason."""
-    settings = load_settings(bootstrap)
+    kafka = load_settings(bootstrap).kafka
     try:
         lines = file.read_bytes().splitlines()
     except OSError as exc:
         raise InputFileError(f"{file}: {exc.strerror}") from exc
-    check_access(settings)
-    producer = Producer(producer_config(settings))
+    check_access(kafka)
+    producer = Producer(producer_config(kafka))
     sent = unkeyed = 0
     for line in lines:
         if not line.strip():

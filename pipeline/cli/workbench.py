@@ -11,7 +11,7 @@ import typer
 from pipeline import logs
 from pipeline.cli.common import BootstrapOption, console, load_settings
 from pipeline.errors import ConfigurationError, ScreeningError
-from pipeline.settings import Settings
+from pipeline.settings import WorkbenchSettings
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +48,17 @@ def workbench(
     from pipeline.workbench.web import create_app
 
     settings = load_settings(bootstrap, workbench_port=port, workbench_host=host)
-    if demo_accounts and settings.demo_password is None:
+    workbench = settings.workbench
+    if demo_accounts and workbench.demo_password is None:
         raise typer.BadParameter(
             "--demo-accounts needs SCREENING_DEMO_PASSWORD (at least 12 characters)"
         )
     # uvicorn is given no logging configuration (log_config=None): its records go through ours.
-    logs.configure(settings.log_level, settings.log_format)
-    with connect(settings) as conn:
+    logs.configure(settings.logging.level, settings.logging.format)
+    with connect(workbench) as conn:
         applied = _migrate(conn)
-        if demo_accounts and settings.demo_password is not None:
-            password = settings.demo_password.get_secret_value()
+        if demo_accounts and workbench.demo_password is not None:
+            password = workbench.demo_password.get_secret_value()
             try:
                 for username, name, role in DEMO_ACCOUNTS:
                     upsert(conn, username, name, role, password)
@@ -67,15 +68,15 @@ def workbench(
         ensure_topics(settings)
     log.info(
         "workbench: http://%s:%s/ (database %s, %d migrations applied now)",
-        settings.workbench_host,
-        settings.workbench_port,
-        _where(settings),
+        workbench.host,
+        workbench.port,
+        _where(workbench),
         len(applied),
     )
     uvicorn.run(
         create_app(settings),
-        host=settings.workbench_host,
-        port=settings.workbench_port,
+        host=workbench.host,
+        port=workbench.port,
         # Request lines carry searched names and ids: no access log.
         access_log=False,
         log_config=None,
@@ -98,8 +99,7 @@ def add_account(
     password = os.environ.get("SCREENING_ACCOUNT_PASSWORD") or typer.prompt(
         "password", hide_input=True, confirmation_prompt=True
     )
-    settings = load_settings()
-    with connect(settings) as conn:
+    with connect(load_settings().workbench) as conn:
         _migrate(conn)
         try:
             upsert(conn, username, name, role, password)
@@ -111,26 +111,25 @@ def add_account(
 @accounts_app.command("migrate")
 def migrate_only() -> None:
     """Apply the database migrations and exit (for a deployment's init step)."""
-    settings = load_settings()
-    with connect(settings) as conn:
+    with connect(load_settings().workbench) as conn:
         applied = _migrate(conn)
     console.print(f"migrations applied: {', '.join(applied) or 'none (up to date)'}")
 
 
-def connect(settings: Settings) -> Any:
+def connect(workbench: WorkbenchSettings) -> Any:
     """A connection to the workbench's database (autocommit), for the commands that use it."""
     import psycopg
 
     try:
         return psycopg.connect(
-            settings.database_url.get_secret_value(), connect_timeout=10, autocommit=True
+            workbench.database_url.get_secret_value(), connect_timeout=10, autocommit=True
         )
     except psycopg.ProgrammingError as exc:
         raise ConfigurationError(f"SCREENING_DATABASE_URL is not a database URL: {exc}") from exc
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailable(
-            f"cannot reach the case database at {_where(settings)}: {reason}"
+            f"cannot reach the case database at {_where(workbench)}: {reason}"
         ) from exc
 
 
@@ -140,12 +139,12 @@ def _migrate(conn: Any) -> list[str]:
     return migrate(conn)
 
 
-def _where(settings: Settings) -> str:
+def _where(workbench: WorkbenchSettings) -> str:
     """Host, port and database of the URL, never its password."""
     from psycopg.conninfo import conninfo_to_dict
 
     try:
-        parts = conninfo_to_dict(settings.database_url.get_secret_value())
+        parts = conninfo_to_dict(workbench.database_url.get_secret_value())
     except Exception:
         return "(unparsable URL)"
     return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"

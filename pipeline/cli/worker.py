@@ -56,10 +56,10 @@ def worker(
     )
     # What comes before Faust's worker starts (reference data, rules) is logged through this;
     # Faust's worker then applies the same configuration (``logging_config`` below).
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.logging.level, settings.logging.format)
     if ensure:
         ensure_topics(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         app = create_app(settings)
     except AgreementsInvalid as exc:
@@ -70,16 +70,16 @@ def worker(
     prepare_tables(app, settings)
     log.info(
         "worker %s: Kafka %s, metrics http://%s:%s/metrics",
-        settings.app_id,
-        settings.kafka_bootstrap,
-        settings.web_host,
-        settings.web_port,
+        settings.topics.app_id,
+        settings.kafka.servers,
+        settings.worker.web_host,
+        settings.worker.web_port,
     )
     # Faust's worker clears the root logger's handlers and applies its own configuration when it
     # starts: given ours, its records and ours keep going through our one handler.
     Worker(
         app,
-        loglevel=settings.log_level,
+        loglevel=settings.logging.level,
         quiet=True,
-        logging_config=logs.logging_config(settings.log_level, settings.log_format),
+        logging_config=logs.logging_config(settings.logging.level, settings.logging.format),
     ).execute_from_commandline()

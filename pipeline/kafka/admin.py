@@ -15,7 +15,7 @@ from confluent_kafka.admin import (
 
 from pipeline.errors import KafkaUnavailable
 from pipeline.kafka.security import check_access
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings, Settings
 from pipeline.topics import TOPICS, TopicSpec
 
 __all__ = ["admin_client", "ensure_topics", "existing_partitions", "topic_ids"]
@@ -30,8 +30,8 @@ class TopicReport:
     status: str  # created, exists, or a warning in plain words
 
 
-def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient(settings.librdkafka_config())
+def admin_client(kafka: KafkaSettings) -> AdminClient:
+    return AdminClient(kafka.librdkafka_config())
 
 
 def existing_partitions(admin: AdminClient, bootstrap: str = "") -> dict[str, int]:
@@ -43,9 +43,9 @@ def existing_partitions(admin: AdminClient, bootstrap: str = "") -> dict[str, in
 
 
 def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = TOPICS) -> list[TopicReport]:
-    check_access(settings)
-    admin = admin_client(settings)
-    existing = existing_partitions(admin, settings.kafka_bootstrap)
+    check_access(settings.kafka)
+    admin = admin_client(settings.kafka)
+    existing = existing_partitions(admin, settings.kafka.servers)
     reports: list[TopicReport] = []
     missing = [s for s in specs if s.name not in existing]
     if missing:
@@ -53,8 +53,8 @@ def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = TOPICS) -> 
             [
                 NewTopic(
                     s.name,
-                    num_partitions=s.partition_count(settings.partitions),
-                    replication_factor=settings.replication_factor,
+                    num_partitions=s.partition_count(settings.topics.partitions),
+                    replication_factor=settings.topics.replication_factor,
                     config=dict(s.config),
                 )
                 for s in missing
@@ -68,7 +68,7 @@ def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = TOPICS) -> 
                 if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                     raise KafkaUnavailable(f"cannot create {name}: {exc.args[0]}") from exc
     for s in specs:
-        wanted = s.partition_count(settings.partitions)
+        wanted = s.partition_count(settings.topics.partitions)
         if s.name not in existing:
             reports.append(TopicReport(s.name, wanted, "created"))
             continue
@@ -93,10 +93,10 @@ def _apply_config(admin: AdminClient, s: TopicSpec) -> None:
         future.result()
 
 
-def topic_ids(settings: Settings, names: list[str]) -> dict[str, str]:
+def topic_ids(kafka: KafkaSettings, names: list[str]) -> dict[str, str]:
     """Kafka's id of each topic: a topic deleted and created again under the same name, or
     the same name on another cluster, has another id."""
-    admin = admin_client(settings)
+    admin = admin_client(kafka)
     futures = admin.describe_topics(TopicCollection(names), request_timeout=_TIMEOUT_S)
     ids: dict[str, str] = {}
     for name, future in futures.items():

@@ -11,16 +11,16 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from pipeline.errors import DeliveryFailed
 from pipeline.records import OutputRecord
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings
 
 __all__ = ["OutputProducer", "produce_waiting", "producer_config"]
 
 _FLUSH_TIMEOUT_S = 60.0
 
 
-def producer_config(settings: Settings) -> dict[str, Any]:
+def producer_config(kafka: KafkaSettings) -> dict[str, Any]:
     return {
-        **settings.librdkafka_config(),
+        **kafka.librdkafka_config(),
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": 5,
@@ -60,14 +60,14 @@ class OutputProducer:
     worker's batch loops share one: a flush in one loop's thread may serve the delivery reports
     of another's records, so the offsets are kept under a lock."""
 
-    def __init__(self, settings: Settings, offsets_of: frozenset[str] = frozenset()) -> None:
+    def __init__(self, kafka: KafkaSettings, offsets_of: frozenset[str] = frozenset()) -> None:
         self._failures: list[str] = []
         self._offsets_of = offsets_of
         self._offsets: dict[tuple[str, int], int] = {}
         self._offsets_lock = threading.Lock()
         self._producer = Producer(
             {
-                **producer_config(settings),
+                **producer_config(kafka),
                 # Without offsets to keep, only failures call back, so a delivered record
                 # costs no Python call.
                 "delivery.report.only.error": not offsets_of,

@@ -10,7 +10,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from pipeline.errors import KafkaAccessRefused, KafkaUnavailable, TopicMissing
 from pipeline.kafka.security import check_access
 from pipeline.records import InputRecord
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings
 
 __all__ = ["GROUP_PREFIX", "TopicReader", "read_compacted"]
 
@@ -23,12 +23,12 @@ class TopicReader:
     """Assigns every partition of one topic at its start; ``caught_up`` turns True once
     every partition has been read to its end as it was when reading began."""
 
-    def __init__(self, settings: Settings, topic: str) -> None:
+    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
         self.topic = topic
-        check_access(settings)
+        check_access(kafka)
         self._consumer = Consumer(
             {
-                **settings.librdkafka_config(),
+                **kafka.librdkafka_config(),
                 # A throwaway group id: offsets are never committed, nothing is shared.
                 "group.id": f"{GROUP_PREFIX}{uuid.uuid4()}",
                 "enable.auto.commit": False,
@@ -78,9 +78,9 @@ class TopicReader:
         self._consumer.close()
 
 
-def read_compacted(settings: Settings, topic: str) -> dict[bytes, bytes]:
+def read_compacted(kafka: KafkaSettings, topic: str) -> dict[bytes, bytes]:
     """What a compacted topic holds now: the last value of every key, tombstones applied."""
-    reader = TopicReader(settings, topic)
+    reader = TopicReader(kafka, topic)
     live: dict[bytes, bytes] = {}
     try:
         while not reader.caught_up:

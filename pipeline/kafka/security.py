@@ -1,6 +1,6 @@
 """TLS and SASL for the Faust worker's Kafka connections, from the same settings as librdkafka's.
 
-The confluent-kafka clients take ``Settings.librdkafka_config()``; Faust (aiokafka) takes
+The confluent-kafka clients take ``KafkaSettings.librdkafka_config()``; Faust (aiokafka) takes
 credentials objects and an ``ssl.SSLContext``. Both are built from one set of settings, checked
 here first, so that a misconfiguration is one clear line before any connection is tried. The
 password is handed to the client only, never put in a message.
@@ -16,7 +16,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from pipeline.errors import ConfigurationError, KafkaAccessRefused, KafkaUnavailable
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings
 
 if TYPE_CHECKING:
     from faust.auth import Credentials
@@ -30,63 +30,58 @@ _REFUSALS = (
     KafkaError.SASL_AUTHENTICATION_FAILED,
     KafkaError._SSL,
 )
-PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
-def check_security(settings: Settings) -> None:
+def check_security(kafka: KafkaSettings) -> None:
     """Raise ConfigurationError naming the setting when the connection settings disagree."""
-    protocol = settings.kafka_security_protocol
-    if protocol not in PROTOCOLS:
-        raise ConfigurationError(
-            f"SCREENING_KAFKA_SECURITY_PROTOCOL is {protocol!r}; use one of {', '.join(PROTOCOLS)}"
-        )
-    if protocol.startswith("SASL_"):
-        if settings.kafka_sasl_mechanism not in SASL_MECHANISMS:
+    protocol = kafka.security_protocol
+    if protocol in ("SASL_PLAINTEXT", "SASL_SSL"):
+        if kafka.sasl_mechanism not in SASL_MECHANISMS:
             raise ConfigurationError(
                 f"{protocol} needs SCREENING_KAFKA_SASL_MECHANISM, one of "
-                f"{', '.join(SASL_MECHANISMS)} (it is {settings.kafka_sasl_mechanism!r})"
+                f"{', '.join(SASL_MECHANISMS)} (it is {kafka.sasl_mechanism!r})"
             )
-        if not settings.kafka_sasl_username or settings.kafka_sasl_password is None:
+        if not kafka.sasl_username or kafka.sasl_password is None:
             raise ConfigurationError(
                 f"{protocol} needs SCREENING_KAFKA_SASL_USERNAME and SCREENING_KAFKA_SASL_PASSWORD"
             )
-    cafile = settings.kafka_ssl_cafile
+    cafile = kafka.ssl_cafile
     if cafile is not None and not cafile.is_file():
         raise ConfigurationError(f"SCREENING_KAFKA_SSL_CAFILE {cafile} is not a readable file")
 
 
-def ssl_context(settings: Settings) -> ssl.SSLContext:
+def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext:
     """Server certificates verified against the given CA (or the system's), host names too."""
-    cafile = settings.kafka_ssl_cafile
+    cafile = kafka.ssl_cafile
     try:
         return ssl.create_default_context(cafile=str(cafile) if cafile else None)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigurationError(f"SCREENING_KAFKA_SSL_CAFILE {cafile}: {exc}") from exc
 
 
-def broker_credentials(settings: Settings) -> Credentials | None:
+def broker_credentials(kafka: KafkaSettings) -> Credentials | None:
     """Faust's ``broker_credentials`` for the settings; None for PLAINTEXT."""
     # Imported here: the commands that check settings should not pay for importing Faust.
     from faust.auth import SASLCredentials, SSLCredentials
 
-    check_security(settings)
-    protocol = settings.kafka_security_protocol
+    check_security(kafka)
+    protocol = kafka.security_protocol
     if protocol == "PLAINTEXT":
         return None
     if protocol == "SSL":
-        return SSLCredentials(ssl_context(settings))
-    password = settings.kafka_sasl_password
+        return SSLCredentials(ssl_context(kafka))
+    password = kafka.sasl_password
     assert password is not None  # check_security made sure
     return SASLCredentials(
-        username=settings.kafka_sasl_username,
+        username=kafka.sasl_username,
         password=password.get_secret_value(),
-        ssl_context=ssl_context(settings) if protocol == "SASL_SSL" else None,
-        mechanism=settings.kafka_sasl_mechanism,
+        ssl_context=ssl_context(kafka) if protocol == "SASL_SSL" else None,
+        mechanism=kafka.sasl_mechanism,
     )
 
 
-def check_access(settings: Settings, timeout_s: float = ACCESS_CHECK_TIMEOUT_S) -> None:
+def check_access(kafka: KafkaSettings, timeout_s: float = ACCESS_CHECK_TIMEOUT_S) -> None:
     """Connect once; raise as soon as Kafka refuses the credentials or the certificate.
 
     Without this a refused login looks like any unreachable broker, and only after a timeout.
@@ -97,7 +92,7 @@ def check_access(settings: Settings, timeout_s: float = ACCESS_CHECK_TIMEOUT_S) 
         if error.code() in _REFUSALS:
             refusals.append(error)
 
-    config: dict[str, Any] = {**settings.librdkafka_config(), "error_cb": on_error}
+    config: dict[str, Any] = {**kafka.librdkafka_config(), "error_cb": on_error}
     admin = AdminClient(config)
     deadline = time.monotonic() + timeout_s
     while True:
@@ -108,11 +103,9 @@ def check_access(settings: Settings, timeout_s: float = ACCESS_CHECK_TIMEOUT_S) 
             admin.poll(0)  # serves the error callback
         if refusals:
             raise KafkaAccessRefused(
-                f"Kafka at {settings.kafka_bootstrap} refused the connection "
-                f"({settings.kafka_security_protocol}, user "
-                f"{settings.kafka_sasl_username or '-'}): {refusals[0].str()}"
+                f"Kafka at {kafka.servers} refused the connection "
+                f"({kafka.security_protocol}, user "
+                f"{kafka.sasl_username or '-'}): {refusals[0].str()}"
             )
         if time.monotonic() >= deadline:
-            raise KafkaUnavailable(
-                f"cannot reach Kafka at {settings.kafka_bootstrap} within {timeout_s:g} s"
-            )
+            raise KafkaUnavailable(f"cannot reach Kafka at {kafka.servers} within {timeout_s:g} s")

@@ -22,7 +22,7 @@ from typing import cast
 from pipeline.errors import KafkaAccessRefused, KafkaUnavailable, TopicMissing
 from pipeline.kafka.reader import TopicReader
 from pipeline.records import InputRecord
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings
 
 __all__ = ["TopicMirror"]
 
@@ -36,7 +36,7 @@ OnMessage = Callable[[InputRecord], None]
 class TopicMirror:
     def __init__(
         self,
-        settings: Settings,
+        kafka: KafkaSettings,
         topic: str,
         on_record: OnRecord | OnMessage,
         on_caught_up: Callable[[], None] | None = None,
@@ -47,7 +47,7 @@ class TopicMirror:
         self.topic = topic
         self.optional = optional
         self._retry_s = retry_s
-        self._settings = settings
+        self._kafka = kafka
         # With whole_records, on_record takes the record rather than its key and value.
         self._apply: OnMessage = (
             cast(OnMessage, on_record)
@@ -90,7 +90,7 @@ class TopicMirror:
         """The topic's reader; None once stopped, or when it failed (``failed`` says why)."""
         while not self._stop.is_set():
             try:
-                return TopicReader(self._settings, self.topic)
+                return TopicReader(self._kafka, self.topic)
             except (TopicMissing, KafkaAccessRefused) as exc:
                 if not self.optional:
                     self.failed = exc

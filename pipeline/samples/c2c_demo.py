@@ -31,7 +31,7 @@ from pipeline.errors import TopicMissing
 from pipeline.kafka.reader import TopicReader
 from pipeline.records import InputRecord
 from pipeline.rules.cases import BASE_DECLARATION
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings, Settings
 
 # A do-not-load entry of deploy/sample-data/watchlist.csv.
 LISTED_CONSIGNEE = "BANK SADERAT PLC"
@@ -89,7 +89,10 @@ def _send(bootstrap: str, document: dict[str, Any]) -> None:
 
 
 def first_record(
-    settings: Settings, topic: str, wanted: Callable[[InputRecord], bool], timeout_s: float = WAIT_S
+    kafka: KafkaSettings,
+    topic: str,
+    wanted: Callable[[InputRecord], bool],
+    timeout_s: float = WAIT_S,
 ) -> InputRecord | None:
     """The first record of ``topic`` that ``wanted`` accepts, read from the start; None when
     none comes within ``timeout_s``. A topic that does not exist yet is waited for: a partner's
@@ -97,7 +100,7 @@ def first_record(
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            reader = TopicReader(settings, topic)
+            reader = TopicReader(kafka, topic)
             break
         except TopicMissing:
             if time.monotonic() > deadline:
@@ -118,7 +121,7 @@ def keyed(key: str) -> Callable[[InputRecord], bool]:
 
 
 def _first(bootstrap: str, topic: str, wanted: Callable[[InputRecord], bool]) -> InputRecord | None:
-    return first_record(Settings(kafka_bootstrap=bootstrap), topic, wanted)
+    return first_record(Settings(kafka_bootstrap=bootstrap).kafka, topic, wanted)
 
 
 def _show(title: str, assessment: dict[str, Any]) -> None:

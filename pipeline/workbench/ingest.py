@@ -48,7 +48,7 @@ class Ingest:
         self._settings = settings
         self._exchange = exchange or partners.Exchange.from_settings(settings)
         self._connect = connect
-        self._retention = timedelta(days=settings.case_retention_days)
+        self._retention = timedelta(days=settings.workbench.case_retention_days)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="workbench-ingest", daemon=True)
         self._conn: psycopg.Connection[Any] | None = None
@@ -72,8 +72,8 @@ class Ingest:
     def _run(self) -> None:
         consumer = Consumer(
             {
-                **self._settings.librdkafka_config(),
-                "group.id": self._settings.workbench_group,
+                **self._settings.kafka.librdkafka_config(),
+                "group.id": self._settings.workbench.group,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
                 "enable.partition.eof": False,
@@ -158,7 +158,7 @@ class Ingest:
         with conn.transaction():
             rows = conn.execute(
                 "SELECT topic, partition, next_offset FROM kafka_offsets WHERE consumer = %s",
-                (self._settings.workbench_group,),
+                (self._settings.workbench.group,),
             ).fetchall()
         return {(row[0], row[1]): row[2] for row in rows}
 
@@ -184,7 +184,7 @@ class Ingest:
                     " VALUES (%s, %s, %s, %s) ON CONFLICT (consumer, topic, partition)"
                     " DO UPDATE SET next_offset = EXCLUDED.next_offset",
                     [
-                        (self._settings.workbench_group, topic, partition, offset)
+                        (self._settings.workbench.group, topic, partition, offset)
                         for (topic, partition), offset in next_offsets.items()
                     ],
                 )

@@ -16,7 +16,7 @@ import psycopg
 from confluent_kafka import KafkaError, Message, Producer
 
 from pipeline.kafka.producer import producer_config
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings
 from pipeline.workbench import metrics
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,10 @@ _FLUSH_TIMEOUT_S = 30.0
 
 
 class OutboxPublisher:
-    def __init__(self, settings: Settings, connect: Callable[[], psycopg.Connection[Any]]) -> None:
-        self._settings = settings
+    def __init__(
+        self, kafka: KafkaSettings, connect: Callable[[], psycopg.Connection[Any]]
+    ) -> None:
+        self._kafka = kafka
         self._connect = connect
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -52,7 +54,7 @@ class OutboxPublisher:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        producer = Producer(producer_config(self._settings))
+        producer = Producer(producer_config(self._kafka))
         conn: psycopg.Connection[Any] | None = None
         try:
             while not self._stop.is_set():

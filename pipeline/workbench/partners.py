@@ -95,18 +95,18 @@ class Exchange:
         """Load the agreements and the rule files' tags. Without an agreements folder, or with
         agreements that do not validate, nothing is shared (and the log says why)."""
         agreements = Agreements(())
-        if settings.agreements_dir.is_dir():
+        if settings.partners.agreements_dir.is_dir():
             try:
-                agreements = load_agreements(settings.agreements_dir)
+                agreements = load_agreements(settings.partners.agreements_dir)
             except AgreementsInvalid as exc:
                 log.error("no partner exchange: %s", exc)
         tags: Mapping[str, Sequence[str]] = {}
         try:
-            tags = rule_tags(load_ruleset(settings.rules_dir).rules)
+            tags = rule_tags(load_ruleset(settings.scoring.rules_dir).rules)
         except (ScreeningError, OSError) as exc:
             # Every rule then counts as SECURITY, the category of a rule without tags.
             log.warning("rule tags unavailable for partner categories: %s", exc)
-        return cls(agreements=agreements, home=settings.administration, tags_by_rule=tags)
+        return cls(agreements=agreements, home=settings.partners.administration, tags_by_rule=tags)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

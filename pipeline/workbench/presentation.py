@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 import orjson
 
-from pipeline.settings import Settings
+from pipeline.settings import WorkbenchSettings
 
 
 def time_left(loading_at: datetime | None, now: datetime | None) -> str:
@@ -51,12 +51,12 @@ def pretty(value: Any) -> str:
         return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def register_filters(env: jinja2.Environment, settings: Settings) -> None:
+def register_filters(env: jinja2.Environment, workbench: WorkbenchSettings) -> None:
     env.filters["time_left"] = time_left
     env.filters["stamp"] = stamp
     env.filters["utc_minute"] = utc_minute
     env.filters["pretty"] = pretty
-    env.globals["urgency"] = lambda at, now: urgency(at, now, settings.workbench_loading_soon_s)
+    env.globals["urgency"] = lambda at, now: urgency(at, now, workbench.loading_soon_s)
 
 
 def _span(delta: timedelta) -> str:

@@ -107,7 +107,8 @@ class BadCsrf(ScreeningError):
 
 def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
     """The web application; with ``background`` it also runs the ingest and the outbox."""
-    url = settings.database_url.get_secret_value()
+    workbench = settings.workbench
+    url = workbench.database_url.get_secret_value()
     pool = ConnectionPool(
         url, min_size=1, max_size=8, open=False, timeout=5.0, kwargs={"autocommit": True}
     )
@@ -117,8 +118,8 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
 
     exchange = partners.Exchange.from_settings(settings)
     ingest = Ingest(settings, connect, exchange)
-    outbox = OutboxPublisher(settings, connect)
-    rfi_answer = timedelta(seconds=settings.workbench_rfi_answer_s)
+    outbox = OutboxPublisher(settings.kafka, connect)
+    rfi_answer = timedelta(seconds=workbench.rfi_answer_s)
     periodic = [
         Periodic("retention", retention.SWEEP_EVERY_S, retention.sweep, connect),
         Periodic(
@@ -128,11 +129,11 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
             connect,
         ),
     ]
-    keep_for = timedelta(days=settings.case_retention_days)
+    keep_for = timedelta(days=workbench.case_retention_days)
     templates = Jinja2Templates(
         directory=str(resources.files("pipeline.workbench").joinpath("templates"))
     )
-    register_filters(templates.env, settings)
+    register_filters(templates.env, workbench)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -169,9 +170,7 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         if not token:
             raise Unauthenticated
         with db() as conn:
-            session = accounts.session_for(
-                conn, token, settings.workbench_session_idle_s, touch=touch
-            )
+            session = accounts.session_for(conn, token, workbench.session_idle_s, touch=touch)
         if session is None:
             raise Unauthenticated
         return session
@@ -194,7 +193,7 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
             value,
             max_age=max_age,
             httponly=True,
-            secure=settings.workbench_secure_cookies,
+            secure=workbench.secure_cookies,
             samesite="strict",
             path="/",
         )
@@ -312,7 +311,7 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
             token, _ = accounts.open_session(conn, account)
         log.info("login", extra={"role": account.role})
         response = RedirectResponse(_local(next), 303)
-        set_cookie(response, SESSION_COOKIE, token, settings.workbench_session_idle_s)
+        set_cookie(response, SESSION_COOKIE, token, workbench.session_idle_s)
         response.delete_cookie(LOGIN_COOKIE, path="/")
         return response
 

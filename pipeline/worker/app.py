@@ -61,7 +61,7 @@ class ScreeningApp(faust.App):
 def create_app(settings: Settings) -> faust.App:
     """The worker's app, its services started. A broken agreement refuses the start before
     anything connects (``AgreementsInvalid``)."""
-    sharing = load_sharing(settings.agreements_dir, settings.administration)
+    sharing = load_sharing(settings.partners.agreements_dir, settings.partners.administration)
     return build_app(settings, sharing, start_services(settings, sharing))
 
 
@@ -70,21 +70,24 @@ def build_app(settings: Settings, sharing: Sharing, services: WorkerServices) ->
     app.on_before_shutdown.connect(lambda *_, **__: services.stop())
     # One producer for both loops: each checkpoint flushes it and takes its own table's
     # changelog offsets.
-    versions = TableLedger(disk_table(app, VERSIONS_TABLE, settings.partitions))
-    joins = join_table(app, settings.partitions)
+    partitions = settings.topics.partitions
+    versions = TableLedger(disk_table(app, VERSIONS_TABLE, partitions))
+    joins = join_table(app, partitions)
     producer = OutputProducer(
-        settings, offsets_of=frozenset({versions.tables.changelog, joins.tables.changelog})
+        settings.kafka, offsets_of=frozenset({versions.tables.changelog, joins.tables.changelog})
     )
-    batching = Batching(4 * settings.partitions, settings.batch_within_s)
+    batching = Batching(4 * partitions, settings.batching.within_s)
     health = HealthTracker(LAG_INTERVAL_S)
     app.on_rebalance_complete.connect(lambda *_, **__: health.rebalance_completed())
-    lag = LagMonitor(settings, topics.DECLARATIONS) if settings.metrics_enabled else None
+    metrics_enabled = settings.worker.metrics_enabled
+    lag = LagMonitor(settings, topics.DECLARATIONS) if metrics_enabled else None
 
-    evaluators = EvaluatorCache(settings, services.reference)
+    scoring = settings.scoring
+    evaluators = EvaluatorCache(scoring, services.reference)
     screener = Screener(
         evaluators.for_ruleset(services.rules.current),
-        max_message_bytes=settings.max_message_bytes,
-        thresholds=Thresholds(rfi=settings.rfi_threshold, hrcm=settings.hrcm_threshold),
+        max_message_bytes=settings.batching.max_message_bytes,
+        thresholds=Thresholds(rfi=scoring.rfi_threshold, hrcm=scoring.hrcm_threshold),
         sharing=sharing,
     )
     handler = ScreeningHandler(
@@ -100,30 +103,31 @@ def build_app(settings: Settings, sharing: Sharing, services: WorkerServices) ->
     add_batch_agent(
         app, declarations, "screen", handler, Checkpoint(producer, [versions.tables]), batching
     )
-    add_feedback(app, joins, settings.partitions, settings.metrics_enabled, producer, batching)
+    add_feedback(app, joins, partitions, metrics_enabled, producer, batching)
 
     if lag is not None:
         _measure_lag(app, lag, health)
-    _add_pages(app, settings, services, health)
+    _add_pages(app, settings.worker.stall_timeout_s, services, health)
     return app
 
 
 def _faust_app(settings: Settings) -> faust.App:
+    worker, partitions = settings.worker, settings.topics.partitions
     return ScreeningApp(
-        settings.app_id,
-        broker=[f"kafka://{server}" for server in settings.bootstrap_list()],
-        broker_credentials=broker_credentials(settings),
+        settings.topics.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka.bootstrap],
+        broker_credentials=broker_credentials(settings.kafka),
         # Tables on disk, one RocksDB database per partition (``table_store``).
         store="rocksdb://",
         key_serializer="raw",
         value_serializer="raw",
-        topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
-        consumer_auto_offset_reset=settings.consumer_offset_reset,
+        topic_partitions=partitions,
+        topic_replication_factor=settings.topics.replication_factor,
+        consumer_auto_offset_reset=settings.topics.offset_reset,
         web_enabled=True,
-        web_port=settings.web_port,
-        web_bind=settings.web_host,
-        datadir=str(settings.data_dir),
+        web_port=worker.web_port,
+        web_bind=worker.web_host,
+        datadir=str(worker.data_dir),
         # Outputs and the tables' changelogs go through the worker's own confluent-kafka
         # producer; Faust's producer carries only Faust's internal topics.
         producer_compression_type="lz4",
@@ -131,11 +135,11 @@ def _faust_app(settings: Settings) -> faust.App:
         # loop takes up to four events per partition at once: a backlog makes batches of a
         # few thousand, a trickle is handled within batch_within_s, and the short queue bounds
         # memory when the loop is behind.
-        broker_max_poll_records=max(1, settings.batch_max // settings.partitions),
-        stream_buffer_maxsize=4 * settings.partitions,
+        broker_max_poll_records=max(1, settings.batching.max // partitions),
+        stream_buffer_maxsize=4 * partitions,
         # Faust's 60 s default would leave a crashed worker's partitions idle for a minute.
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_session_timeout=worker.session_timeout_s,
+        broker_heartbeat_interval=worker.heartbeat_interval_s,
     )
 
 
@@ -151,7 +155,7 @@ def _measure_lag(app: faust.App, monitor: LagMonitor, health: HealthTracker) -> 
 
 
 def _add_pages(
-    app: faust.App, settings: Settings, services: WorkerServices, health: HealthTracker
+    app: faust.App, stall_timeout_s: float, services: WorkerServices, health: HealthTracker
 ) -> None:
     @app.page("/metrics")
     async def metrics_page(web: Any, request: Any) -> Any:
@@ -166,7 +170,7 @@ def _add_pages(
 
     @app.page("/livez")
     async def alive_page(web: Any, request: Any) -> Any:
-        verdict = liveness(health.liveness_facts(app.rebalancing), settings.stall_timeout_s)
+        verdict = liveness(health.liveness_facts(app.rebalancing), stall_timeout_s)
         return web.json(verdict.as_json(), status=200 if verdict.ok else 503)
 
 
@@ -195,5 +199,5 @@ def prepare_tables(app: faust.App, settings: Settings) -> None:
     keep_tables_of(
         Path(app.conf.tabledir),
         {table.name: table.changelog_topic.get_topic_name() for table in app.tables.values()},
-        topic_ids(settings, [spec.name for spec in specs]),
+        topic_ids(settings.kafka, [spec.name for spec in specs]),
     )

@@ -68,9 +68,9 @@ class LagMonitor:
         self._timeout_s = 10.0
         # Never subscribes: it reads watermarks, and the group's committed offsets for
         # partitions this worker has not screened anything from yet.
-        config = settings.librdkafka_config()
+        config = settings.kafka.librdkafka_config()
         self._consumer = Consumer(
-            {**config, "group.id": settings.app_id, "enable.auto.commit": False}
+            {**config, "group.id": settings.topics.app_id, "enable.auto.commit": False}
         )
         self._next_offsets: dict[int, int] = {}
         self._history: dict[int, HighWaterHistory] = {}

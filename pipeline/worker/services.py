@@ -53,11 +53,11 @@ def start_services(settings: Settings, sharing: Sharing) -> WorkerServices:
     status = StatusReporter(settings, snapshot_of(settings, rules, published)).start()
     published.subscribe(status.changed)
     links = None
-    if settings.metrics_enabled:
+    if settings.worker.metrics_enabled:
         metrics.register_state(WorkerStateCollector(rules, reference, reference_mirrors, published))
         links = LinkLagSampler(
             [agreement.alias for agreement in sharing.agreements],
-            functools.partial(link_lag_seconds, settings),
+            functools.partial(link_lag_seconds, settings.kafka),
         ).start()
         metrics.register_links(links)
     settle_long_lived_objects()

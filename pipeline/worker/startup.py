@@ -23,7 +23,7 @@ from pipeline.rules.evaluator import EvaluationSettings, RuleEvaluator
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.source import PublishedRules, RuleSetHolder
 from pipeline.screening.enrich import PartyLookup
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings, ScoringSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +33,15 @@ def start_rules(settings: Settings) -> tuple[RuleSetHolder, TopicMirror, Publish
     A published set the worker refuses is counted (``screening_ruleset_refused_total``)."""
     holder = RuleSetHolder()
     published = PublishedRules(holder.replace, on_refused=lambda _: metrics.RULESETS_REFUSED.inc())
-    mirror = TopicMirror(settings, topics.RULES, published.apply).start()
-    mirror.wait(settings.reference_wait_s)
+    mirror = TopicMirror(settings.kafka, topics.RULES, published.apply).start()
+    mirror.wait(settings.worker.reference_wait_s)
     if holder.ready:
         log.info("screening with the published rule set %s", holder.current.version)
     else:
-        holder.replace(CompiledRuleSet(load_ruleset(settings.rules_dir)))
+        holder.replace(CompiledRuleSet(load_ruleset(settings.scoring.rules_dir)))
         log.info(
             "no rule set published yet: screening with %s (%s)",
-            settings.rules_dir,
+            settings.scoring.rules_dir,
             holder.current.version,
         )
     return holder, mirror, published
@@ -50,10 +50,10 @@ def start_rules(settings: Settings) -> tuple[RuleSetHolder, TopicMirror, Publish
 class EvaluatorCache:
     """One RuleEvaluator per rule set version, built when the version first appears."""
 
-    def __init__(self, settings: Settings, parties: PartyLookup | None = None) -> None:
+    def __init__(self, scoring: ScoringSettings, parties: PartyLookup | None = None) -> None:
         self._settings = EvaluationSettings(
-            aeo_score_reduction=settings.aeo_score_reduction,
-            random_selection_share=settings.random_selection_share,
+            aeo_score_reduction=scoring.aeo_score_reduction,
+            random_selection_share=scoring.random_selection_share,
         )
         self._parties = parties
         self._evaluator: RuleEvaluator | None = None
@@ -87,26 +87,29 @@ def start_reference(
     first batch, then live. Without ``agreements`` they are loaded from the settings' folder
     (a broken one refuses the start)."""
     if agreements is None:
-        agreements = load_sharing(settings.agreements_dir, settings.administration).agreements
+        agreements = load_sharing(
+            settings.partners.agreements_dir, settings.partners.administration
+        ).agreements
+    kafka = settings.kafka
     reference = ReferenceData(
-        AeoRegistry(settings.mra_partner_list()),
-        Watchlist(fuzzy_threshold=settings.watchlist_fuzzy_threshold),
+        AeoRegistry(settings.scoring.mra_partners),
+        Watchlist(fuzzy_threshold=settings.scoring.watchlist_fuzzy_threshold),
         Clearances(),
-        partner_findings=PartnerFindings(timedelta(days=settings.partner_finding_days)),
+        partner_findings=PartnerFindings(timedelta(days=settings.partners.finding_days)),
     )
     mirrors = ReferenceMirrors(
-        aeo=TopicMirror(settings, topics.AEO_REGISTRY, reference.apply_aeo).start(),
-        watchlist=TopicMirror(settings, topics.WATCHLIST, reference.apply_watchlist).start(),
+        aeo=TopicMirror(kafka, topics.AEO_REGISTRY, reference.apply_aeo).start(),
+        watchlist=TopicMirror(kafka, topics.WATCHLIST, reference.apply_watchlist).start(),
         clearances=TopicMirror(
-            settings, topics.WATCHLIST_CLEARANCES, reference.apply_clearance
+            kafka, topics.WATCHLIST_CLEARANCES, reference.apply_clearance
         ).start(),
         consolidations=TopicMirror(
-            settings, topics.CONSOLIDATIONS, reference.consolidations.apply
+            kafka, topics.CONSOLIDATIONS, reference.consolidations.apply
         ).start(),
-        partners=tuple(m.start() for m in partner_mirrors(settings, agreements, reference)),
+        partners=tuple(m.start() for m in partner_mirrors(kafka, agreements, reference)),
     )
     for mirror in mirrors:
-        mirror.wait(settings.reference_wait_s)
+        mirror.wait(settings.worker.reference_wait_s)
     log.info(
         "reference data loaded: %d AEO records, %d watch-list entries, %d clearances, "
         "%d house filings, %d partner findings, %d partner AEO records",
@@ -121,7 +124,7 @@ def start_reference(
 
 
 def partner_mirrors(
-    settings: Settings, agreements: Agreements, reference: ReferenceData
+    kafka: KafkaSettings, agreements: Agreements, reference: ReferenceData
 ) -> list[TopicMirror]:
     """Not started: a mirror of each partner's messages when its agreement accepts findings,
     and of its AEO registry when shared. MirrorMaker 2 creates a partner's topics when it
@@ -130,11 +133,11 @@ def partner_mirrors(
     dead_letters: DeadLetters | None = None
     for agreement in agreements:
         if agreement.accepts("RISK_FINDING"):
-            dead_letters = dead_letters or DeadLetters(settings)
+            dead_letters = dead_letters or DeadLetters(kafka)
             inbound = PartnerInbound(agreement, reference.partner_findings, dead_letters)
             mirrors.append(
                 TopicMirror(
-                    settings,
+                    kafka,
                     agreement.inbound_topic,
                     inbound.apply,
                     optional=True,
@@ -144,7 +147,7 @@ def partner_mirrors(
         if agreement.aeo_registry:
             mirrors.append(
                 TopicMirror(
-                    settings,
+                    kafka,
                     topics.partner_aeo_topic(agreement.alias),
                     reference.partner_aeo(agreement.partner),
                     optional=True,

@@ -30,7 +30,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from pipeline import topics
 from pipeline.kafka.producer import producer_config
 from pipeline.rules.source import PublishedRules, RuleSetHolder
-from pipeline.settings import Settings
+from pipeline.settings import Settings, WorkerSettings
 
 __all__ = [
     "StatusReporter",
@@ -50,10 +50,10 @@ REFUSED_KEPT = 5
 _FLUSH_TIMEOUT_S = 10.0
 
 
-def worker_id(settings: Settings) -> str:
+def worker_id(worker: WorkerSettings) -> str:
     """Host and HTTP port: unique per worker process, and what Prometheus calls the instance
     when it scrapes the worker by host name."""
-    return f"{socket.gethostname()}:{settings.web_port}"
+    return f"{socket.gethostname()}:{worker.web_port}"
 
 
 def timestamp(unix: float) -> str:
@@ -183,16 +183,16 @@ class StatusReporter:
         snapshot: Callable[[], WorkerStatus],
         producer: _Producer | None = None,
     ) -> None:
-        self.worker = worker_id(settings)
+        self.worker = worker_id(settings.worker)
         self._snapshot = snapshot
-        self._interval_s = settings.worker_status_interval_s
+        self._interval_s = settings.worker.status_interval_s
         self._producer: _Producer = (
             producer
             if producer is not None
             # confluent-kafka's stubs declare produce() loosely; it takes these arguments.
             else cast(
                 _Producer,
-                Producer({**producer_config(settings), "client.id": f"status-{self.worker}"}),
+                Producer({**producer_config(settings.kafka), "client.id": f"status-{self.worker}"}),
             )
         )
         self._wake = threading.Event()
@@ -257,14 +257,14 @@ def snapshot_of(
     """A ``snapshot`` for the reporter from the rule set the worker holds and what it has
     seen on the rules topic."""
     started = timestamp(started_at or time.time())
-    worker = worker_id(settings)
+    worker = worker_id(settings.worker)
 
     def snapshot() -> WorkerStatus:
         version = holder.current.version if holder.ready else None
         taken_up = holder.activated_at
         return WorkerStatus(
             worker=worker,
-            group=settings.app_id,
+            group=settings.topics.app_id,
             ruleset_version=version,
             ruleset_source="topic" if version and version == published.taken_up else "folder",
             taken_up_at=None if taken_up is None else timestamp(taken_up),
@@ -272,7 +272,7 @@ def snapshot_of(
             refused=tuple(published.refused[-REFUSED_KEPT:]),
             started_at=started,
             reported_at=timestamp(time.time()),
-            interval_s=settings.worker_status_interval_s,
+            interval_s=settings.worker.status_interval_s,
         )
 
     return snapshot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pipeline.settings import Settings
+from pipeline.settings import VARIABLES, Settings
 
 PREFIX = "SCREENING_"
 
@@ -13,7 +13,7 @@ def field_name(variable: str) -> str:
     """The settings field a SCREENING_* variable sets; AssertionError if there is none."""
     assert variable.startswith(PREFIX), variable
     name = variable[len(PREFIX) :].lower()
-    assert name in Settings.model_fields, f"{variable} is not a setting of pipeline/settings.py"
+    assert name in VARIABLES, f"{variable} is not a setting of pipeline/settings.py"
     return name
 
 

@@ -162,7 +162,7 @@ def test_workers_reach_kafka_on_its_advertised_listener(services: dict[str, Any]
     addresses = {listener.split("//")[1] for listener in advertised.split(",")}
     for name in SCREENING_SERVICES:
         settings = settings_from(services[name]["environment"])
-        for server in settings.bootstrap_list():
+        for server in settings.kafka.bootstrap:
             assert server in addresses, f"{name}: {server} is not a listener of kafka"
             assert server.split(":")[0] in services
 
@@ -174,8 +174,8 @@ def _worker_settings(services: dict[str, Any]) -> Settings:
 def test_worker_port_agrees_everywhere(services: dict[str, Any]) -> None:
     worker = services["worker"]
     settings = _worker_settings(services)
-    assert settings.web_host == "0.0.0.0"  # reachable from Prometheus, not only in-container
-    port = settings.web_port
+    assert settings.worker.web_host == "0.0.0.0"  # reachable from Prometheus, not only in-container
+    port = settings.worker.web_port
     assert [str(p) for p in worker["expose"]] == [str(port)]
     assert f"EXPOSE {port}" in _dockerfile_lines()
     healthcheck = " ".join(worker["healthcheck"]["test"])
@@ -191,16 +191,16 @@ def test_prometheus_scrapes_the_workbench_on_its_port(services: dict[str, Any]) 
     settings = settings_from(services["workbench"]["environment"])
     jobs = yaml.safe_load(COMPOSE_PROMETHEUS.read_text())["scrape_configs"]
     (job,) = [j for j in jobs if j["job_name"] == "screening-workbench"]
-    assert job["static_configs"][0]["targets"] == [f"workbench:{settings.workbench_port}"]
+    assert job["static_configs"][0]["targets"] == [f"workbench:{settings.workbench.port}"]
 
 
 def test_workers_are_no_more_than_partitions(services: dict[str, Any]) -> None:
     worker = services["worker"]
     replicas = worker["deploy"]["replicas"]
-    assert 2 <= replicas <= _worker_settings(services).partitions
+    assert 2 <= replicas <= _worker_settings(services).topics.partitions
     for name in SCREENING_SERVICES:
-        assert settings_from(services[name]["environment"]).partitions == (
-            _worker_settings(services).partitions
+        assert settings_from(services[name]["environment"]).topics.partitions == (
+            _worker_settings(services).topics.partitions
         ), "the topics and the workers must agree on partitions"
 
 
@@ -299,8 +299,8 @@ def test_kafka_image_is_the_version_the_project_tests_with(services: dict[str, A
 def test_workbench_reaches_postgres_and_answers_on_its_port(services: dict[str, Any]) -> None:
     workbench = services["workbench"]
     settings = settings_from({**_dockerfile_env(), **workbench["environment"]})
-    assert settings.workbench_host == "0.0.0.0"  # reachable through the published port
-    port = settings.workbench_port
+    assert settings.workbench.host == "0.0.0.0"  # reachable through the published port
+    port = settings.workbench.port
     assert workbench["ports"] == [f"127.0.0.1:{port}:{port}"], "loopback only: demo accounts"
     assert f"http://127.0.0.1:{port}/livez" in " ".join(workbench["healthcheck"]["test"])
     postgres = services["postgres"]
@@ -308,7 +308,7 @@ def test_workbench_reaches_postgres_and_answers_on_its_port(services: dict[str, 
     assert postgres["healthcheck"]["test"]
     assert workbench["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert workbench["depends_on"]["topics"]["condition"] == "service_completed_successfully"
-    url = urlparse(settings.database_url.get_secret_value())
+    url = urlparse(settings.workbench.database_url.get_secret_value())
     environment = postgres["environment"]
     assert url.hostname == "postgres"
     assert url.port == 5432

@@ -151,7 +151,7 @@ def test_keda_scales_this_deployment_within_the_partitions(
     spec = scaled_object["spec"]
     assert spec["scaleTargetRef"]["kind"] == deployment["kind"]
     assert spec["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
-    assert 2 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= settings.partitions
+    assert 2 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= settings.topics.partitions
     assert "replicas" not in deployment["spec"], "KEDA owns the replica count"
 
 
@@ -161,16 +161,16 @@ def test_keda_reads_the_lag_of_the_workers_group(
     (trigger,) = scaled_object["spec"]["triggers"]
     assert trigger["type"] == "kafka"
     metadata = trigger["metadata"]
-    assert metadata["bootstrapServers"] == settings.kafka_bootstrap
-    assert metadata["consumerGroup"] == settings.app_id
+    assert metadata["bootstrapServers"] == settings.kafka.servers
+    assert metadata["consumerGroup"] == settings.topics.app_id
     assert metadata["topic"] == topics.DECLARATIONS
-    assert metadata["offsetResetPolicy"] == settings.consumer_offset_reset
+    assert metadata["offsetResetPolicy"] == settings.topics.offset_reset
     assert metadata["allowIdleConsumers"] == "false"
     assert int(metadata["lagThreshold"]) > 0
-    mechanism = (settings.kafka_sasl_mechanism or "none").lower().replace("-", "_")
+    mechanism = (settings.kafka.sasl_mechanism or "none").lower().replace("-", "_")
     assert metadata["sasl"] == mechanism.replace("scram_sha_", "scram_sha")
     assert metadata["tls"] == (
-        "enable" if settings.kafka_security_protocol.endswith("SSL") else "disable"
+        "enable" if settings.kafka.security_protocol.endswith("SSL") else "disable"
     )
     authentication = _one("TriggerAuthentication")
     assert trigger["authenticationRef"]["name"] == authentication["metadata"]["name"]
@@ -182,12 +182,12 @@ def _pages() -> set[str]:
 
 def test_probes_ask_pages_the_worker_serves(worker: dict[str, Any], settings: Settings) -> None:
     ports = {port["name"]: port["containerPort"] for port in worker["ports"]}
-    assert ports["http"] == settings.web_port
-    assert settings.web_host == "0.0.0.0"
+    assert ports["http"] == settings.worker.web_port
+    assert settings.worker.web_host == "0.0.0.0"
     paths = {}
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         http = worker[probe]["httpGet"]
-        assert http["port"] in ("http", settings.web_port), probe
+        assert http["port"] in ("http", settings.worker.web_port), probe
         paths[probe] = http["path"]
     assert set(paths.values()) <= _pages()
     assert paths["readinessProbe"] == "/readyz"
@@ -198,7 +198,7 @@ def test_startup_probe_waits_for_the_reference_data(
     worker: dict[str, Any], settings: Settings
 ) -> None:
     probe = worker["startupProbe"]
-    assert probe["periodSeconds"] * probe["failureThreshold"] >= settings.reference_wait_s
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= settings.worker.reference_wait_s
 
 
 def test_liveness_gives_the_stall_check_time_to_answer(worker: dict[str, Any]) -> None:
@@ -213,7 +213,7 @@ def test_prometheus_annotations_name_the_metrics_page(
 ) -> None:
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
-    assert int(annotations["prometheus.io/port"]) == settings.web_port
+    assert int(annotations["prometheus.io/port"]) == settings.worker.web_port
     assert annotations["prometheus.io/path"] in _pages()
 
 
@@ -260,7 +260,7 @@ def test_scrape_config_is_valid_prometheus_config(tmp_path: Path) -> None:
 def test_scrape_config_addresses_the_annotated_port(
     settings: Settings, job_name: str, manifest: str, setting: str
 ) -> None:
-    port = getattr(settings, setting)
+    port = settings.value(setting)
     scrape = yaml.safe_load((K8S_DIR / "prometheus" / "scrape-config.yml").read_text())
     (job,) = [j for j in scrape["scrape_configs"] if j["job_name"] == job_name]
     (address,) = [r for r in job["relabel_configs"] if r.get("target_label") == "__address__"]
@@ -319,8 +319,8 @@ def test_credentials_come_from_each_roles_secret(settings: Settings) -> None:
         for name in ("SCREENING_KAFKA_SASL_USERNAME", "SCREENING_KAFKA_SASL_PASSWORD"):
             assert env[name]["valueFrom"]["secretKeyRef"]["name"] == secret, where
         mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-        assert settings.kafka_ssl_cafile is not None
-        assert mounts[str(settings.kafka_ssl_cafile.parent)] == "kafka-ca", where
+        assert settings.kafka.ssl_cafile is not None
+        assert mounts[str(settings.kafka.ssl_cafile.parent)] == "kafka-ca", where
     for path, document in _documents():
         if document["kind"] in ("Deployment", "Job") and path.name not in THIRD_PARTY:
             volumes = document["spec"]["template"]["spec"]["volumes"]
@@ -368,9 +368,9 @@ def test_worker_memory_is_grounded_in_the_benchmark(worker: dict[str, Any]) -> N
 
 
 def test_worker_settings_are_valid(settings: Settings) -> None:
-    assert settings.rules_dir.is_absolute()
-    assert settings.data_dir in settings.rules_dir.parents
-    assert settings.replication_factor == 3
+    assert settings.scoring.rules_dir.is_absolute()
+    assert settings.worker.data_dir in settings.scoring.rules_dir.parents
+    assert settings.topics.replication_factor == 3
 
 
 def _unpack_scripts() -> list[str]:
@@ -431,9 +431,9 @@ def test_workbench_serves_its_port_and_probes_its_pages(settings: Settings) -> N
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     values = {v["name"]: v["value"] for v in container["env"] if "value" in v}
     workbench = settings_from({**_one("ConfigMap", "screening-settings")["data"], **values})
-    assert workbench.workbench_host == "0.0.0.0"
+    assert workbench.workbench.host == "0.0.0.0"
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
-    assert ports["http"] == workbench.workbench_port
+    assert ports["http"] == workbench.workbench.port
     pages = set(re.findall(r'@app\.get\("([^"]+)"', WORKBENCH_SOURCE.read_text()))
     paths = {}
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):

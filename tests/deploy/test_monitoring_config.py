@@ -17,7 +17,7 @@ import yaml
 
 from pipeline import topics
 from pipeline.ops import dashboards
-from pipeline.settings import Settings
+from pipeline.settings import VARIABLES, Settings
 from tests.binaries import require
 from tests.deploy.settings_env import settings_from
 from tests.deploy.tools_env import require_tool
@@ -102,7 +102,7 @@ def _exporter_alert() -> dict[str, Any]:
 
 def test_the_lag_alert_watches_the_workers_group_on_the_declarations() -> None:
     expr = _exporter_alert()["expr"]
-    assert f'consumergroup="{Settings.model_fields["app_id"].default}"' in expr
+    assert f'consumergroup="{VARIABLES["app_id"].info.default}"' in expr
     assert f'topic="{topics.DECLARATIONS}"' in expr
     assert 'up{job="screening-worker"} == 1' in expr
 
@@ -112,9 +112,9 @@ def test_compose_runs_the_exporter_against_the_broker(services: dict[str, Any]) 
     assert exporter["image"].startswith("danielqsj/kafka-exporter:v")
     flags = dict(arg.removeprefix("--").partition("=")[::2] for arg in exporter["command"])
     workers = settings_from(services["worker"]["environment"])
-    assert flags["kafka.server"] == workers.kafka_bootstrap
+    assert flags["kafka.server"] == workers.kafka.servers
     assert "offset.show-all" in flags
-    assert re.match(flags["group.filter"], workers.app_id)
+    assert re.match(flags["group.filter"], workers.topics.app_id)
     assert exporter["depends_on"]["kafka"]["condition"] == "service_healthy"
     assert [str(port) for port in exporter["expose"]] == [str(EXPORTER_PORT)]
     jobs = {job["job_name"]: job for job in _yaml(COMPOSE_PROMETHEUS)["scrape_configs"]}
@@ -150,11 +150,11 @@ def test_k8s_exporter_reads_the_clusters_kafka_as_customs_it() -> None:
         "key": "SCREENING_KAFKA_BOOTSTRAP",
     }
     # The cluster's SASL and TLS, as settings-configmap.yaml has them for the workers.
-    assert settings.kafka_security_protocol == "SASL_SSL"
+    assert settings.kafka.security_protocol == "SASL_SSL"
     assert "sasl.enabled" in flags
     assert "tls.enabled" in flags
     # SCRAM-SHA-512 is kafka_exporter's scram-sha512.
-    mechanism = (settings.kafka_sasl_mechanism or "").lower()
+    mechanism = (settings.kafka.sasl_mechanism or "").lower()
     assert flags["sasl.mechanism"] == re.sub(r"-(\d+)$", r"\1", mechanism)
     # customs IT's user may describe the groups and topics (SECURITY.md).
     for variable, key in (("KAFKA_USERNAME", "username"), ("KAFKA_PASSWORD", "password")):
@@ -162,7 +162,7 @@ def test_k8s_exporter_reads_the_clusters_kafka_as_customs_it() -> None:
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert flags["tls.ca-file"] == f"{mounts['kafka-ca']}/ca.crt"
     assert "customs-it" in (ROOT / "SECURITY.md").read_text()
-    assert re.match(flags["group.filter"], settings.app_id)
+    assert re.match(flags["group.filter"], settings.topics.app_id)
     assert "offset.show-all" in flags
 
 
@@ -280,7 +280,7 @@ def test_kafka_ui_is_a_tool_on_the_broker(services: dict[str, Any]) -> None:
     assert ui["image"].startswith("ghcr.io/kafbat/kafka-ui:v")
     assert ui["profiles"] == ["tools"]
     workers = settings_from(services["worker"]["environment"])
-    assert ui["environment"]["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == workers.kafka_bootstrap
+    assert ui["environment"]["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == workers.kafka.servers
     assert all(port.startswith("127.0.0.1:") for port in ui["ports"]), "no sign-in: loopback"
 
 

@@ -52,7 +52,7 @@ class Cluster:
 
     @property
     def bootstrap(self) -> str:
-        return self.settings.kafka_bootstrap
+        return self.settings.kafka.servers
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class MirrorMaker:
     def lags(self) -> dict[str, float | None]:
         """Each flow's lag, by "source->target", from the heartbeats on the target."""
         return {
-            f"{source.alias}->{target.alias}": link_lag_seconds(target.settings, source.alias)
+            f"{source.alias}->{target.alias}": link_lag_seconds(target.settings.kafka, source.alias)
             for source, target in self.clusters.both_ways()
         }
 

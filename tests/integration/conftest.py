@@ -156,7 +156,7 @@ def spawn_worker(
     web_port = _free_port()
     env = {
         **os.environ,
-        "SCREENING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SCREENING_KAFKA_BOOTSTRAP": settings.kafka.servers,
         "SCREENING_PARTITIONS": str(TEST_PARTITIONS),
         "SCREENING_APP_ID": app_id or f"screening-test-{uuid.uuid4().hex[:8]}",
         "SCREENING_WEB_PORT": str(web_port),
@@ -224,7 +224,7 @@ def run_id() -> str:
 
 @pytest.fixture
 def producer(settings: Settings) -> Iterator[Producer]:
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     yield producer
     producer.flush(30)
 
@@ -248,7 +248,7 @@ def collect(
     """Read ``topic`` from the start until ``expected`` records for which ``belongs(record)`` is
     true have arrived, then a little longer, so that extra records would be seen too."""
     assert callable(belongs)
-    reader = TopicReader(settings, topic)
+    reader = TopicReader(settings.kafka, topic)
     found: list[InputRecord] = []
     deadline = time.monotonic() + timeout_s
     settle_until: float | None = None
@@ -271,7 +271,7 @@ def key_prefix(prefix: str) -> object:
 
 def wait_committed(settings: Settings, group: str, topic: str, timeout_s: float = 60.0) -> None:
     """Until ``group``'s committed offsets reach the end of every partition of ``topic``."""
-    consumer = Consumer({**settings.librdkafka_config(), "group.id": group})
+    consumer = Consumer({**settings.kafka.librdkafka_config(), "group.id": group})
     partitions = [TopicPartition(topic, p) for p in range(TEST_PARTITIONS)]
     try:
         marks = [consumer.get_watermark_offsets(tp, timeout=10) for tp in partitions]

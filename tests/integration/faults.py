@@ -179,7 +179,7 @@ class SteadyFeed(threading.Thread):
         self._interval_s = 1.0 / rate_per_s
         self._producer = Producer(
             {
-                **producer_config(settings),
+                **producer_config(settings.kafka),
                 # Ride through a broker restart: retry for up to five minutes.
                 "message.timeout.ms": 300_000,
                 "on_delivery": self._on_delivery,
@@ -244,7 +244,7 @@ def publish_all(
 ) -> None:
     """Publish to ``topic`` (the declarations by default) and wait for every acknowledgement;
     ``partition`` -1 lets the key decide."""
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     for key, value in messages:
         producer.produce(topic, value, key, partition=partition)
     assert producer.flush(60) == 0
@@ -338,12 +338,14 @@ def wait_until_consuming(worker: WorkerProcess, timeout_s: float) -> None:
 def uncommitted(settings: Settings, group: str, topic: str = topics.DECLARATIONS) -> int:
     """Records of ``topic`` (the declarations by default) the consumer group has not
     committed: end offsets minus committed ones."""
-    partitions = [TopicPartition(topic, p) for p in range(settings.partitions)]
+    partitions = [TopicPartition(topic, p) for p in range(settings.topics.partitions)]
     request = ConsumerGroupTopicPartitions(group, partitions)
-    admin = AdminClient(settings.librdkafka_config())
+    admin = AdminClient(settings.kafka.librdkafka_config())
     (future,) = admin.list_consumer_group_offsets([request]).values()
     committed = {tp.partition: max(tp.offset, 0) for tp in future.result().topic_partitions}
-    consumer = Consumer({**settings.librdkafka_config(), "group.id": f"faults-{uuid.uuid4()}"})
+    consumer = Consumer(
+        {**settings.kafka.librdkafka_config(), "group.id": f"faults-{uuid.uuid4()}"}
+    )
     try:
         ends = {
             tp.partition: consumer.get_watermark_offsets(tp, timeout=15)[1] for tp in partitions
@@ -384,7 +386,7 @@ def wait_for_assessments(
     returns the versions assessed, so that the caller's assertion names what is missing."""
     encoded = prefix.encode()
     assessed: set[tuple[str, int]] = set()
-    reader = TopicReader(settings, topics.ASSESSMENTS)
+    reader = TopicReader(settings.kafka, topics.ASSESSMENTS)
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline and not sent.versions <= assessed:
@@ -399,7 +401,7 @@ def wait_for_assessments(
 def wait_for_keys(settings: Settings, topic: str, keys: set[bytes], timeout_s: float) -> set[bytes]:
     """Read ``topic`` until a record has arrived for every key in ``keys``, or time runs out."""
     seen: set[bytes] = set()
-    reader = TopicReader(settings, topic)
+    reader = TopicReader(settings.kafka, topic)
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline and not keys <= seen:
@@ -412,7 +414,7 @@ def wait_for_keys(settings: Settings, topic: str, keys: set[bytes], timeout_s: f
 def read_all(settings: Settings, topic: str, prefix: str) -> list[InputRecord]:
     """Every record of ``topic`` now stored under a key starting with ``prefix``, in order."""
     encoded = prefix.encode()
-    reader = TopicReader(settings, topic)
+    reader = TopicReader(settings.kafka, topic)
     found: list[InputRecord] = []
     try:
         while not reader.caught_up:

@@ -46,7 +46,7 @@ class SecureBroker:
             kafka_security_protocol="SASL_SSL",
             kafka_sasl_mechanism="SCRAM-SHA-512",
             kafka_sasl_username=user,
-            kafka_sasl_password=self.passwords[user],  # type: ignore[arg-type]
+            kafka_sasl_password=self.passwords[user],
             kafka_ssl_cafile=self.cafile,
             **overrides,
         )

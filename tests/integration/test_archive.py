@@ -45,7 +45,7 @@ FILINGS = 30
 def _env(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
-        "SCREENING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SCREENING_KAFKA_BOOTSTRAP": settings.kafka.servers,
         "SCREENING_RANDOM_SELECTION_SHARE": "0",
         "SCREENING_LOG_LEVEL": "info",
         "COLUMNS": "200",
@@ -247,7 +247,7 @@ def test_the_archive_keeps_every_record_once_and_feeds_backtest_and_report(
 
     # The SAFE report from the archive counts what the report from Kafka counts.
     period = ["report", "safe", "--from", today, "--to", today, "--json"]
-    from_kafka = _screening(settings, *period, "--bootstrap", settings.kafka_bootstrap)
+    from_kafka = _screening(settings, *period, "--bootstrap", settings.kafka.servers)
     from_archive = _screening(settings, *period, "--from-archive", str(archive))
     assert from_kafka.returncode == 0, from_kafka.stderr.decode()
     assert from_archive.returncode == 0, from_archive.stderr.decode()

@@ -31,7 +31,7 @@ MESSAGES = 1500
 
 def _screening(settings: Settings, *args: str, timeout: float = 180) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka_bootstrap],
+        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka.servers],
         capture_output=True,
         timeout=timeout,
         cwd=ROOT,

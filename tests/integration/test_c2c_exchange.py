@@ -108,13 +108,13 @@ def administrations(
 
 
 def _send(settings: Settings, topic: str, key: str, document: dict[str, Any]) -> None:
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     producer.produce(topic, orjson.dumps(document), key.encode())
     assert producer.flush(30) == 0
 
 
 def _assessment(side: Administration, declaration_id: str) -> dict[str, Any]:
-    found = first_record(side.settings, topics.ASSESSMENTS, keyed(declaration_id))
+    found = first_record(side.settings.kafka, topics.ASSESSMENTS, keyed(declaration_id))
     assert found is not None, f"{declaration_id} not assessed"
     assert found.value is not None
     return dict(orjson.loads(found.value))
@@ -135,7 +135,7 @@ def test_a_dnl_in_one_administration_is_at_least_hrcm_in_the_other(
     assert _assessment(eu, import_filing["declaration_id"])["outcome"] == "DNL"
 
     inbound = topics.partner_inbound_topic("eu")
-    arrived = first_record(cn.settings, inbound, keyed(ucr))
+    arrived = first_record(cn.settings.kafka, inbound, keyed(ucr))
     assert arrived is not None, f"no finding for {ucr} on {inbound}\n{mirrormaker.log_tail()}"
     assert arrived.value is not None
     message = orjson.loads(arrived.value)
@@ -152,7 +152,9 @@ def test_a_dnl_in_one_administration_is_at_least_hrcm_in_the_other(
     assert partner["evidence"]["partner_finding_matched_by"] == "UCR"
     # Its referral rests on the partner's finding only: nothing goes back to the sender.
     time.sleep(3)
-    echo = first_record(eu.settings, topics.partner_inbound_topic("cn"), keyed(ucr), timeout_s=5)
+    echo = first_record(
+        eu.settings.kafka, topics.partner_inbound_topic("cn"), keyed(ucr), timeout_s=5
+    )
     assert echo is None
 
 
@@ -172,10 +174,12 @@ def test_what_the_agreement_forbids_never_reaches_the_partner(
     marker, _ = filings(marker_ucr, datetime.now(UTC))
     _send(eu.settings, topics.DECLARATIONS, marker["declaration_id"], marker)
     inbound = topics.partner_inbound_topic("eu")
-    assert first_record(cn.settings, inbound, keyed(marker_ucr)) is not None
+    assert first_record(cn.settings.kafka, inbound, keyed(marker_ucr)) is not None
     time.sleep(2 * 2 + 1)
-    assert first_record(cn.settings, inbound, keyed(kept_ucr), timeout_s=5) is None
-    assert first_record(eu.settings, topics.C2C_OUTBOUND, keyed(kept_ucr), timeout_s=5) is None
+    assert first_record(cn.settings.kafka, inbound, keyed(kept_ucr), timeout_s=5) is None
+    assert (
+        first_record(eu.settings.kafka, topics.C2C_OUTBOUND, keyed(kept_ucr), timeout_s=5) is None
+    )
 
 
 def test_a_partner_aeo_replicated_from_its_cluster_is_recognised_under_the_mra(
@@ -191,7 +195,7 @@ def test_a_partner_aeo_replicated_from_its_cluster_is_recognised_under_the_mra(
         f"{operator},AEO,NINGBO HOMEWARE MANUFACTURING,CN,AEOS,ACTIVE,2024-01-01,,\n"
     )
     _cli(cn.cluster, "aeo", "load", str(registry))  # China's own registry, on its cluster
-    assert first_record(eu.settings, "cn." + topics.AEO_REGISTRY, keyed(operator)) is not None
+    assert first_record(eu.settings.kafka, "cn." + topics.AEO_REGISTRY, keyed(operator)) is not None
 
     deadline = time.monotonic() + 30
     attempt = 0
@@ -267,7 +271,7 @@ def test_a_partners_examination_request_opens_a_case_and_our_result_reaches_it(
             return bool(orjson.loads(record.value).get("in_reply_to") == request["message_id"])
 
         inbound = topics.partner_inbound_topic("eu")
-        answer = first_record(cn.settings, inbound, answers)
+        answer = first_record(cn.settings.kafka, inbound, answers)
         assert answer is not None, f"no result on {inbound}\n{mirrormaker.log_tail()}"
         assert answer.value is not None
         result = orjson.loads(answer.value)
@@ -321,7 +325,7 @@ def test_our_examination_of_a_shared_dnl_reaches_the_partner(
             return bool(orjson.loads(record.value)["kind"] == "EXAMINATION_RESULT")
 
         inbound = topics.partner_inbound_topic("eu")
-        answer = first_record(cn.settings, inbound, result_of)
+        answer = first_record(cn.settings.kafka, inbound, result_of)
         assert answer is not None, f"no result on {inbound}\n{mirrormaker.log_tail()}"
         assert answer.value is not None
         result = orjson.loads(answer.value)

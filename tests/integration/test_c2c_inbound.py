@@ -42,10 +42,12 @@ MIRROR_RETRY_S = 15.0
 
 def _create_partner_topics(settings: Settings) -> None:
     """As MirrorMaker 2 does when it first replicates them."""
-    admin = AdminClient(settings.librdkafka_config())
+    admin = AdminClient(settings.kafka.librdkafka_config())
     wanted = [
-        NewTopic(INBOUND, 1, settings.replication_factor),
-        NewTopic(REGISTRY, 1, settings.replication_factor, config={"cleanup.policy": "compact"}),
+        NewTopic(INBOUND, 1, settings.topics.replication_factor),
+        NewTopic(
+            REGISTRY, 1, settings.topics.replication_factor, config={"cleanup.policy": "compact"}
+        ),
     ]
     for future in admin.create_topics(wanted).values():
         try:
@@ -129,7 +131,7 @@ def test_partner_messages_are_applied_refused_and_counted(
     created = time.monotonic()
     operator_id = f"CN{run_id[3:]}AEO".upper()
     refused_ucr = f"CN{run_id}-REFUSED"
-    partner = Producer(settings.librdkafka_config())
+    partner = Producer(settings.kafka.librdkafka_config())
     for message in (
         _message(run_id),
         # Refused: not from the agreement's partner, and a kind the agreement does not accept.

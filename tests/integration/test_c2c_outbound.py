@@ -84,7 +84,7 @@ def test_a_broken_agreements_folder_refuses_to_start(settings: Settings, tmp_pat
     (tmp_path / "us.yaml").write_text("- not an agreement\n")
     env = {
         **os.environ,
-        "SCREENING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SCREENING_KAFKA_BOOTSTRAP": settings.kafka.servers,
         "SCREENING_AGREEMENTS_DIR": str(tmp_path),
         "SCREENING_DATA_DIR": str(tmp_path / "state"),
     }

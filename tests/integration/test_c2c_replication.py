@@ -48,7 +48,7 @@ def _message(run: str, i: int) -> tuple[bytes, bytes]:
 
 
 def _produce(cluster: Cluster, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = Producer(producer_config(cluster.settings))
+    producer = Producer(producer_config(cluster.settings.kafka))
     for key, value in messages:
         produce_waiting(producer, topic, value, key)
     assert producer.flush(30) == 0
@@ -59,7 +59,7 @@ def _reader(cluster: Cluster, topic: str, timeout_s: float = 30.0) -> TopicReade
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return TopicReader(cluster.settings, topic)
+            return TopicReader(cluster.settings.kafka, topic)
         except KafkaUnavailable:
             if time.monotonic() > deadline:
                 raise
@@ -108,7 +108,7 @@ def test_outbound_messages_arrive_on_the_partners_cluster_both_ways(
         arrived = _read(target, topics.partner_inbound_topic(source.alias), run, len(sent))
 
         assert {(r.key, r.value) for r in arrived} == set(sent), f"{source.alias}->{target.alias}"
-        lag = link_lag_seconds(target.settings, source.alias)
+        lag = link_lag_seconds(target.settings.kafka, source.alias)
         assert lag is not None
         assert lag < LINKED_LAG_S, f"{source.alias}->{target.alias} lags {lag:.1f} s"
 
@@ -128,7 +128,7 @@ def test_a_link_down_mid_stream_loses_nothing_when_it_returns(
 
     # The first half at about 100 a second, so that the link goes down while it flows.
     def trickle() -> None:
-        producer = Producer(producer_config(source.settings))
+        producer = Producer(producer_config(source.settings.kafka))
         for start in range(0, HALF, 10):
             for key, value in first[start : start + 10]:
                 produce_waiting(producer, topics.C2C_OUTBOUND, value, key)
@@ -148,7 +148,7 @@ def test_a_link_down_mid_stream_loses_nothing_when_it_returns(
     # Down: nothing of the second half crossed, and the lag signal shows it.
     while_down = _read(target, remote, run, 2 * HALF, timeout_s=2)
     assert not {r.key for r in while_down} & {key for key, _ in second}
-    lag = link_lag_seconds(target.settings, source.alias)
+    lag = link_lag_seconds(target.settings.kafka, source.alias)
     assert lag is not None
     assert lag >= 3.0
 
@@ -179,7 +179,9 @@ def test_topics_not_listed_never_leave(two_clusters: TwoClusters, mirrormaker: M
     time.sleep(2 * REFRESH_S + 1)
 
     for source, target in two_clusters.both_ways():
-        names = AdminClient(target.settings.librdkafka_config()).list_topics(timeout=15).topics
+        names = (
+            AdminClient(target.settings.kafka.librdkafka_config()).list_topics(timeout=15).topics
+        )
         remote = {name for name in names if name.startswith(f"{source.alias}.")}
         assert f"{source.alias}.{topics.ASSESSMENTS}" not in remote
         assert topics.partner_inbound_topic(source.alias) in remote

@@ -21,7 +21,7 @@ def test_officer_commands_run_against_the_broker(
 ) -> None:
     folder = workdir(tmp_path)
     for step in steps(ROOT / "docs" / "targeting-officers.md"):
-        run(step, folder, settings.kafka_bootstrap)
+        run(step, folder, settings.kafka.servers)
     assert (folder / "open-referrals.jsonl").exists()
 
 
@@ -32,7 +32,7 @@ def test_the_readme_commands_run_against_the_broker(
     readme = steps(ROOT / "README.md")
     assert [s.kind for s in readme].count("broker") >= 2
     for step in readme:
-        run(step, folder, settings.kafka_bootstrap)
+        run(step, folder, settings.kafka.servers)
     assert (folder / "open-referrals.jsonl").exists()
 
 
@@ -43,7 +43,7 @@ def test_analyst_workflow_runs_against_the_broker(
     folder = workdir(tmp_path)
     try:
         for step in steps(ROOT / "docs" / "risk-analysts.md"):
-            run(step, folder, settings.kafka_bootstrap)
+            run(step, folder, settings.kafka.servers)
     finally:
         # The session's worker screens with the default rules again, as other tests expect.
         restored = subprocess.run(
@@ -55,7 +55,7 @@ def test_analyst_workflow_runs_against_the_broker(
                 "publish",
                 str(ROOT / "rules"),
                 "--bootstrap",
-                settings.kafka_bootstrap,
+                settings.kafka.servers,
             ],
             capture_output=True,
             timeout=120,

@@ -100,7 +100,7 @@ def test_worker_metrics_and_the_effectiveness_command_give_the_expected_figures(
     feedback_worker: tuple[Settings, WorkerProcess], run_id: str
 ) -> None:
     settings, worker = feedback_worker
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     ids = {name: f"{run_id}-{name}" for name in ("A1", "A2", "A3", "E1", "C1", "C2", "C3", "P")}
     ids["W"], ghost, elsewhere = f"{run_id}-W", f"{run_id}-GHOST", f"{run_id}-ELSEWHERE"
     withdrawn = filing(ids["W"], hs_code="930690")  # referred, then amended to clean furniture
@@ -256,7 +256,7 @@ def effectiveness_json(settings: Settings) -> dict[str, Any]:
 
 def screening(settings: Settings, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka_bootstrap],
+        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka.servers],
         cwd=ROOT,
         capture_output=True,
         timeout=120,
@@ -272,7 +272,7 @@ def test_a_restarted_worker_joins_with_the_state_its_table_recovered(
     app_id = f"screening-feedback-{run_id.lower()}"
     referred = filing(f"{run_id}-A", hs_code="930690")
     with own_broker(tmp_path) as (_broker, settings):
-        producer = Producer(producer_config(settings))
+        producer = Producer(producer_config(settings.kafka))
         first = spawn_worker(settings, tmp_path, app_id=app_id, log_name="first.log")
         try:
             publish(producer, [encode(referred)])

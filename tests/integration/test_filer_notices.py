@@ -33,7 +33,7 @@ ARMS = "930690"
 
 def _screening(settings: Settings, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka_bootstrap],
+        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka.servers],
         capture_output=True,
         timeout=120,
         cwd=ROOT,

@@ -40,7 +40,7 @@ class Follower:
                 "--follow",
                 "--json",
                 "--bootstrap",
-                settings.kafka_bootstrap,
+                settings.kafka.servers,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -132,7 +132,7 @@ def follower(settings: Settings, worker: object) -> Iterator[Follower]:
 
 def _screening(settings: Settings, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka_bootstrap],
+        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka.servers],
         capture_output=True,
         timeout=120,
         cwd=ROOT,

@@ -59,7 +59,7 @@ def screening(args: list[str], env: dict[str, str]) -> subprocess.CompletedProce
 def _wait_for_bindings(broker: SecureBroker, roles: list[acls.Role]) -> None:
     """Until the broker's authorizer holds every binding of ``roles`` (describe answers from
     the same metadata the authorizer uses)."""
-    admin = AdminClient(broker.settings(ADMIN).librdkafka_config())
+    admin = AdminClient(broker.settings(ADMIN).kafka.librdkafka_config())
     wanted = {b for role in roles for b in role.bindings()}
     deadline = time.monotonic() + 30
     while True:
@@ -74,7 +74,7 @@ def _wait_for_bindings(broker: SecureBroker, roles: list[acls.Role]) -> None:
 
 def _create_missing_topics(broker: SecureBroker) -> None:
     """The topics the table names that pipeline/topics.py does not (yet) create."""
-    admin = AdminClient(broker.settings(ADMIN).librdkafka_config())
+    admin = AdminClient(broker.settings(ADMIN).kafka.librdkafka_config())
     missing = set(acls.topic_names()) - set(admin.list_topics(timeout=15).topics)
     if missing:
         for future in admin.create_topics([NewTopic(t, 1, 1) for t in missing]).values():
@@ -116,7 +116,7 @@ def produce(broker: SecureBroker, user: str, topic: str, key: str) -> int | None
     reports: list[KafkaError | None] = []
     producer = Producer(
         {
-            **producer_config(broker.settings(user)),
+            **producer_config(broker.settings(user).kafka),
             "message.timeout.ms": int(CLIENT_TIMEOUT_S * 1000),
         }
     )
@@ -147,7 +147,7 @@ def consume(
     CLIENT_TIMEOUT_S."""
     consumer = Consumer(
         {
-            **broker.settings(user).librdkafka_config(),
+            **broker.settings(user).kafka.librdkafka_config(),
             "group.id": group,
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -194,7 +194,7 @@ def test_apply_creates_the_table_once_and_add_gateway_its_four_bindings(applied:
 
 
 def test_topics_ensure_as_customs_it_made_every_topic(applied: Applied) -> None:
-    admin = AdminClient(applied.broker.settings(ADMIN).librdkafka_config())
+    admin = AdminClient(applied.broker.settings(ADMIN).kafka.librdkafka_config())
     existing = set(admin.list_topics(timeout=15).topics)
     assert {spec.name for spec in topics.TOPICS} <= existing
 
@@ -340,7 +340,7 @@ def test_an_added_gateway_is_limited_as_the_first(applied: Applied) -> None:
 
 def test_prune_deletes_a_grant_the_table_does_not_hold(applied: Applied) -> None:
     broker = applied.broker
-    admin = AdminClient(broker.settings(ADMIN).librdkafka_config())
+    admin = AdminClient(broker.settings(ADMIN).kafka.librdkafka_config())
     stray = acls.Role(
         "filer-gateway",
         "",

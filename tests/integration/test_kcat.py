@@ -29,7 +29,7 @@ def test_kcat_declarations_in_hits_out(settings: Settings, worker: object, run_i
         d["declaration_id"].encode() + b"\t" + orjson.dumps(d) + b"\n" for d in documents
     )
     subprocess.run(
-        ["kcat", "-b", settings.kafka_bootstrap, "-P", "-t", topics.DECLARATIONS, "-K", "\t"],
+        ["kcat", "-b", settings.kafka.servers, "-P", "-t", topics.DECLARATIONS, "-K", "\t"],
         input=lines,
         check=True,
         timeout=30,
@@ -42,7 +42,7 @@ def test_kcat_declarations_in_hits_out(settings: Settings, worker: object, run_i
             [
                 "kcat",
                 "-b",
-                settings.kafka_bootstrap,
+                settings.kafka.servers,
                 "-C",
                 "-t",
                 topics.HITS,

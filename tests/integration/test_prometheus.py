@@ -141,7 +141,7 @@ def reference_records(settings: Settings, run_id: str, tmp_path: Path) -> Iterat
 
 def _screening(settings: Settings, *args: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka_bootstrap],
+        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka.servers],
         cwd=ROOT,
         capture_output=True,
         timeout=120,
@@ -165,10 +165,10 @@ def partner_heartbeat(settings: Settings) -> Iterator[None]:
     """A heartbeat on `<alias>.heartbeats`, where MirrorMaker 2 replicates a partner's, so that
     the workers' link lag has a value; the topic is deleted afterwards."""
     topic = heartbeats_topic(PARTNER_ALIAS)
-    admin = AdminClient(settings.librdkafka_config())
+    admin = AdminClient(settings.kafka.librdkafka_config())
     for future in admin.create_topics([NewTopic(topic, 1, 1)]).values():
         future.result(30)
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     producer.produce(topic, b"heartbeat", b"cn->test")
     assert producer.flush(30) == 0
     yield

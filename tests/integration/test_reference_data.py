@@ -28,7 +28,7 @@ WATCHLIST_HEADER = "entry_id,name,aliases,country,ids,list,action,reason\n"
 
 def _screening(settings: Settings, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka_bootstrap],
+        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka.servers],
         capture_output=True,
         timeout=120,
         cwd=ROOT,
@@ -192,6 +192,6 @@ def _loaded_counts(log: Path) -> tuple[int, int]:
 
 def _live_counts(settings: Settings) -> tuple[int, int]:
     return (
-        len(read_compacted(settings, topics.AEO_REGISTRY)),
-        len(read_compacted(settings, topics.WATCHLIST)),
+        len(read_compacted(settings.kafka, topics.AEO_REGISTRY)),
+        len(read_compacted(settings.kafka, topics.WATCHLIST)),
     )

@@ -43,7 +43,7 @@ def fresh_topic(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
     deadline = time.monotonic() + 30
     while True:  # until the new topic's metadata has reached the broker's cache
         try:
-            read_compacted(settings, name)
+            read_compacted(settings.kafka, name)
             break
         except KafkaUnavailable:
             if time.monotonic() > deadline:
@@ -51,7 +51,7 @@ def fresh_topic(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator
             time.sleep(0.5)
     monkeypatch.setattr(reference, "WATCHLIST", replace(reference.WATCHLIST, topic=name))
     yield name
-    admin = admin_client(settings)
+    admin = admin_client(settings.kafka)
     for future in admin.delete_topics([name]).values():
         future.result(30)
 
@@ -71,12 +71,12 @@ def _csv(tmp_path: Path, ids: list[str], renamed: str = "") -> Path:
 def _sync(
     settings: Settings, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, list[str]]:
-    code = main(["watchlist", "sync", *args, "--bootstrap", settings.kafka_bootstrap])
+    code = main(["watchlist", "sync", *args, "--bootstrap", settings.kafka.servers])
     return code, capsys.readouterr().err.strip().splitlines()
 
 
 def _records(settings: Settings, topic: str) -> list[InputRecord]:
-    reader = TopicReader(settings, topic)
+    reader = TopicReader(settings.kafka, topic)
     found: list[InputRecord] = []
     try:
         while not reader.caught_up:
@@ -97,7 +97,7 @@ def test_sync_adds_keeps_updates_deletes_and_refuses(
         0,
         f"{tmp_path}/watchlist.csv: loaded 20, unchanged 0, deleted 0 ({fresh_topic})",
     )
-    assert sorted(read_compacted(settings, fresh_topic)) == [i.encode() for i in ids]
+    assert sorted(read_compacted(settings.kafka, fresh_topic)) == [i.encode() for i in ids]
 
     # The same file again: all unchanged, nothing republished.
     code, err = _sync(settings, capsys, str(_csv(tmp_path, ids)))
@@ -121,7 +121,7 @@ def test_sync_adds_keeps_updates_deletes_and_refuses(
         (b"S01", None),
     ]
     assert b"RENAMED S05" in (raw[-3].value or b"")
-    state = read_compacted(settings, fresh_topic)
+    state = read_compacted(settings.kafka, fresh_topic)
     assert sorted(state) == [i.encode() for i in kept]
 
     # A bad row: nothing published, not even the good rows.
@@ -158,7 +158,7 @@ def test_sync_adds_keeps_updates_deletes_and_refuses(
     # --force deletes them.
     code, err = _sync(settings, capsys, str(truncated), "--force")
     assert (code, err[-1]) == (0, f"{truncated}: loaded 0, unchanged 3, deleted 15 ({fresh_topic})")
-    assert sorted(read_compacted(settings, fresh_topic)) == [i.encode() for i in kept[:3]]
+    assert sorted(read_compacted(settings.kafka, fresh_topic)) == [i.encode() for i in kept[:3]]
 
 
 def test_dry_run_on_the_session_topic_publishes_nothing(
@@ -177,7 +177,7 @@ def test_dry_run_on_the_session_topic_publishes_nothing(
             "--dry-run",
             "--force",
             "--bootstrap",
-            settings.kafka_bootstrap,
+            settings.kafka.servers,
         ],
         capture_output=True,
         timeout=120,
@@ -188,5 +188,5 @@ def test_dry_run_on_the_session_topic_publishes_nothing(
     assert f"would load {entry}" in err
     assert err[-1].startswith(f"{path}: would load 1, unchanged 0, would delete ")
     assert err[-1].endswith(f"({topics.WATCHLIST}); dry run, nothing published")
-    assert entry.encode() not in read_compacted(settings, topics.WATCHLIST)
+    assert entry.encode() not in read_compacted(settings.kafka, topics.WATCHLIST)
     assert not any(r.key == entry.encode() for r in _records(settings, topics.WATCHLIST))

@@ -60,7 +60,7 @@ def _publish(settings: Settings, folder: Path, *options: str) -> subprocess.Comp
             "publish",
             str(folder),
             "--bootstrap",
-            settings.kafka_bootstrap,
+            settings.kafka.servers,
             *options,
         ],
         capture_output=True,
@@ -78,7 +78,7 @@ def _folder(base: Path, name: str, version: int, title: str) -> Path:
 
 
 def _manifest(settings: Settings) -> dict[str, object]:
-    return dict(orjson.loads(read_compacted(settings, topics.RULES)[MANIFEST_KEY.encode()]))
+    return dict(orjson.loads(read_compacted(settings.kafka, topics.RULES)[MANIFEST_KEY.encode()]))
 
 
 def test_versions_are_enforced_and_the_manifest_says_who_and_why(
@@ -154,7 +154,7 @@ def _status(settings: Settings) -> dict[str, Any]:
             "status",
             "--json",
             "--bootstrap",
-            settings.kafka_bootstrap,
+            settings.kafka.servers,
         ],
         capture_output=True,
         timeout=60,
@@ -215,14 +215,14 @@ def test_rules_status_shows_each_worker_and_a_refused_set(
 
         # A set that fails the worker's checks, written straight to the topic (the CLI would
         # not send it): a rule with an action no rule may have.
-        live = read_compacted(settings, topics.RULES)
+        live = read_compacted(settings.kafka, topics.RULES)
         manifest = dict(orjson.loads(live[MANIFEST_KEY.encode()]))
         broken_version = f"rs-broken{uuid.uuid4().hex[:6]}"
         rule = dict(orjson.loads(live[b"IT-GOVERNANCE"]), version=2, action="EXPLODE")
         manifest.update(
             ruleset_version=broken_version, rules={**manifest["rules"], "IT-GOVERNANCE": 2}
         )
-        producer = Producer(producer_config(settings))
+        producer = Producer(producer_config(settings.kafka))
         producer.produce(topics.RULES, orjson.dumps(rule), b"IT-GOVERNANCE")
         producer.produce(topics.RULES, orjson.dumps(manifest), MANIFEST_KEY.encode())
         assert producer.flush(30) == 0

@@ -59,7 +59,7 @@ def _publish(settings: Settings, folder: Path) -> str:
             "publish",
             str(folder),
             "--bootstrap",
-            settings.kafka_bootstrap,
+            settings.kafka.servers,
         ],
         capture_output=True,
         timeout=120,

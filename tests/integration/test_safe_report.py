@@ -76,7 +76,7 @@ def records() -> list[InputRecord]:
 
 
 def create_topics(settings: Settings, names: list[str]) -> None:
-    admin = admin_client(settings)
+    admin = admin_client(settings.kafka)
     futures = admin.create_topics([NewTopic(name, num_partitions=2) for name in names])
     for future in futures.values():
         future.result(timeout=30)
@@ -84,7 +84,7 @@ def create_topics(settings: Settings, names: list[str]) -> None:
 
 def screening(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka_bootstrap],
+        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka.servers],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -98,7 +98,7 @@ def test_the_safe_report_counts_the_period_from_kafka(tmp_path: Path) -> None:
         sent = records()
         create_topics(settings, sorted({r.topic for r in sent} - {t.name for t in topics.TOPICS}))
         create_topics(settings, [DE_TOPIC])
-        producer = Producer(producer_config(settings))
+        producer = Producer(producer_config(settings.kafka))
         for record in sent:
             producer.produce(record.topic, record.value, record.key)
         assert producer.flush(30) == 0

@@ -49,7 +49,7 @@ def _versions_after_second(
     the same topic, so the assessments topic would not tell whose table answered.)"""
     publish(producer, [encode(amendment(first, 2, "940360"))])
     key = orjson.dumps(first["declaration_id"])
-    reader = TopicReader(settings, _changelog(app_id))
+    reader = TopicReader(settings.kafka, _changelog(app_id))
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
@@ -76,7 +76,7 @@ def test_a_restart_keeps_its_tables_without_reading_the_changelog_again(
     first = _screen_first_version(settings, tmp_path, app_id, producer, run_id)
 
     changelog = _changelog(app_id)
-    consumer = Consumer({**settings.librdkafka_config(), "group.id": f"{app_id}-look"})
+    consumer = Consumer({**settings.kafka.librdkafka_config(), "group.id": f"{app_id}-look"})
     ends = [
         TopicPartition(
             changelog,
@@ -87,7 +87,7 @@ def test_a_restart_keeps_its_tables_without_reading_the_changelog_again(
     ]
     consumer.close()
     assert sum(tp.offset for tp in ends) >= 1
-    admin = AdminClient(settings.librdkafka_config())
+    admin = AdminClient(settings.kafka.librdkafka_config())
     # Kafka deletes records only from a topic with the delete policy; the worker sets the
     # changelog's policy back to compact when it starts.
     policy = ConfigResource(
@@ -118,7 +118,7 @@ def test_a_changelog_created_again_replaces_the_copy_on_disk(
     app_id = f"tables-{uuid.uuid4().hex[:8]}"
     first = _screen_first_version(settings, tmp_path, app_id, producer, run_id)
 
-    admin = AdminClient(settings.librdkafka_config())
+    admin = AdminClient(settings.kafka.librdkafka_config())
     for future in admin.delete_topics([_changelog(app_id)], operation_timeout=30).values():
         future.result()
     deadline = time.monotonic() + 30

@@ -26,7 +26,7 @@ WATCHLIST_HEADER = "entry_id,name,aliases,country,ids,list,action,reason\n"
 
 def _screening(settings: Settings, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka_bootstrap],
+        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka.servers],
         capture_output=True,
         timeout=120,
         cwd=ROOT,

@@ -45,7 +45,7 @@ def _load_watchlist(settings: Settings, csv: Path) -> None:
             "load",
             str(csv),
             "--bootstrap",
-            settings.kafka_bootstrap,
+            settings.kafka.servers,
         ],
         capture_output=True,
         timeout=120,
@@ -114,7 +114,7 @@ def _publish_clearance(
     settings: Settings, party: Party, entry_id: str, value: bytes | None
 ) -> None:
     """As the workbench publishes it: keyed by party key and entry; None lifts it."""
-    producer = Producer(producer_config(settings))
+    producer = Producer(producer_config(settings.kafka))
     producer.produce(topics.WATCHLIST_CLEARANCES, value, clearance_key(party_key(party), entry_id))
     assert producer.flush(30) == 0
 

@@ -217,7 +217,7 @@ def exactly(declaration_id: str) -> Callable[[InputRecord], bool]:
 
 def screening(settings: Settings, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka_bootstrap],
+        [sys.executable, "-m", "pipeline", *args, "--bootstrap", settings.kafka.servers],
         capture_output=True,
         timeout=120,
         cwd=ROOT,

@@ -67,9 +67,15 @@ def agreements_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def partner_topic(settings: Settings) -> str:
     """The partner's topic exists before the workbench starts, as MirrorMaker 2 creates it."""
-    admin = admin_client(settings)  # kept until the answer: its handle carries the future
+    admin = admin_client(settings.kafka)  # kept until the answer: its handle carries the future
     futures = admin.create_topics(
-        [NewTopic(PARTNER_TOPIC, num_partitions=1, replication_factor=settings.replication_factor)]
+        [
+            NewTopic(
+                PARTNER_TOPIC,
+                num_partitions=1,
+                replication_factor=settings.topics.replication_factor,
+            )
+        ]
     )
     try:
         futures[PARTNER_TOPIC].result(30)

@@ -232,14 +232,15 @@ def test_without_the_database_nothing_is_acknowledged_and_the_page_says_so(
         assert "case database is unavailable" in page.text
         assert "D0" not in page.text
         # The group's committed offsets stay short of the hits that are not in the database.
-        consumer = Consumer({**settings.librdkafka_config(), "group.id": workbench.group})
+        consumer = Consumer({**settings.kafka.librdkafka_config(), "group.id": workbench.group})
         try:
             committed = consumer.committed(
-                [TopicPartition(topics.HITS, p) for p in range(settings.partitions)], timeout=10
+                [TopicPartition(topics.HITS, p) for p in range(settings.topics.partitions)],
+                timeout=10,
             )
             ends = [
                 consumer.get_watermark_offsets(TopicPartition(topics.HITS, p), timeout=10)[1]
-                for p in range(settings.partitions)
+                for p in range(settings.topics.partitions)
             ]
         finally:
             consumer.close()

@@ -97,8 +97,8 @@ def spawn_workbench(
     group = group or f"workbench-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "SCREENING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "SCREENING_PARTITIONS": str(settings.partitions),
+        "SCREENING_KAFKA_BOOTSTRAP": settings.kafka.servers,
+        "SCREENING_PARTITIONS": str(settings.topics.partitions),
         "SCREENING_DATABASE_URL": database_url,
         "SCREENING_WORKBENCH_PORT": str(port),
         "SCREENING_WORKBENCH_GROUP": group,

@@ -138,9 +138,9 @@ def test_faust_worker_setup_keeps_our_handler() -> None:
 
 
 def test_log_format_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().log_format == "json"
+    assert Settings().logging.format == "json"
     monkeypatch.setenv("SCREENING_LOG_FORMAT", "text")
-    assert Settings().log_format == "text"
+    assert Settings().logging.format == "text"
     monkeypatch.setenv("SCREENING_LOG_FORMAT", "xml")
     with pytest.raises(ValidationError, match="log_format"):
         Settings()

@@ -170,7 +170,7 @@ def test_errors_other_than_fatal_ones_do_not_stop_the_archiver(tmp_path: Path) -
 
 
 def test_the_consumer_group_commits_by_hand() -> None:
-    config = consumer_config(Settings(kafka_bootstrap="k:9092"), "screening-archive")
+    config = consumer_config(Settings(kafka_bootstrap="k:9092").kafka, "screening-archive")
     assert config["group.id"] == "screening-archive"
     assert config["enable.auto.commit"] is False
     assert config["auto.offset.reset"] == "earliest"

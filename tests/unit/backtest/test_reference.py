@@ -24,7 +24,7 @@ def test_rows_are_applied_and_bad_rows_skipped_with_file_and_line(tmp_path: Path
         WATCHLIST + "E1,KESTREL LOGISTICS,,IR,TIN:TX1,NATIONAL,DNL,proliferation\n"
     )
 
-    loaded = load_reference(Settings(), [aeo], [watchlist])
+    loaded = load_reference(Settings().scoring, [aeo], [watchlist])
 
     assert (loaded.aeo_records, loaded.watchlist_entries) == (1, 1)
     assert loaded.skipped == [f"{aeo}:3: 2 columns, expected 9"]
@@ -40,7 +40,7 @@ def test_rows_are_applied_and_bad_rows_skipped_with_file_and_line(tmp_path: Path
 
 def test_the_sample_data_loads_whole() -> None:
     loaded = load_reference(
-        Settings(),
+        Settings().scoring,
         [ROOT / "deploy/sample-data/aeo.csv"],
         [ROOT / "deploy/sample-data/watchlist.csv"],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.c2c.link import heartbeats_topic, link_lag_seconds
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings, Settings
 
 NOW_S = 1_800_000_000.0
 
@@ -17,8 +17,8 @@ class FakeReader:
         self.newest = newest
         self.asked: list[tuple[str, str]] = []
 
-    def __call__(self, settings: Settings, topic: str) -> int | None:
-        self.asked.append((settings.kafka_bootstrap, topic))
+    def __call__(self, kafka: KafkaSettings, topic: str) -> int | None:
+        self.asked.append((kafka.servers, topic))
         return self.newest.get(topic)
 
 
@@ -35,8 +35,8 @@ def test_lag_is_the_age_of_the_newest_replicated_heartbeat() -> None:
 
 def test_settings_are_used_as_given() -> None:
     reader = FakeReader({"eu.heartbeats": int(NOW_S * 1000)})
-    settings = Settings(kafka_bootstrap="kafka.eu.example:9094")
-    assert link_lag_seconds(settings, "eu", newest=reader, now=lambda: NOW_S) == 0.0
+    kafka = Settings(kafka_bootstrap="kafka.eu.example:9094").kafka
+    assert link_lag_seconds(kafka, "eu", newest=reader, now=lambda: NOW_S) == 0.0
     assert reader.asked == [("kafka.eu.example:9094", "eu.heartbeats")]
 
 

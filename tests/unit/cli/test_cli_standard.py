@@ -114,8 +114,8 @@ def test_a_bad_log_level_setting_is_one_line_and_exit_2(
     monkeypatch.setenv("SCREENING_LOG_LEVEL", "verbose")
     assert main([command, "--no-ensure-topics"]) == 2
     assert _one_line(capsys) == (
-        "screening: error: SCREENING_LOG_LEVEL: must be one of debug, info, warning, error "
-        "(any case), not 'verbose'"
+        "screening: error: SCREENING_LOG_LEVEL: Input should be 'debug', 'info', 'warning' or "
+        "'error' (got 'verbose')"
     )
 
 
@@ -423,20 +423,24 @@ def test_the_default_rules_are_the_folder_here_or_else_the_packaged_copy(
 
 def test_a_rule_folder_setting_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert common.load_settings().rules_dir == common.PACKAGED_RULES
+    assert common.load_settings().scoring.rules_dir == common.PACKAGED_RULES
     monkeypatch.setenv("SCREENING_RULES_DIR", "/srv/rules")
-    assert common.load_settings().rules_dir == Path("/srv/rules")
+    assert common.load_settings().scoring.rules_dir == Path("/srv/rules")
 
 
 def test_an_option_is_validated_as_its_variable_would_be(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCREENING_PARTITIONS", "6")
     settings = common.load_settings("broker:9093", replication_factor=3)
-    assert (settings.kafka_bootstrap, settings.partitions, settings.replication_factor) == (
+    assert (
+        settings.kafka.servers,
+        settings.topics.partitions,
+        settings.topics.replication_factor,
+    ) == (
         "broker:9093",
         6,
         3,
     )
-    assert "replication_factor" in settings.model_fields_set
+    assert settings.is_set("replication_factor")
     with pytest.raises(ValidationError) as refused:
         common.load_settings(partitions=0)
     assert common.settings_problems(refused.value) == [

@@ -24,7 +24,7 @@ from pipeline.errors import ConfigurationError, KafkaAccessRefused, KafkaUnavail
 from pipeline.kafka import acls
 from pipeline.kafka.acls import ROLES, TABLE, Grant, Role
 from pipeline.kafka.reader import GROUP_PREFIX
-from pipeline.settings import Settings
+from pipeline.settings import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[3]
 TOPIC_NAMES = acls.topic_names()
@@ -162,8 +162,8 @@ def test_only_customs_it_creates_topics_and_nobody_gets_more_than_the_table() ->
 
 
 def test_the_groups_are_the_settings_defaults() -> None:
-    assert Settings.model_fields["app_id"].default == acls.PIPELINE_GROUP
-    assert Settings.model_fields["workbench_group"].default == acls.WORKBENCH_GROUP
+    assert VARIABLES["app_id"].info.default == acls.PIPELINE_GROUP
+    assert VARIABLES["workbench_group"].info.default == acls.WORKBENCH_GROUP
 
 
 def test_kafkas_implications() -> None:

@@ -9,30 +9,32 @@ from typing import Any
 import pytest
 from faust.auth import SASLCredentials, SSLCredentials
 from faust.types.auth import AuthProtocol, SASLMechanism
+from pydantic import ValidationError
 
+from pipeline.cli.common import settings_problems
 from pipeline.errors import ConfigurationError
 from pipeline.kafka.security import broker_credentials, check_security
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings, Settings
 
 PASSWORD = "s3cret-Pa55word"
 
 
-def settings(**values: Any) -> Settings:
-    return Settings(**values)
+def kafka(**values: Any) -> KafkaSettings:
+    return Settings(**values).kafka
 
 
-def sasl(**values: Any) -> Settings:
+def sasl(**values: Any) -> KafkaSettings:
     defaults: dict[str, Any] = {
         "kafka_security_protocol": "SASL_SSL",
         "kafka_sasl_mechanism": "SCRAM-SHA-512",
         "kafka_sasl_username": "pipeline",
         "kafka_sasl_password": PASSWORD,
     }
-    return settings(**{**defaults, **values})
+    return kafka(**{**defaults, **values})
 
 
 def test_plaintext_needs_no_credentials() -> None:
-    assert broker_credentials(settings()) is None
+    assert broker_credentials(kafka()) is None
 
 
 def test_sasl_ssl_gives_scram_credentials_over_a_verifying_tls_context() -> None:
@@ -56,7 +58,7 @@ def test_sasl_plaintext_has_no_tls() -> None:
 
 
 def test_ssl_alone_gives_a_tls_context() -> None:
-    credentials = broker_credentials(settings(kafka_security_protocol="SSL"))
+    credentials = broker_credentials(kafka(kafka_security_protocol="SSL"))
     assert isinstance(credentials, SSLCredentials)
     assert credentials.context.verify_mode is ssl.CERT_REQUIRED
 
@@ -75,7 +77,6 @@ def test_the_librdkafka_config_carries_the_same_settings(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("values", "named"),
     [
-        ({"kafka_security_protocol": "TLS"}, "SCREENING_KAFKA_SECURITY_PROTOCOL"),
         ({"kafka_sasl_mechanism": None}, "SCREENING_KAFKA_SASL_MECHANISM"),
         ({"kafka_sasl_mechanism": "GSSAPI"}, "SCREENING_KAFKA_SASL_MECHANISM"),
         ({"kafka_sasl_username": None}, "SCREENING_KAFKA_SASL_USERNAME"),
@@ -92,6 +93,15 @@ def test_inconsistent_settings_name_the_setting_and_never_the_password(
     assert named in message
     assert "\n" not in message
     assert PASSWORD not in message
+
+
+def test_an_unknown_protocol_is_refused_as_a_bad_setting() -> None:
+    with pytest.raises(ValidationError) as raised:
+        sasl(kafka_security_protocol="TLS")
+    assert settings_problems(raised.value) == [
+        "SCREENING_KAFKA_SECURITY_PROTOCOL: Input should be 'PLAINTEXT', 'SSL', 'SASL_PLAINTEXT' "
+        "or 'SASL_SSL' (got 'TLS')"
+    ]
 
 
 def test_a_ca_file_that_is_not_a_certificate_is_a_configuration_error(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def ruleset() -> RuleSet:
 def screener() -> Screener:
     """The default rules, the sample AEO registry and watch list, and ``ENTRIES``."""
     loaded = load_reference(
-        Settings(random_selection_share=0.0),
+        Settings(random_selection_share=0.0).scoring,
         [SAMPLE_DATA / "aeo.csv"],
         [SAMPLE_DATA / "watchlist.csv"],
     )

@@ -360,7 +360,7 @@ def test_an_optional_mirror_reads_a_missing_topic_as_empty_until_it_appears(
     monkeypatch.setattr(mirror_module, "TopicReader", _LateTopic)
     seen: list[tuple[bytes | None, bytes | None]] = []
     mirror = TopicMirror(
-        Settings(),
+        Settings().kafka,
         "cn.customs.c2c.outbound.v1",
         lambda k, v: seen.append((k, v)),
         optional=True,
@@ -382,7 +382,7 @@ def test_a_mirror_of_our_own_topic_fails_when_it_is_missing(
 ) -> None:
     _LateTopic.attempts = 0
     monkeypatch.setattr(mirror_module, "TopicReader", _LateTopic)
-    mirror = TopicMirror(Settings(), topics.AEO_REGISTRY, lambda k, v: None).start()
+    mirror = TopicMirror(Settings().kafka, topics.AEO_REGISTRY, lambda k, v: None).start()
     with pytest.raises(KafkaUnavailable, match="does not exist"):
         mirror.wait(5)
     mirror.stop()

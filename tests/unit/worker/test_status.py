@@ -89,6 +89,11 @@ def settings() -> Settings:
     return Settings(web_port=6123, app_id="group-a", worker_status_interval_s=1.0)
 
 
+def _with_interval(settings: Settings, interval_s: float) -> Settings:
+    worker = settings.worker.model_copy(update={"status_interval_s": interval_s})
+    return settings.model_copy(update={"worker": worker})
+
+
 class FakeProducer:
     def __init__(self) -> None:
         self.records: list[tuple[str, bytes | None, bytes]] = []
@@ -125,7 +130,7 @@ def test_the_reporter_sends_at_start_on_change_and_a_tombstone_at_stop(
     published = PublishedRules(holder.replace)
     producer = FakeProducer()
     # A long heartbeat: what is sent here is sent because of a start or a change.
-    slow = settings.model_copy(update={"worker_status_interval_s": 3600.0})
+    slow = _with_interval(settings, 3600.0)
     reporter = StatusReporter(slow, snapshot_of(slow, holder, published), producer).start()
     published.subscribe(reporter.changed)
     _wait_for(producer, 1)
@@ -138,7 +143,7 @@ def test_the_reporter_sends_at_start_on_change_and_a_tombstone_at_stop(
     _wait_for(producer, 2)
     taken = WorkerStatus.from_json(producer.records[1][1] or b"")
     assert taken is not None
-    assert taken.worker == worker_id(slow) == f"{worker_id(slow).split(':')[0]}:6123"
+    assert taken.worker == worker_id(slow.worker) == f"{worker_id(slow.worker).split(':')[0]}:6123"
     assert taken.group == "group-a"
     assert (taken.ruleset_version, taken.ruleset_source) == (ruleset.version, "topic")
     assert taken.latest_seen == ruleset.version
@@ -156,7 +161,7 @@ def test_the_reporter_sends_at_start_on_change_and_a_tombstone_at_stop(
 
     reporter.stop()
     topic, value, key = producer.records[-1]
-    assert (topic, value, key) == (topics.WORKER_STATUS, None, worker_id(slow).encode())
+    assert (topic, value, key) == (topics.WORKER_STATUS, None, worker_id(slow.worker).encode())
     assert producer.flushed == 1
     sent = len(producer.records)
     reporter.stop()  # a second stop sends nothing more
@@ -167,7 +172,7 @@ def test_the_reporter_beats_at_its_interval(settings: Settings) -> None:
     holder = RuleSetHolder()
     published = PublishedRules(holder.replace)
     producer = FakeProducer()
-    fast = settings.model_copy(update={"worker_status_interval_s": 1.0})
+    fast = _with_interval(settings, 1.0)
     reporter = StatusReporter(fast, snapshot_of(fast, holder, published), producer).start()
     try:
         _wait_for(producer, 3, timeout_s=4.0)
