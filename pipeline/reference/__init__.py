@@ -6,6 +6,5 @@ loaders (``csv_load``) and ``sync`` (what a reference load would add and delete)
 
 Pure: imports ``contract``, ``records``, ``screening``'s enrichment and the bottom layer;
 never ``worker``, ``workbench``, ``cli``, Faust, a Kafka client or a database driver. The
-exception is ``mirror`` (a topic kept in memory by a thread reading it), which uses
-``kafka.reader`` and is allowed so, by name, in tests/unit/test_layering.py.
+worker fills it from the compacted topics with ``kafka.mirror``.
 """

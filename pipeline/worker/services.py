@@ -12,7 +12,7 @@ from pipeline import metrics
 from pipeline.c2c.link import link_lag_seconds
 from pipeline.c2c.link_metrics import LinkLagSampler
 from pipeline.c2c.sending import Sharing
-from pipeline.reference.mirror import TopicMirror
+from pipeline.kafka.mirror import TopicMirror
 from pipeline.reference.parties import ReferenceData
 from pipeline.rules.source import PublishedRules, RuleSetHolder
 from pipeline.settings import Settings

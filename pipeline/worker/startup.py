@@ -12,9 +12,9 @@ from pipeline import metrics, topics
 from pipeline.c2c.agreements import Agreements
 from pipeline.c2c.inbound import DeadLetters, PartnerInbound
 from pipeline.c2c.sending import load_sharing
+from pipeline.kafka.mirror import TopicMirror
 from pipeline.reference.aeo import AeoRegistry
 from pipeline.reference.clearances import Clearances
-from pipeline.reference.mirror import TopicMirror
 from pipeline.reference.parties import ReferenceData
 from pipeline.reference.partner_findings import PartnerFindings
 from pipeline.reference.watchlist import Watchlist

@@ -20,10 +20,10 @@ from pipeline.c2c.agreements import load_agreements
 from pipeline.c2c.inbound import PartnerInbound, PartnerRejection, check_message
 from pipeline.contract.models import AeoRecord, Declaration, Party
 from pipeline.errors import KafkaUnavailable, TopicMissing
+from pipeline.kafka import mirror as mirror_module
+from pipeline.kafka.mirror import TopicMirror
 from pipeline.records import InputRecord
-from pipeline.reference import mirror as mirror_module
 from pipeline.reference.aeo import AeoRegistry
-from pipeline.reference.mirror import TopicMirror
 from pipeline.reference.parties import ReferenceData
 from pipeline.reference.partner_findings import PartnerFindings
 from pipeline.reference.watchlist import Watchlist
