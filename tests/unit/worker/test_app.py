@@ -1,0 +1,52 @@
+"""Building the worker's app starts nothing: no thread, no connection. Its services are
+started apart (``services.start_services``) and handed in."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from pipeline.c2c.sending import load_sharing
+from pipeline.reference.aeo import AeoRegistry
+from pipeline.reference.parties import ReferenceData
+from pipeline.reference.watchlist import Watchlist
+from pipeline.rules.compiler import CompiledRuleSet
+from pipeline.rules.source import RuleSetHolder
+from pipeline.settings import Settings
+from pipeline.worker.app import VERSIONS_TABLE, build_app
+from pipeline.worker.feedback import JOIN_TABLE
+
+
+def services(default_rules: CompiledRuleSet) -> Any:
+    """What ``start_services`` would hand over, nothing of it started."""
+    rules = RuleSetHolder()
+    rules.replace(default_rules)
+    stopped: list[str] = []
+    return SimpleNamespace(
+        reference=ReferenceData(AeoRegistry([]), Watchlist()),
+        rules=rules,
+        mirrors=(),
+        stopped=stopped,
+        stop=lambda: stopped.append("services"),
+    )
+
+
+def test_the_app_has_two_loops_on_two_tables_and_starts_nothing(
+    tmp_path: Path, default_rules: CompiledRuleSet
+) -> None:
+    settings = Settings(
+        kafka_bootstrap="127.0.0.1:1", data_dir=tmp_path / "worker", metrics_enabled=False
+    )
+    sharing = load_sharing(tmp_path / "no-agreements", "NL")
+    started = services(default_rules)
+    threads = threading.active_count()
+    app = build_app(settings, sharing, started)
+    assert list(app.agents) == ["screen", "feedback"]
+    assert list(app.tables) == [VERSIONS_TABLE, JOIN_TABLE]
+    assert threading.active_count() == threads
+    assert started.stopped == []
+    asyncio.run(app.on_before_shutdown.send())  # as Faust's worker sends it when it stops
+    assert started.stopped == ["services"]
