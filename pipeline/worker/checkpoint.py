@@ -43,8 +43,8 @@ class Table(Protocol):
     def persisted(self, offsets: Mapping[int, int]) -> None: ...
 
 
-class Handled(Protocol):
-    """A fetched message, marked once its records' outputs are stored."""
+class Fetched(Protocol):
+    """A fetched batch of records, marked handled once its outputs are stored."""
 
     handled: bool
 
@@ -55,7 +55,7 @@ class Checkpoint:
         self._producer = producer
         self._tables = tuple(tables)
 
-    async def commit(self, outputs: Iterable[OutputRecord], fetched: Sequence[Handled]) -> None:
+    async def commit(self, outputs: Iterable[OutputRecord], fetched: Sequence[Fetched]) -> None:
         self._producer.produce(outputs)
         for table in self._tables:
             self._producer.produce(table.drain())
