@@ -1,0 +1,288 @@
+"""Where the worker's CPU goes, in place: one worker screening a backlog on a real broker,
+sampled by py-spy, with every thread's CPU time read from /proc.
+
+    .venv/bin/python -m load_tests.profile_worker [--declarations 200000] [--pin]
+
+Starts a broker of its own, fills the input (fixed seed, as the benchmark), publishes the
+reference data and the default rules, starts a worker whose group starts at the input's end,
+and once it is ready attaches py-spy and writes the input again, so that only screening is
+sampled. Writes ``profile.json`` (CPU seconds per thread group, samples per part) and
+``profile.md`` (the table), and py-spy's collapsed stacks, to --results. ``--pin`` runs the
+broker on core 0 and the worker on core 1.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from confluent_kafka import Producer
+from rich.console import Console
+
+from load_tests.args import OneLineParser, positive_int
+from load_tests.bench import JOINED_TOPICS, PARTITIONS, start_group_at_end, wait_ready
+from load_tests.broker import bench_broker, free_port
+from load_tests.reference_startup import publish_reference_data
+from load_tests.topic_stats import count_since, end_offsets
+from load_tests.variants import stop_process
+from pipeline import topics
+from pipeline.kafka.producer import producer_config
+from pipeline.rules.loader import load_ruleset
+from pipeline.rules.publish import ruleset_records
+from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
+from pipeline.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+console = Console(stderr=True)
+
+# A sample belongs to the first part whose marker is in its stack, read from the innermost
+# frame outwards: the innermost named part is where the time is spent.
+PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("decode (msgspec, checks)", ("screening/decode.py",)),
+    ("enrich (AEO, watch list)", ("screening/enrich.py", "pipeline/reference/")),
+    ("rules (frames, Polars)", ("pipeline/rules/", "polars/")),
+    ("version ledger", ("screening/ledger.py", "screening/versions.py", "worker/ledger.py")),
+    ("assess and encode", ("screening/batch.py", "screening/outcome.py", "screening/summary.py")),
+    ("examination join", ("pipeline/feedback/", "worker/feedback.py", "worker/join_table.py")),
+    ("tables (RocksDB, changelog)", ("worker/table_store.py", "rocksdict", "faust/stores")),
+    ("produce, flush", ("pipeline/kafka/producer.py", "worker/checkpoint.py")),
+    ("metrics, lag", ("pipeline/metrics", "prometheus_client", "worker/lag.py")),
+    ("batch loop, records", ("worker/loop.py", "worker/screening_handler.py")),
+    ("transport, offsets", ("worker/transport.py", "worker/faust_adapter.py")),
+    ("aiokafka fetch", ("aiokafka/",)),
+    ("faust streams, agents", ("faust/", "mode/")),
+    ("asyncio event loop", ("asyncio/",)),
+    ("threads", ("threading.py", "concurrent/futures")),
+)
+
+
+@dataclass(frozen=True)
+class ThreadCpu:
+    name: str
+    seconds: float
+
+
+def thread_cpu(pid: int) -> dict[int, ThreadCpu]:
+    """CPU seconds (user + system) of every thread of ``pid``, by thread id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, ThreadCpu] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        found[int(task.name)] = ThreadCpu(name, (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def thread_group(tid: int, pid: int, name: str) -> str:
+    if tid == pid:
+        return "main thread (event loop, screening)"
+    if name.startswith("rdk:"):
+        return "librdkafka threads"
+    if name.startswith("rocksdb") or name.startswith("bg"):
+        return "RocksDB threads"
+    return "other Python threads (aiokafka consumer thread, mirrors, to_thread)"
+
+
+def cpu_by_group(
+    pid: int, before: dict[int, ThreadCpu], after: dict[int, ThreadCpu]
+) -> dict[str, float]:
+    groups: dict[str, float] = {}
+    for tid, cpu in after.items():
+        spent = cpu.seconds - (before[tid].seconds if tid in before else 0.0)
+        group = thread_group(tid, pid, cpu.name)
+        groups[group] = groups.get(group, 0.0) + spent
+    return dict(sorted(groups.items(), key=lambda item: -item[1]))
+
+
+def part_of(stack: str) -> str:
+    frames = stack.split(";")
+    for frame in reversed(frames):
+        for part, markers in PARTS:
+            if any(marker in frame for marker in markers):
+                return part
+    return "other"
+
+
+def samples_by_part(collapsed: Iterable[str]) -> tuple[Counter[str], Counter[str]]:
+    """Samples per part, for the main thread and for the other threads."""
+    main: Counter[str] = Counter()
+    other: Counter[str] = Counter()
+    for line in collapsed:
+        stack, _, count = line.rstrip().rpartition(" ")
+        if not stack or not count.isdigit():
+            continue  # a frame's name that runs over lines
+        target = main if "MainThread" in stack.split(";", 1)[0] else other
+        target[part_of(stack)] += int(count)
+    return main, other
+
+
+def _fill(settings: Settings, messages: list[tuple[bytes, bytes]]) -> float:
+    producer = Producer(producer_config(settings.kafka))
+    started = time.monotonic()
+    for key, value in messages:
+        while True:
+            try:
+                producer.produce(topics.DECLARATIONS, value, key)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    if producer.flush(120):
+        raise RuntimeError("the input was not fully written")
+    return time.monotonic() - started
+
+
+def _taskset(core: int | None) -> list[str]:
+    return [] if core is None else ["taskset", "-c", str(core)]
+
+
+def profile(args: Any) -> dict[str, Any]:
+    work: Path = args.work_dir
+    work.mkdir(parents=True, exist_ok=True)
+    generator = DeclarationGenerator(GeneratorConfig(seed=42, risky_share=0.05))
+    messages = [(m.key, m.value) for m in generator.messages(args.declarations)]
+    with bench_broker(work / "kafka") as bootstrap:
+        if args.pin:
+            broker_pid = (work / "kafka" / "broker.pid").read_text().strip()
+            subprocess.run(["taskset", "-a", "-cp", "0", broker_pid], check=True)
+        settings = Settings(kafka_bootstrap=bootstrap, partitions=PARTITIONS)
+        env = {
+            **os.environ,
+            "SCREENING_KAFKA_BOOTSTRAP": bootstrap,
+            "SCREENING_PARTITIONS": str(PARTITIONS),
+            "SCREENING_APP_ID": f"profile-{uuid.uuid4().hex[:6]}",
+            "SCREENING_WEB_PORT": str(free_port()),
+            "SCREENING_DATA_DIR": str(work / "state"),
+        }
+        subprocess.run(
+            [sys.executable, "-m", "pipeline", "topics", "ensure"], env=env, check=True, cwd=ROOT
+        )
+        publish_reference_data(settings, args.aeo, args.watchlist)
+        producer = Producer(producer_config(settings.kafka))
+        for key, value in ruleset_records(load_ruleset(ROOT / "rules"), []):
+            producer.produce(topics.RULES, value, key.encode())
+        producer.flush(60)
+        start_group_at_end(settings, env["SCREENING_APP_ID"], (topics.DECLARATIONS, *JOINED_TOPICS))
+        log_path = work / "worker.log"
+        command = [*_taskset(1 if args.pin else None), sys.executable, "-m", "pipeline", "worker"]
+        with log_path.open("wb") as log:
+            worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        try:
+            wait_ready(worker, log_path)
+            time.sleep(5)
+            start = end_offsets(settings, topics.ASSESSMENTS)
+            raw = args.results / "profile.collapsed.txt"
+            spy_log = (args.results / "py-spy.log").open("wb")
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    "record",
+                    "--pid",
+                    str(worker.pid),
+                    "--format",
+                    "raw",
+                    "--threads",
+                    "--nonblocking",
+                    "--rate",
+                    str(args.rate),
+                    "--output",
+                    str(raw),
+                ],
+                stdout=spy_log,
+                stderr=spy_log,
+            )
+            time.sleep(1)
+            before = thread_cpu(worker.pid)
+            began = time.monotonic()
+            fill_s = _fill(settings, messages)
+            while count_since(settings, topics.ASSESSMENTS, start) < args.declarations:
+                if worker.poll() is not None:
+                    raise RuntimeError(f"worker exited (see {log_path})")
+                time.sleep(0.2)
+            wall = time.monotonic() - began
+            after = thread_cpu(worker.pid)
+            spy.send_signal(2)  # py-spy writes its samples on Ctrl-C
+            spy_exit = spy.wait(timeout=60)
+        finally:
+            stop_process(worker)
+    groups = cpu_by_group(worker.pid, before, after)
+    if not raw.exists():
+        raise RuntimeError(f"py-spy exited with {spy_exit} and wrote no samples")
+    main, other = samples_by_part(raw.read_text(errors="replace").splitlines())
+    return {
+        "declarations": args.declarations,
+        "pinned": args.pin,
+        "wall_s": round(wall, 2),
+        "fill_s": round(fill_s, 2),
+        "per_s": round(args.declarations / wall, 1),
+        "cpu_s_by_thread_group": {k: round(v, 2) for k, v in groups.items()},
+        "main_thread_samples_by_part": dict(main.most_common()),
+        "other_thread_samples_by_part": dict(other.most_common()),
+    }
+
+
+def markdown(found: dict[str, Any]) -> str:
+    n = found["declarations"]
+    total_cpu = sum(found["cpu_s_by_thread_group"].values())
+    lines = [
+        "# The worker in place",
+        "",
+        f"{n:,} declarations screened from a backlog in {found['wall_s']} s"
+        f" ({found['per_s']:,.0f}/s); worker CPU {total_cpu:.1f} s"
+        f" = {total_cpu / n * 1e6:.0f} µs per declaration"
+        + (" (worker pinned to core 1, broker to core 0)." if found["pinned"] else "."),
+        "",
+        "| thread group | CPU s | µs per declaration | share |",
+        "|---|---:|---:|---:|",
+    ]
+    for group, seconds in found["cpu_s_by_thread_group"].items():
+        lines.append(
+            f"| {group} | {seconds:.2f} | {seconds / n * 1e6:.0f} | {seconds / total_cpu:.0%} |"
+        )
+    main_cpu = found["cpu_s_by_thread_group"].get("main thread (event loop, screening)", 0.0)
+    samples = found["main_thread_samples_by_part"]
+    total = sum(samples.values()) or 1
+    lines += [
+        "",
+        "Main thread by part (py-spy samples while it was running; its CPU shared out by them):",
+        "",
+        "| part | samples | share | µs per declaration |",
+        "|---|---:|---:|---:|",
+    ]
+    for part, count in samples.items():
+        share = count / total
+        lines.append(f"| {part} | {count} | {share:.1%} | {main_cpu * share / n * 1e6:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = OneLineParser(prog="profile_worker", description=__doc__)
+    parser.add_argument("--declarations", type=positive_int, default=200_000)
+    parser.add_argument("--aeo", type=positive_int, default=1_000_000)
+    parser.add_argument("--watchlist", type=positive_int, default=100_000)
+    parser.add_argument("--rate", type=positive_int, default=200, help="py-spy samples per s")
+    parser.add_argument("--pin", action="store_true")
+    parser.add_argument("--results", type=Path, default=ROOT / ".data" / "profile")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / ".data" / "profile-work")
+    args = parser.parse_args()
+    args.results.mkdir(parents=True, exist_ok=True)
+    found = profile(args)
+    (args.results / "profile.json").write_bytes(orjson.dumps(found, option=orjson.OPT_INDENT_2))
+    (args.results / "profile.md").write_text(markdown(found))
+    console.print(markdown(found))
+
+
+if __name__ == "__main__":
+    main()
