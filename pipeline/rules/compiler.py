@@ -9,7 +9,7 @@ matched, so its cost follows the matches, not the batch.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -232,6 +232,19 @@ class CompiledRuleSet:
         self._flag_index = {
             q.column: index for qs in self._by_scope.values() for index, q in enumerate(qs)
         }
+        # The columns evidence is read from: rows are read into Python for matched
+        # declarations only, and only these columns of them.
+        self.evidence_columns = _unique(f for r in self._rules for f in r.evidence_fields)
+        self.item_evidence_columns: dict[Scope, list[str]] = {
+            scope: _unique(
+                [
+                    ROW,
+                    PATH if scope is Scope.PARTY else ITEM,
+                    *(f for q in qs for f in q.evidence_fields),
+                ]
+            )
+            for scope, qs in self._by_scope.items()
+        }
 
     @property
     def version(self) -> str:
@@ -264,7 +277,7 @@ class CompiledRuleSet:
         rows, columns = np.nonzero(hits)
         if rows.size == 0:
             return results
-        evidence = _EvidenceReader(frames, item_flags, np.unique(rows))
+        evidence = _EvidenceReader(frames, item_flags, np.unique(rows), self)
         for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
             compiled = self._rules[column]
             results[row].append(RuleMatch(compiled.rule, evidence.of(row, compiled, self)))
@@ -316,18 +329,28 @@ class _EvidenceReader:
     """Field values of the matched declarations and of their matching items."""
 
     def __init__(
-        self, frames: Frames, item_flags: Mapping[Scope, _ItemFlags], rows: np.ndarray
+        self,
+        frames: Frames,
+        item_flags: Mapping[Scope, _ItemFlags],
+        rows: np.ndarray,
+        ruleset: CompiledRuleSet,
     ) -> None:
         # A declaration's row number is its position in the frame.
-        matched = frames.declarations[rows]
-        self._declarations = dict(zip(rows.tolist(), matched.iter_rows(named=True), strict=True))
+        columns = ruleset.evidence_columns
+        matched = (
+            frames.declarations[rows].select(columns).iter_rows(named=True)
+            if columns
+            else ({} for _ in range(rows.size))  # a frame of no columns has no rows either
+        )
+        self._declarations = dict(zip(rows.tolist(), matched, strict=True))
         # Per scope and declaration row: each item that satisfies some condition (most items
         # satisfy none, and only they give evidence), with its flag per quantifier.
         self._items: dict[Scope, dict[int, list[tuple[dict[str, Any], np.ndarray]]]] = {}
         for scope, flags in item_flags.items():
             chosen = np.flatnonzero(np.isin(flags.rows, rows) & flags.flags.any(axis=1))
             grouped: dict[int, list[tuple[dict[str, Any], np.ndarray]]] = defaultdict(list)
-            items = flags.items[chosen].iter_rows(named=True)
+            columns = ruleset.item_evidence_columns[scope]
+            items = flags.items[chosen].select(columns).iter_rows(named=True)
             for item, item_flags_row in zip(items, flags.flags[chosen], strict=True):
                 grouped[item[ROW]].append((item, item_flags_row))
             self._items[scope] = grouped
@@ -347,6 +370,10 @@ class _EvidenceReader:
                 for name in q.evidence_fields:
                     _put(evidence, f"{prefix}.{_party_field_path(q.scope, name)}", item.get(name))
         return evidence
+
+
+def _unique(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(names))
 
 
 def _item_path(scope: Scope, item: Mapping[str, Any]) -> str:

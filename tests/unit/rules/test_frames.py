@@ -6,6 +6,9 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from stdnum import iso6346
 
 from pipeline.contract.models import Declaration
 from pipeline.rules import frames
@@ -136,3 +139,22 @@ def test_no_best_loading_time_without_what_it_needs(fields: dict[str, Any]) -> N
 
 def test_no_transport_no_time() -> None:
     assert frames.best_loading_time(None).at is None
+
+
+_CONTAINER_TEXT = st.text(alphabet="ABCJRUZ0123456789 ab_Ü١", max_size=13)
+_COMPACT_CONTAINER = st.from_regex(r"[A-Z]{3}[UJZR][0-9]{7}", fullmatch=True)
+
+
+@given(st.one_of(_CONTAINER_TEXT, _COMPACT_CONTAINER))
+def test_container_check_digit_agrees_with_python_stdnum(number: str) -> None:
+    try:
+        expected = bool(iso6346.is_valid(number))
+    except ValueError:
+        expected = False
+    assert frames.check_digit_valid.__wrapped__(number) is expected
+
+
+def test_container_check_digits_of_real_numbers() -> None:
+    assert frames.check_digit_valid("MSKU9070323")  # Maersk, real check digit 3
+    assert not frames.check_digit_valid("MSKU9070324")
+    assert frames.check_digit_valid("msku 907032 3")  # a form only python-stdnum reads
