@@ -1,5 +1,6 @@
 """The screening code's cost per declaration, stage by stage, without Kafka: what the worker's
-``prepare`` does to a batch of raw records (decode, enrich, build frames, evaluate).
+``prepare`` does to a batch of raw records (decode, enrich, build frames, evaluate), and what its
+``finish`` does after (version bookkeeping, assessments, notices and hits encoded).
 
     .venv/bin/python -m load_tests.prepare_microbench [--count 20000] [--batch 1000]
 
@@ -32,6 +33,7 @@ from pipeline.rules.loader import load_ruleset
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
 from pipeline.screening.batch import Screener
 from pipeline.screening.decode import decode_declaration
+from pipeline.screening.ledger import DictLedger
 from pipeline.worker.memory import settle_long_lived_objects
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +91,21 @@ def measure(count: int, batch: int) -> dict[str, float]:
         * scale,
         "evaluate (frames included)": _best_us(evaluator.evaluate, enriched, batch) * scale,
         "prepare (all of it)": _best_us(screener.prepare, records, batch),
+        "finish (versions, outputs)": _finish_us(screener, records, batch),
     }
+
+
+def _finish_us(screener: Screener, records: Sequence[InputRecord], batch: int) -> float:
+    """``finish`` of prepared batches, into an empty version ledger each pass."""
+    prepared = [screener.prepare(records[s : s + batch]) for s in range(0, len(records), batch)]
+    best = float("inf")
+    for _ in range(REPEATS):
+        ledger = DictLedger()
+        started = time.perf_counter()
+        for one in prepared:
+            screener.finish(one, ledger)
+        best = min(best, time.perf_counter() - started)
+    return best / len(records) * 1e6
 
 
 def main() -> None:

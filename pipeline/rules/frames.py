@@ -345,7 +345,7 @@ def _party_rows(row: int, enriched: Enriched) -> list[tuple[Any, ...]]:
                 fact.watchlist_entry,
                 fact.watchlist_match,
                 address.po_box if address else None,
-                any(i.scheme == "AEO" for i in party.ids),
+                "AEO" in [i.scheme for i in party.ids],  # (a list: faster than any())
                 fact.aeo_security,
                 fact.watchlist_score,
             )

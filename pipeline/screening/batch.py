@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -270,7 +270,7 @@ class Screener:
                 result.notices_unaddressed[outcome] += 1
             else:
                 _notify(result, notices.outcome_notice(declaration, filer, outcome, assessed_at))
-        state = replace(state, newest_assessment=_kept_copy(declaration.version, encoded))
+        state = state.keeping(_kept_copy(declaration.version, encoded))
         ledger.put(declaration.declaration_id, record.partition, state)
 
     def _share(

@@ -16,7 +16,7 @@ have none either. A late older version then leaves its own assessment last, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["MAX_TRACKED_VERSIONS", "Admission", "Closure", "VersionState", "admit", "hit_action"]
@@ -68,6 +68,27 @@ class VersionState:
     # large to keep, and in states written before it was kept (``batch._kept_copy``).
     newest_assessment: str | None = None
 
+    # ``dataclasses.replace`` in a tenth of its time: both run once per declaration.
+    def with_versions(self, versions: tuple[int, ...]) -> VersionState:
+        return VersionState(
+            versions,
+            self.open_hit,
+            self.open_kind,
+            self.open_filer,
+            self.closed,
+            self.newest_assessment,
+        )
+
+    def keeping(self, newest_assessment: str | None) -> VersionState:
+        return VersionState(
+            self.versions,
+            self.open_hit,
+            self.open_kind,
+            self.open_filer,
+            self.closed,
+            newest_assessment,
+        )
+
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"versions": list(self.versions), "open_hit": self.open_hit}
         # Written only when set: most declarations are never referred.
@@ -110,7 +131,7 @@ def admit(state: VersionState | None, version: int) -> tuple[Admission, VersionS
     lower = sorted(v for v in seen if v < version)
     superseded_by = newest if newest > version else None
     merged = tuple(sorted(set(seen) | {version})[-MAX_TRACKED_VERSIONS:])
-    admitted = replace(state, versions=merged) if state else VersionState(merged)
+    admitted = state.with_versions(merged) if state else VersionState(merged)
     return Admission(lower, superseded_by), admitted
 
 

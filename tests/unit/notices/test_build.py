@@ -9,6 +9,8 @@ from typing import Any
 import msgspec
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.contract.models import Declaration, NoticeError
 from pipeline.notices import build, texts
@@ -278,3 +280,17 @@ def test_key_and_cross_field_errors_are_listed_too() -> None:
     assert [e.path for e in rejected.errors] == ["$.consignor", "$.goods", "$.declaration_id"]
     assert rejected.errors[0].message == "is required in a FILING"
     assert "message key" in rejected.errors[2].message
+
+
+@given(st.text(max_size=80), st.integers(min_value=1, max_value=2_147_483_647))
+def test_notice_ids_are_uuid5_of_the_declaration_version_and_kind(
+    declaration_id: str, version: int
+) -> None:
+    name = f"{declaration_id}/{version}/RFI"
+    try:
+        expected = str(uuid.uuid5(build.NAMESPACE, name))
+    except UnicodeEncodeError:  # a lone surrogate: refused alike
+        with pytest.raises(UnicodeEncodeError):
+            build.notice_id(declaration_id, version, "RFI")
+        return
+    assert build.notice_id(declaration_id, version, "RFI") == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pipeline.screening.versions import (
@@ -129,3 +131,22 @@ def test_admission_keeps_what_notices_need() -> None:
 def test_state_from_partial_json() -> None:
     assert VersionState.from_json({}) == VersionState((), None)
     assert VersionState.from_json({"versions": [2, 1], "open_hit": None}) == VersionState((2, 1))
+
+
+def test_a_state_copied_with_other_versions_or_assessment_keeps_every_other_field() -> None:
+    state = VersionState(
+        (1, 2), 2, "HRCM", "FILER-1", Closure(3, 1, "RFI", "FILER-1"), '{"version":2}'
+    )
+    assert {f.name for f in dataclasses.fields(VersionState)} == {
+        "versions",
+        "open_hit",
+        "open_kind",
+        "open_filer",
+        "closed",
+        "newest_assessment",
+    }, "a new field must be copied by with_versions and keeping too"
+    assert state.with_versions((1, 2, 3)) == dataclasses.replace(state, versions=(1, 2, 3))
+    assert state.keeping('{"version":3}') == dataclasses.replace(
+        state, newest_assessment='{"version":3}'
+    )
+    assert state.keeping(None) == dataclasses.replace(state, newest_assessment=None)
