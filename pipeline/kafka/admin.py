@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from confluent_kafka import KafkaException, TopicCollection
+from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import (
     AdminClient,
     AlterConfigOpType,
@@ -97,11 +98,18 @@ def topic_ids(kafka: KafkaSettings, names: list[str]) -> dict[str, str]:
     """Kafka's id of each topic: a topic deleted and created again under the same name, or
     the same name on another cluster, has another id."""
     admin = admin_client(kafka)
-    futures = admin.describe_topics(TopicCollection(names), request_timeout=_TIMEOUT_S)
     ids: dict[str, str] = {}
-    for name, future in futures.items():
-        try:
-            ids[name] = str(future.result().topic_id)
-        except KafkaException as exc:
-            raise KafkaUnavailable(f"cannot describe {name}: {exc.args[0]}") from exc
+    deadline = time.monotonic() + _TIMEOUT_S
+    while missing := [name for name in names if name not in ids]:
+        futures = admin.describe_topics(TopicCollection(missing), request_timeout=_TIMEOUT_S)
+        for name, future in futures.items():
+            try:
+                ids[name] = str(future.result().topic_id)
+            except KafkaException as exc:
+                # A topic created a moment ago may not be in the broker's metadata yet.
+                just_created = exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+                if not just_created or time.monotonic() > deadline:
+                    raise KafkaUnavailable(f"cannot describe {name}: {exc.args[0]}") from exc
+        if len(ids) < len(names):
+            time.sleep(0.2)
     return ids
