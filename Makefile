@@ -55,6 +55,10 @@ bench: setup ## Benchmark the pipeline against its baselines (writes load_tests/
 bench-smoke: setup ## The benchmark, small: a few thousand declarations, results in a temp folder
 	$(BIN)/pytest tests/load_tests
 
+profile: setup ## Where the worker's CPU goes, in place: py-spy on a worker screening a backlog (load_tests/results/profile.*)
+	$(BIN)/python -m load_tests.profile_worker --results load_tests/results
+.PHONY: profile
+
 bench-workbench: setup ## The workbench: worklist at 10,000 open cases, hit-to-worklist delay at half rate
 	$(BIN)/python -m load_tests.workbench_bench
 .PHONY: bench-workbench

@@ -3,12 +3,12 @@ sampled by py-spy, with every thread's CPU time read from /proc.
 
     .venv/bin/python -m load_tests.profile_worker [--declarations 200000] [--pin]
 
-Starts a broker of its own, fills the input (fixed seed, as the benchmark), publishes the
-reference data and the default rules, starts a worker whose group starts at the input's end,
-and once it is ready attaches py-spy and writes the input again, so that only screening is
-sampled. Writes ``profile.json`` (CPU seconds per thread group, samples per part) and
-``profile.md`` (the table), and py-spy's collapsed stacks, to --results. ``--pin`` runs the
-broker on core 0 and the worker on core 1.
+Starts a broker of its own, publishes the reference data (as the benchmark) and the default
+rules, generates the input in memory (the benchmark's seed), starts a worker whose group starts
+at the input's end, and once it is ready attaches py-spy and writes the input, so that only
+screening is sampled. Writes ``profile.json`` (CPU seconds per thread group, samples per part
+and per function) and ``profile.md`` (the tables) to --results, and py-spy's collapsed stacks to
+--work-dir. ``--pin`` runs the broker on core 0 and the worker on core 1.
 """
 
 from __future__ import annotations
@@ -129,6 +129,27 @@ def samples_by_part(collapsed: Iterable[str]) -> tuple[Counter[str], Counter[str
     return main, other
 
 
+def top_functions(collapsed: Iterable[str], count: int = 30) -> dict[str, int]:
+    """Samples in which each of the project's and its libraries' functions was on the stack
+    (inclusive), all threads, the ``count`` most frequent."""
+    inclusive: Counter[str] = Counter()
+    for line in collapsed:
+        stack, _, samples = line.rstrip().rpartition(" ")
+        if not stack or not samples.isdigit():
+            continue
+        seen = set()
+        for frame in stack.split(";")[1:]:
+            function, _, where = frame.partition(" (")
+            name = f"{where.split(':')[0]}:{function}"
+            if name not in seen and name.startswith(_OWN):
+                seen.add(name)
+                inclusive[name] += int(samples)
+    return dict(inclusive.most_common(count))
+
+
+_OWN = ("pipeline/", "polars/", "faust/", "aiokafka/", "mode/")
+
+
 def _fill(settings: Settings, messages: list[tuple[bytes, bytes]]) -> float:
     producer = Producer(producer_config(settings.kafka))
     started = time.monotonic()
@@ -183,8 +204,8 @@ def profile(args: Any) -> dict[str, Any]:
             wait_ready(worker, log_path)
             time.sleep(5)
             start = end_offsets(settings, topics.ASSESSMENTS)
-            raw = args.results / "profile.collapsed.txt"
-            spy_log = (args.results / "py-spy.log").open("wb")
+            raw = work / "profile.collapsed.txt"
+            spy_log = (work / "py-spy.log").open("wb")
             spy = subprocess.Popen(
                 [
                     str(Path(sys.executable).parent / "py-spy"),
@@ -220,7 +241,8 @@ def profile(args: Any) -> dict[str, Any]:
     groups = cpu_by_group(worker.pid, before, after)
     if not raw.exists():
         raise RuntimeError(f"py-spy exited with {spy_exit} and wrote no samples")
-    main, other = samples_by_part(raw.read_text(errors="replace").splitlines())
+    collapsed = raw.read_text(errors="replace").splitlines()
+    main, other = samples_by_part(collapsed)
     return {
         "declarations": args.declarations,
         "pinned": args.pin,
@@ -230,6 +252,7 @@ def profile(args: Any) -> dict[str, Any]:
         "cpu_s_by_thread_group": {k: round(v, 2) for k, v in groups.items()},
         "main_thread_samples_by_part": dict(main.most_common()),
         "other_thread_samples_by_part": dict(other.most_common()),
+        "top_functions_inclusive_samples": top_functions(collapsed),
     }
 
 
@@ -264,6 +287,13 @@ def markdown(found: dict[str, Any]) -> str:
     for part, count in samples.items():
         share = count / total
         lines.append(f"| {part} | {count} | {share:.1%} | {main_cpu * share / n * 1e6:.1f} |")
+    other = found["other_thread_samples_by_part"]
+    lines += ["", "Other threads by part (samples):", "", "| part | samples |", "|---|---:|"]
+    lines += [f"| {part} | {count} |" for part, count in other.items()]
+    top = found.get("top_functions_inclusive_samples", {})
+    lines += ["", "Functions on the stack (all threads, inclusive samples):", ""]
+    lines += ["| function | samples |", "|---|---:|"]
+    lines += [f"| `{name}` | {count} |" for name, count in top.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -274,7 +304,7 @@ def main() -> None:
     parser.add_argument("--watchlist", type=positive_int, default=100_000)
     parser.add_argument("--rate", type=positive_int, default=200, help="py-spy samples per s")
     parser.add_argument("--pin", action="store_true")
-    parser.add_argument("--results", type=Path, default=ROOT / ".data" / "profile")
+    parser.add_argument("--results", type=Path, default=ROOT / "load_tests" / "results")
     parser.add_argument("--work-dir", type=Path, default=ROOT / ".data" / "profile-work")
     args = parser.parse_args()
     args.results.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ from load_tests.profile_worker import (
     samples_by_part,
     thread_cpu,
     thread_group,
+    top_functions,
 )
 
 MAIN = "thread (100): MainThread;_run_module_as_main (<frozen runpy>:198)"
@@ -95,3 +96,12 @@ def test_the_table_shares_out_the_main_threads_cpu_by_samples() -> None:
     assert "= 200 µs per declaration" in text
     assert "| decode (msgspec, checks) | 3 | 75.0% | 75.0 |" in text
     assert "| librdkafka threads | 0.10 | 100 | 50% |" in text
+
+
+def test_top_functions_count_a_function_once_per_sample_however_deep_it_recurs() -> None:
+    lines = [
+        f"{MAIN};prepare (pipeline/screening/batch.py:151);"
+        "prepare (pipeline/screening/batch.py:160);json (other/lib.py:1) 4",
+        f"{POOL};prepare (pipeline/screening/batch.py:151) 1",
+    ]
+    assert top_functions(lines) == {"pipeline/screening/batch.py:prepare": 5}
