@@ -292,11 +292,15 @@ class Bench:
         self.results["variants"][name].update({"broker_cores": "0", "worker_cores": "1"})
 
     def pipeline_spec(self, name: str, extra: dict[str, str] | None = None) -> VariantSpec:
+        # The tables' databases are not named by the group: a new run (a later round, a later
+        # bench) starts from empty local state, as its new group and changelogs do.
+        state = self.work / name / "state"
+        shutil.rmtree(state, ignore_errors=True)
         env = {
             **self._env(),
             "SCREENING_APP_ID": f"bench-{name}-{uuid.uuid4().hex[:6]}",
             "SCREENING_WEB_PORT": str(free_port()),
-            "SCREENING_DATA_DIR": str(self.work / name / "state"),
+            "SCREENING_DATA_DIR": str(state),
             **(extra or {}),
         }
         start_group_at_end(self.settings, env["SCREENING_APP_ID"], JOINED_TOPICS)
