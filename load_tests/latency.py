@@ -1,12 +1,16 @@
-"""The latency probe: time from a declaration's send to its assessment, in an HdrHistogram.
+"""The latency probe: time from a declaration's scheduled send to its assessment, in an
+HdrHistogram.
 
-The sender notes the wall-clock time of every (declaration_id, version) it sends; the probe
-reads ``customs.assessments.v1`` from the end offsets taken before sending and records, for
-each assessment of a declaration this run sent, the assessment record's broker timestamp minus
-the send time. The broker timestamp (LogAppendTime on the bench broker) is when the filer could
-first read it, and does not include the probe's own delays on a busy machine. Both clocks are
-the same machine's; the broker gives milliseconds, so figures carry about 1 ms of rounding.
-``submitted_at`` is not used: the generator sets it when a declaration is drawn, not sent.
+The sender notes, for every (declaration_id, version) it sends, the time it was scheduled to
+leave on the wall clock (``OpenLoopSchedule.due_wall``), not the time it actually left: a
+sender that falls behind adds its delay to the latency instead of hiding it (coordinated
+omission). The probe reads ``customs.assessments.v1`` from the end offsets taken before
+sending and records, for each assessment of a declaration this run sent, the assessment
+record's broker timestamp minus the scheduled send time. The broker timestamp (LogAppendTime
+on the bench broker) is when the filer could first read it, and does not include the probe's
+own delays on a busy machine. Both clocks are the same machine's; the broker gives
+milliseconds, so figures carry about 1 ms of rounding. ``submitted_at`` is not used: the
+generator sets it when a declaration is drawn, not sent.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ def summarise(histogram: HdrHistogram) -> dict[str, Any]:
 
 @dataclass
 class SendLog:
-    """Send times by declaration version, written by the sender and read by the probe."""
+    """Scheduled send times (wall clock, seconds) by declaration version, written by the
+    sender and read by the probe."""
 
     sent_at: dict[SendKey, float] = field(default_factory=dict)
 

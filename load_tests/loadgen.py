@@ -4,9 +4,12 @@
 
 Payloads come from ``DeclarationGenerator`` (as ``screening generate``) and are made before the
 timed part; when a run needs more than the pool holds, the pool is sent again with new
-declaration ids. Message i leaves at t0 + i / rate (``schedule.OpenLoopSchedule``); a sender
-that falls behind is reported, never slowed by the consumer. The latency probe runs alongside;
-p50, p99, p99.9 and max are printed.
+declaration ids. Message i is due at t0 + i / rate (``schedule.OpenLoopSchedule``); a sender
+that falls behind is reported, never slowed by the consumer. Each message's send time, for the
+latency probe, is its scheduled (due) time on the wall clock, not when it actually left: a
+sender that falls behind (a stalled broker, a busy machine) cannot hide that wait from the
+figures (no coordinated omission). The latency probe runs alongside; p50, p99, p99.9 and max
+are printed.
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ def send_open_loop(
     topic: str = topics.DECLARATIONS,
 ) -> SendReport:
     console = Console(stderr=True)
-    schedule = OpenLoopSchedule(rate_per_s, time.monotonic())
+    schedule = OpenLoopSchedule.starting_now(rate_per_s)
     with Progress(
         TextColumn(f"open loop at {rate_per_s:,.0f}/s"),
         BarColumn(),
@@ -126,7 +129,8 @@ def send_open_loop(
                 producer.poll(0)
                 time.sleep(wait)
             if send_log is not None:
-                send_log.note((payload.declaration_id, payload.version), time.time())
+                # The due time, not the moment it leaves: latency counts from when it should.
+                send_log.note((payload.declaration_id, payload.version), schedule.due_wall(index))
             while True:
                 try:
                     producer.produce(topic, payload.value, payload.key)

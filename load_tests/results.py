@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -56,15 +57,51 @@ class Target:
         return f"{self.value_key} {sign} {self.bound:g} x {self.per_key}"
 
 
-# The targets of issue 6, in the order the issue lists them.
+# The targets of issue 21, in the order the issue lists them: the pipeline against a bare
+# consume-produce loop, a naive Faust agent and Quix Streams (rates are the medians of the
+# alternated rounds), the tail latency at half the pipeline's rate, a large rule set; and,
+# kept from before, metrics cost no more than 5 %.
 TARGETS: tuple[Target, ...] = (
-    Target("pipeline_vs_passthrough", "pipeline_per_s", 0.5, "ge", "passthrough_per_s"),
+    Target("pipeline_vs_passthrough", "pipeline_per_s", 0.33, "ge", "passthrough_per_s"),
     Target("pipeline_vs_naive_faust", "pipeline_per_s", 10.0, "ge", "naive_faust_per_s"),
-    Target("pipeline_vs_quixstreams", "pipeline_per_s", 1.5, "ge", "quixstreams_per_s"),
-    Target("rules_1000_vs_pipeline", "pipeline_1000_rules_per_s", 0.5, "ge", "pipeline_per_s"),
+    Target("pipeline_vs_quixstreams", "pipeline_per_s", 2.0, "ge", "quixstreams_per_s"),
     Target("p99_at_half_rate", "p99_ms", 100.0, "le"),
+    Target("rules_1000_vs_pipeline", "pipeline_1000_rules_per_s", 0.5, "ge", "pipeline_per_s"),
     Target("metrics_off_vs_pipeline", "metrics_off_per_s", 1.05, "le", "pipeline_per_s"),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Rounds:
+    """The rates of one variant over alternated rounds: the median is its figure, the range
+    shows how much the machine moved it. Failed rounds (None) do not count."""
+
+    rates: tuple[float | None, ...]
+
+    @property
+    def measured(self) -> list[float]:
+        return [rate for rate in self.rates if rate]
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.measured) if self.measured else None
+
+    @property
+    def low(self) -> float | None:
+        return min(self.measured) if self.measured else None
+
+    @property
+    def high(self) -> float | None:
+        return max(self.measured) if self.measured else None
+
+    def median_round(self) -> int | None:
+        """The index of the round whose rate is the median: with an even number of measured
+        rounds, the one closest to it (the lower one on a tie); None when none was measured."""
+        median = self.median
+        if median is None:
+            return None
+        measured = [(i, rate) for i, rate in enumerate(self.rates) if rate]
+        return min(measured, key=lambda found: (abs(found[1] - median), found[1]))[0]
 
 
 def _number(results: Mapping[str, Any], key: str) -> float | None:

@@ -77,7 +77,7 @@ def generate(
     check_access(kafka)
     producer = Producer(producer_config(kafka))
     if publish_aeo:
-        published = _publish_aeo_records(producer, generator.aeo_records())
+        published = publish_aeo_rows(producer, generator.aeo_records())
         console.print(f"published {published} AEO records of the generated companies")
     started = time.monotonic()
     with Progress(
@@ -133,8 +133,10 @@ def _write_messages(
     console.print(f"wrote {count} messages to {where}", markup=False, highlight=False)
 
 
-def _publish_aeo_records(producer: Producer, rows: list[dict[str, str | None]]) -> int:
-    """The generator's registry rows go through the same CSV reader as `screening aeo load`."""
+def publish_aeo_rows(producer: Producer, rows: list[dict[str, str | None]]) -> int:
+    """Publish AEO registry rows (the AEO loader's CSV fields, as ``aeo_records()`` of the
+    generator gives them) through the same CSV reader as `screening aeo load`; returns how many
+    records were published. Also used by the benchmark for its input's registry."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "aeo.csv"
         with path.open("w", newline="", encoding="utf-8") as handle:

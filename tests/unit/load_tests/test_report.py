@@ -4,23 +4,48 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from load_tests.report import markdown, write_chart
+from load_tests.report import THROUGHPUT_VARIANTS, markdown, write_chart
 from load_tests.results import evaluate_targets
 from load_tests.soak import summary
 
 RESULTS = {
     "declarations": 200_000,
+    "rounds": 3,
     "partitions": 12,
     "machine": {"cores": 2, "cpu_model": "AMD EPYC"},
     "versions": {"python": "3.11.7", "kafka": "4.1.1"},
+    "input": {"risky_share": 0.05, "naming_listed_company": 990},
+    "reference_data": {
+        "aeo_records": 1_000_000,
+        "watchlist_entries": 100_000,
+        "input_aeo_records": 437,
+        "input_watchlist_entries": 4,
+    },
     "variants": {
-        "passthrough": {"status": "complete", "per_s": 80_000.0, "outputs": 200_000},
-        "pipeline": {"status": "partial", "per_s": 30_000.0, "outputs": 150_000, "rss_mb": 900.4},
+        "passthrough": {
+            "status": "complete",
+            "per_s": 80_000.0,
+            "outputs": 200_000,
+            "rates_per_s": [78_000.0, 80_000.0, 83_000.0],
+            "range_per_s": [78_000.0, 83_000.0],
+        },
+        "pipeline": {
+            "status": "partial",
+            "per_s": 30_000.0,
+            "outputs": 150_000,
+            "rss_mb": 900.4,
+            "rates_per_s": [31_000.0, 29_000.0, 30_000.0],
+            "range_per_s": [29_000.0, 31_000.0],
+        },
         "naive_faust": {"status": "failed: not finished in 300 s", "per_s": None, "outputs": 10},
+        "pipeline_pinned": {"status": "partial", "per_s": 18_000.0, "outputs": 120_000},
         "latency": {"curve": [[0.0, 1.0], [50.0, 4.0], [99.0, 20.0], [100.0, 35.0]]},
     },
     "passthrough_per_s": 80_000.0,
     "pipeline_per_s": 30_000.0,
+    "pipeline_pinned_per_s": 18_000.0,
+    "worker_rss_mb": 900.4,
+    "worker_rss_round": 3,
     "latency_rate_per_s": 15_000.0,
     "p50_ms": 4.0,
     "p99_ms": 20.0,
@@ -31,14 +56,46 @@ RESULTS = {
 
 def test_markdown_lists_variants_latency_and_targets() -> None:
     text = markdown({**RESULTS, "targets": evaluate_targets(RESULTS)})
-    assert "| passthrough | 80,000 | 200,000 | complete |" in text
-    assert "| pipeline | 30,000 | 150,000 | partial | 900 |" in text
+    assert "ran in 3 alternated rounds" in text
+    assert (
+        "| passthrough | 80,000 | 78,000 - 83,000 | 78,000 · 80,000 · 83,000 | 200,000 "
+        "| complete | - |" in text
+    )
+    assert (
+        "| pipeline | 30,000 | 29,000 - 31,000 | 31,000 · 29,000 · 30,000 | 150,000 "
+        "| partial | 900 |" in text
+    )
+    assert "| quixstreams | - | - | - | - | not run | - |" in text
     assert "| naive_faust | - | 10 | failed: not finished in 300 s |" in text
-    assert "| quixstreams | - | - | not run |" in text
+    assert "| pipeline_pinned | 18,000 | 120,000 | partial |" in text
+    assert "| metrics_off | - | - | not run |" in text
     assert "| 4.00 ms | 20.00 ms | 30.00 ms | 35.00 ms |" in text
-    assert "| pipeline_per_s >= 0.5 x passthrough_per_s | 0.38 | not met |" in text
+    assert "| pipeline_per_s >= 0.33 x passthrough_per_s | 0.38 | met |" in text
+    assert "| pipeline_per_s >= 2 x quixstreams_per_s | - | not measured |" in text
     assert "| p99_ms <= 100 | 20.00 | met |" in text
     assert "| pipeline_per_s >= 10 x naive_faust_per_s | - | not measured |" in text
+    assert "scheduled send time" in text
+    assert "round 3): 900 MiB" in text
+
+
+def test_header_gives_capacity_per_core_and_reference_data() -> None:
+    text = markdown(RESULTS)
+    assert "Capacity per core: **18,000 declarations/s (partial)**" in text
+    assert "1,000,000 random AEO records and 100,000 random watch-list entries" in text
+    assert "the input's own AEO registry (437 records) and 4 watch-list entries" in text
+    assert "(990 declarations of the input name one)" in text
+    skipped = {**RESULTS, "pipeline_pinned_per_s": None, "variants": {}}
+    skipped["variants"] = {"pipeline_pinned": {"status": "skipped: one core"}}
+    assert "Capacity per core: **skipped: one core**" in markdown(skipped)
+
+
+def test_every_variant_is_described() -> None:
+    text = markdown(RESULTS)
+    section = text[text.index("## What each variant does") :]
+    for name in (*THROUGHPUT_VARIANTS, "latency"):
+        assert f"- **{name}**: " in section
+    assert "no commit barrier" in section
+    assert "Polars" in section
 
 
 def test_chart_is_a_png(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from load_tests.schedule import OpenLoopSchedule
@@ -43,3 +45,27 @@ def test_falling_behind_is_reported() -> None:
 def test_rate_must_be_positive() -> None:
     with pytest.raises(ValueError, match="rate must be positive"):
         OpenLoopSchedule(rate_per_s=0.0, started_at=0.0)
+
+
+def test_due_wall_is_the_scheduled_time_on_the_wall_clock() -> None:
+    # The send time the latency is measured from: the due time, however late the send.
+    schedule = OpenLoopSchedule(rate_per_s=100.0, started_at=5.0, wall_started_at=1_700_000_000.0)
+    assert schedule.due_wall(0) == 1_700_000_000.0
+    assert schedule.due_wall(250) == pytest.approx(1_700_000_002.5)
+    schedule.record_send(250, now=9.0)  # left 1.5 s late
+    assert schedule.due_wall(250) == pytest.approx(1_700_000_002.5)
+
+
+def test_starting_now_reads_both_clocks() -> None:
+    before_wall, before = time.time(), time.monotonic()
+    schedule = OpenLoopSchedule.starting_now(50.0)
+    after_wall, after = time.time(), time.monotonic()
+    assert before <= schedule.started_at <= after
+    assert schedule.wall_started_at is not None
+    assert before_wall <= schedule.wall_started_at <= after_wall
+    assert schedule.due_wall(50) == pytest.approx(schedule.wall_started_at + 1.0)
+
+
+def test_due_wall_needs_a_wall_clock_start() -> None:
+    with pytest.raises(ValueError, match="wall-clock start"):
+        OpenLoopSchedule(rate_per_s=10.0, started_at=0.0).due_wall(1)
