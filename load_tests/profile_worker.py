@@ -256,9 +256,36 @@ def profile(args: Any) -> dict[str, Any]:
     }
 
 
+MAIN_GROUP = "main thread (event loop, screening)"
+OTHER_GROUP = "other Python threads (aiokafka consumer thread, mirrors, to_thread)"
+
+
+def cpu_by_part(found: dict[str, Any]) -> dict[str, float]:
+    """The worker's CPU seconds by part: each Python thread group's CPU shared out by its
+    samples, the native thread groups (librdkafka, RocksDB) as they are."""
+    groups = found["cpu_s_by_thread_group"]
+    parts: Counter[str] = Counter()
+    for group, samples in (
+        (MAIN_GROUP, found["main_thread_samples_by_part"]),
+        (OTHER_GROUP, found["other_thread_samples_by_part"]),
+    ):
+        total = sum(samples.values())
+        for part, count in samples.items():
+            parts[part] += groups.get(group, 0.0) * count / total if total else 0.0
+    for group, seconds in groups.items():
+        if group not in (MAIN_GROUP, OTHER_GROUP):
+            parts[group] += seconds
+    return dict(parts.most_common())
+
+
 def markdown(found: dict[str, Any]) -> str:
     n = found["declarations"]
-    total_cpu = sum(found["cpu_s_by_thread_group"].values())
+    groups = found["cpu_s_by_thread_group"]
+    total_cpu = sum(groups.values())
+
+    def us(seconds: float) -> str:
+        return f"{seconds / n * 1e6:.1f}"
+
     lines = [
         "# The worker in place",
         "",
@@ -270,26 +297,28 @@ def markdown(found: dict[str, Any]) -> str:
         "| thread group | CPU s | µs per declaration | share |",
         "|---|---:|---:|---:|",
     ]
-    for group, seconds in found["cpu_s_by_thread_group"].items():
-        lines.append(
-            f"| {group} | {seconds:.2f} | {seconds / n * 1e6:.0f} | {seconds / total_cpu:.0%} |"
-        )
-    main_cpu = found["cpu_s_by_thread_group"].get("main thread (event loop, screening)", 0.0)
-    samples = found["main_thread_samples_by_part"]
-    total = sum(samples.values()) or 1
+    lines += [
+        f"| {group} | {seconds:.2f} | {us(seconds)} | {seconds / total_cpu:.0%} |"
+        for group, seconds in groups.items()
+    ]
     lines += [
         "",
-        "Main thread by part (py-spy samples while it was running; its CPU shared out by them):",
+        "By part, all threads: each Python thread group's CPU shared out by its py-spy samples"
+        " (a sample is the part of its innermost frame that names one):",
         "",
-        "| part | samples | share | µs per declaration |",
-        "|---|---:|---:|---:|",
+        "| part | µs per declaration | share of the worker's CPU |",
+        "|---|---:|---:|",
     ]
-    for part, count in samples.items():
-        share = count / total
-        lines.append(f"| {part} | {count} | {share:.1%} | {main_cpu * share / n * 1e6:.1f} |")
-    other = found["other_thread_samples_by_part"]
-    lines += ["", "Other threads by part (samples):", "", "| part | samples |", "|---|---:|"]
-    lines += [f"| {part} | {count} |" for part, count in other.items()]
+    lines += [
+        f"| {part} | {us(seconds)} | {seconds / total_cpu:.1%} |"
+        for part, seconds in cpu_by_part(found).items()
+    ]
+    for title, key in (
+        ("Main thread", "main_thread_samples_by_part"),
+        ("Other Python threads", "other_thread_samples_by_part"),
+    ):
+        lines += ["", f"{title} by part (samples):", "", "| part | samples |", "|---|---:|"]
+        lines += [f"| {part} | {count} |" for part, count in found[key].items()]
     top = found.get("top_functions_inclusive_samples", {})
     lines += ["", "Functions on the stack (all threads, inclusive samples):", ""]
     lines += ["| function | samples |", "|---|---:|"]

@@ -4,8 +4,11 @@ import os
 import threading
 import time
 
+import pytest
+
 from load_tests.profile_worker import (
     cpu_by_group,
+    cpu_by_part,
     markdown,
     part_of,
     samples_by_part,
@@ -78,7 +81,7 @@ def test_thread_cpu_reads_this_process_and_counts_only_what_was_spent_between() 
     assert groups["other Python threads (aiokafka consumer thread, mirrors, to_thread)"] >= 0.1
 
 
-def test_the_table_shares_out_the_main_threads_cpu_by_samples() -> None:
+def test_the_table_shares_out_each_thread_groups_cpu_by_its_samples() -> None:
     found = {
         "declarations": 1000,
         "pinned": False,
@@ -87,15 +90,25 @@ def test_the_table_shares_out_the_main_threads_cpu_by_samples() -> None:
         "per_s": 1000.0,
         "cpu_s_by_thread_group": {
             "main thread (event loop, screening)": 0.1,
+            "other Python threads (aiokafka consumer thread, mirrors, to_thread)": 0.2,
             "librdkafka threads": 0.1,
         },
         "main_thread_samples_by_part": {"decode (msgspec, checks)": 3, "other": 1},
-        "other_thread_samples_by_part": {},
+        "other_thread_samples_by_part": {"decode (msgspec, checks)": 1, "aiokafka fetch": 1},
     }
+    # decode: 3/4 of the main thread's 0.1 s and 1/2 of the others' 0.2 s.
+    assert cpu_by_part(found) == pytest.approx(
+        {
+            "decode (msgspec, checks)": 0.175,
+            "aiokafka fetch": 0.1,
+            "librdkafka threads": 0.1,
+            "other": 0.025,
+        }
+    )
     text = markdown(found)
-    assert "= 200 µs per declaration" in text
-    assert "| decode (msgspec, checks) | 3 | 75.0% | 75.0 |" in text
-    assert "| librdkafka threads | 0.10 | 100 | 50% |" in text
+    assert "= 400 µs per declaration" in text
+    assert "| decode (msgspec, checks) | 175.0 | 43.8% |" in text
+    assert "| librdkafka threads | 0.10 | 100.0 | 25% |" in text
 
 
 def test_top_functions_count_a_function_once_per_sample_however_deep_it_recurs() -> None:
