@@ -107,8 +107,16 @@ def cpu_by_group(
     return dict(sorted(groups.items(), key=lambda item: -item[1]))
 
 
+# A thread blocked in these is waiting, not running: py-spy's sampling without blocking the
+# process still catches some of them (seconds of samples that /proc counts as no CPU).
+WAITING = "waiting (not CPU)"
+_WAITING_LEAVES = ("selectors.py", "threading.py", "queue.py")
+
+
 def part_of(stack: str) -> str:
     frames = stack.split(";")
+    if any(leaf in frames[-1] for leaf in _WAITING_LEAVES):
+        return WAITING
     for frame in reversed(frames):
         for part, markers in PARTS:
             if any(marker in frame for marker in markers):
@@ -269,8 +277,9 @@ def cpu_by_part(found: dict[str, Any]) -> dict[str, float]:
         (MAIN_GROUP, found["main_thread_samples_by_part"]),
         (OTHER_GROUP, found["other_thread_samples_by_part"]),
     ):
-        total = sum(samples.values())
-        for part, count in samples.items():
+        running = {part: count for part, count in samples.items() if part != WAITING}
+        total = sum(running.values())
+        for part, count in running.items():
             parts[part] += groups.get(group, 0.0) * count / total if total else 0.0
     for group, seconds in groups.items():
         if group not in (MAIN_GROUP, OTHER_GROUP):
@@ -304,7 +313,8 @@ def markdown(found: dict[str, Any]) -> str:
     lines += [
         "",
         "By part, all threads: each Python thread group's CPU shared out by its py-spy samples"
-        " (a sample is the part of its innermost frame that names one):",
+        " (a sample is the part of its innermost frame that names one; samples of a thread"
+        " waiting in select or on a lock are left out):",
         "",
         "| part | µs per declaration | share of the worker's CPU |",
         "|---|---:|---:|",

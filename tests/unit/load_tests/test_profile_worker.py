@@ -34,6 +34,10 @@ def test_a_sample_belongs_to_its_innermost_part() -> None:
     )
     assert part_of(f"{MAIN};loop (pipeline/worker/loop.py:80)") == "batch loop, records"
     assert part_of(f"{MAIN};something (elsewhere.py:1)") == "other"
+    waiting = (
+        f"{MAIN};_run_once (asyncio/base_events.py:1884);EpollSelector.select (selectors.py:468)"
+    )
+    assert part_of(waiting) == "waiting (not CPU)"
 
 
 def test_samples_split_between_the_main_thread_and_the_others() -> None:
@@ -93,7 +97,11 @@ def test_the_table_shares_out_each_thread_groups_cpu_by_its_samples() -> None:
             "other Python threads (aiokafka consumer thread, mirrors, to_thread)": 0.2,
             "librdkafka threads": 0.1,
         },
-        "main_thread_samples_by_part": {"decode (msgspec, checks)": 3, "other": 1},
+        "main_thread_samples_by_part": {
+            "decode (msgspec, checks)": 3,
+            "other": 1,
+            "waiting (not CPU)": 4,  # left out of the share-out
+        },
         "other_thread_samples_by_part": {"decode (msgspec, checks)": 1, "aiokafka fetch": 1},
     }
     # decode: 3/4 of the main thread's 0.1 s and 1/2 of the others' 0.2 s.
