@@ -110,6 +110,6 @@ def topic_ids(kafka: KafkaSettings, names: list[str]) -> dict[str, str]:
                 just_created = exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART
                 if not just_created or time.monotonic() > deadline:
                     raise KafkaUnavailable(f"cannot describe {name}: {exc.args[0]}") from exc
-        if len(ids) < len(names):
+        if any(name not in ids for name in missing):
             time.sleep(0.2)
     return ids
