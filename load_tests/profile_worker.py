@@ -29,15 +29,19 @@ from confluent_kafka import Producer
 from rich.console import Console
 
 from load_tests.args import OneLineParser, positive_int
-from load_tests.bench import JOINED_TOPICS, PARTITIONS, start_group_at_end, wait_ready
+from load_tests.bench import (
+    JOINED_TOPICS,
+    PARTITIONS,
+    publish_ruleset,
+    start_group_at_end,
+    wait_ready,
+)
 from load_tests.broker import bench_broker, free_port
 from load_tests.reference_startup import publish_reference_data
 from load_tests.topic_stats import count_since, end_offsets
 from load_tests.variants import stop_process
 from pipeline import topics
-from pipeline.kafka.producer import producer_config
-from pipeline.rules.loader import load_ruleset
-from pipeline.rules.publish import ruleset_records
+from pipeline.kafka.producer import produce_waiting, producer_config
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
 from pipeline.settings import Settings
 
@@ -162,12 +166,7 @@ def _fill(settings: Settings, messages: list[tuple[bytes, bytes]]) -> float:
     producer = Producer(producer_config(settings.kafka))
     started = time.monotonic()
     for key, value in messages:
-        while True:
-            try:
-                producer.produce(topics.DECLARATIONS, value, key)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_waiting(producer, topics.DECLARATIONS, value, key)
     if producer.flush(120):
         raise RuntimeError("the input was not fully written")
     return time.monotonic() - started
@@ -199,10 +198,7 @@ def profile(args: Any) -> dict[str, Any]:
             [sys.executable, "-m", "pipeline", "topics", "ensure"], env=env, check=True, cwd=ROOT
         )
         publish_reference_data(settings, args.aeo, args.watchlist)
-        producer = Producer(producer_config(settings.kafka))
-        for key, value in ruleset_records(load_ruleset(ROOT / "rules"), []):
-            producer.produce(topics.RULES, value, key.encode())
-        producer.flush(60)
+        publish_ruleset(settings, ROOT / "rules")
         start_group_at_end(settings, env["SCREENING_APP_ID"], (topics.DECLARATIONS, *JOINED_TOPICS))
         log_path = work / "worker.log"
         command = [*_taskset(1 if args.pin else None), sys.executable, "-m", "pipeline", "worker"]
