@@ -17,7 +17,9 @@ their range beside it; ``worker_rss_mb`` is that of the pipeline round that give
 (the closest to it when the rounds measured are even). Then, once each: naive_faust,
 metrics_off, pipeline_pinned (the broker on core 0, the worker on core 1: capacity per core),
 latency (the open-loop generator at half the pipeline's median rate, latency from each
-message's scheduled send time, with the latency probe) and pipeline_1000_rules (which reads
+message's scheduled send time, with the latency probe; the cores the machine, the worker, the
+broker and the load generator used meanwhile, and the worker's batches: ``cpu_share``) and
+pipeline_1000_rules (which reads
 the latency phase's declarations too, after the input). Writes bench.json, bench.md and
 bench.png to --results.
 
@@ -49,6 +51,7 @@ from rich.console import Console
 
 from load_tests.args import OneLineParser, positive_float, positive_int
 from load_tests.broker import bench_broker, free_port
+from load_tests.cpu_share import cores_used, snapshot
 from load_tests.input_reference import names_in, publish_input_reference, watchlist_entries
 from load_tests.loadgen import run_with_probe
 from load_tests.machine import machine, versions
@@ -59,6 +62,7 @@ from load_tests.results import Rounds, evaluate_targets
 from load_tests.synthetic_rules import write_rule_folder
 from load_tests.topic_stats import create_output_topic, end_offsets, use_log_append_time
 from load_tests.variants import VariantResult, VariantSpec, run_variant, stop_process
+from load_tests.worker_metrics import batch_means, batch_totals
 from pipeline import topics
 from pipeline.kafka.producer import produce_waiting, producer_config
 from pipeline.kafka.reader import read_compacted
@@ -334,9 +338,18 @@ class Bench:
             run_with_probe(
                 self.settings, rate, self.args.warmup_seconds, WARMUP_SEED, progress=True
             )
+            pids = {
+                "worker": worker.pid,
+                "broker": int((self.broker_dir / "broker.pid").read_text()),
+                "load_generator_and_probe": os.getpid(),
+            }
+            port = int(spec.env["SCREENING_WEB_PORT"])
+            before, batches_before = snapshot(pids), batch_totals(port)
             found = run_with_probe(
                 self.settings, rate, self.args.latency_seconds, LATENCY_SEED, progress=True
             )
+            found["cpu_cores"] = cores_used(before, snapshot(pids))
+            found["batches"] = batch_means(batches_before, batch_totals(port))
         except (RuntimeError, TimeoutError) as exc:
             self.results["variants"]["latency"] = {"status": f"failed: {exc}"}
             return

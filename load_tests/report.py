@@ -76,6 +76,29 @@ VARIANT_NOTES = (
 )
 
 
+def _while_measured(latency: dict[str, Any], cores: int | None) -> list[str]:
+    """How busy the machine and the worker were while latency was measured."""
+    cpu, batches = latency.get("cpu_cores"), latency.get("batches")
+    lines: list[str] = []
+    if cpu:
+        lines += [
+            "",
+            f"While it was measured the machine's {_figure(cores)} cores were busy "
+            f"{_figure(cpu.get('machine_busy'))} on average (the hypervisor took "
+            f"{_figure(cpu.get('steal'))} more): the worker "
+            f"{_figure(cpu.get('worker'))}, the broker {_figure(cpu.get('broker'))}, the load "
+            f"generator and probe {_figure(cpu.get('load_generator_and_probe'))}.",
+        ]
+    if batches and batches.get("count"):
+        size, took = batches.get("mean_declarations") or 0, batches.get("mean_ms") or 0
+        lines += [
+            "",
+            f"The worker screened {batches['count']:,.0f} batches of {size:,.0f} declarations "
+            f"on average, each {took:,.1f} ms from fetch to stored.",
+        ]
+    return lines
+
+
 def _figure(value: Any, unit: str = "") -> str:
     if value is None:
         return "-"
@@ -182,6 +205,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"| {_figure(results.get('p999_ms'), ' ms')} | {_figure(results.get('max_ms'), ' ms')} "
         f"| {_figure(latency.get('assessed'))} | {_figure(latency.get('unanswered'))} "
         f"| {_figure(latency.get('sender_worst_lateness_ms'), ' ms')} |",
+        *_while_measured(latency, results.get("machine", {}).get("cores")),
         "",
         "## Targets",
         "",

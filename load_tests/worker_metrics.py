@@ -23,6 +23,30 @@ def samples(port: int, name: str) -> list[tuple[dict[str, str], float]]:
     ]
 
 
+# What a worker's screening batches add up to: declarations and seconds, and how many batches.
+_BATCH_SUMS = ("screening_batch_size_sum", "screening_batch_processing_seconds_sum")
+_BATCH_COUNT = "screening_batch_size_count"
+
+
+def batch_totals(port: int) -> tuple[float, float, float]:
+    """Screening batches so far: (batches, declarations, processing seconds)."""
+    declarations, seconds = (sum(v for _, v in samples(port, name)) for name in _BATCH_SUMS)
+    return sum(v for _, v in samples(port, _BATCH_COUNT)), declarations, seconds
+
+
+def batch_means(
+    before: tuple[float, float, float], after: tuple[float, float, float]
+) -> dict[str, float | None]:
+    """The batches screened between two ``batch_totals``: how many, their mean size and their
+    mean time from fetch to stored."""
+    batches, declarations, seconds = (a - b for a, b in zip(after, before, strict=True))
+    return {
+        "count": batches,
+        "mean_declarations": round(declarations / batches, 1) if batches else None,
+        "mean_ms": round(seconds / batches * 1000, 1) if batches else None,
+    }
+
+
 def assigned_partitions(port: int) -> frozenset[int]:
     """The declaration partitions the worker owns, as its lag gauges show them."""
     return frozenset(int(labels["partition"]) for labels, _ in samples(port, _LAG_GAUGE))

@@ -134,3 +134,29 @@ def test_soak_judges_the_window_after_the_warm_up() -> None:
     found = summary(leaking, warmup_s=120)
     assert found["rss_start_mb"] == 1020.0
     assert found["rss_growth_met"] is False
+
+
+def test_latency_says_how_busy_the_machine_and_the_worker_were() -> None:
+    latency = {
+        "cpu_cores": {
+            "machine_busy": 1.42,
+            "steal": 0.03,
+            "worker": 0.81,
+            "broker": 0.35,
+            "load_generator_and_probe": 0.2,
+        },
+        "batches": {"count": 600.0, "mean_declarations": 180.5, "mean_ms": 48.3},
+    }
+    variants = {**RESULTS["variants"], "latency": latency}  # type: ignore[dict-item]
+    text = markdown({**RESULTS, "variants": variants})
+    assert (
+        "the machine's 2 cores were busy 1.42 on average (the hypervisor took 0.03 more): "
+        "the worker 0.81, the broker 0.35, the load generator and probe 0.20." in text
+    )
+    assert "600 batches of 180 declarations on average, each 48.3 ms from fetch to stored." in text
+
+
+def test_latency_without_cpu_figures_says_nothing_of_them() -> None:
+    text = markdown(RESULTS)
+    assert "cores were busy" not in text
+    assert "from fetch to stored" not in text
