@@ -37,6 +37,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -51,7 +52,7 @@ from rich.console import Console
 
 from load_tests.args import OneLineParser, positive_float, positive_int
 from load_tests.broker import bench_broker, free_port
-from load_tests.cpu_share import cores_used, snapshot
+from load_tests.cpu_share import CpuSnapshot, cores_used, snapshot
 from load_tests.input_reference import names_in, publish_input_reference, watchlist_entries
 from load_tests.loadgen import run_with_probe
 from load_tests.machine import machine, versions
@@ -75,7 +76,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PARTITIONS = 12
 INPUT_SEED = 42
 LATENCY_SEED = 4242
-WARMUP_SEED = 4343
 # Run in alternated rounds, in this order within a round; every other variant runs once.
 ALTERNATED = ("passthrough", "quixstreams", "pipeline")
 _READY_TIMEOUT_S = 300.0
@@ -333,21 +333,30 @@ class Bench:
             )
         try:
             wait_ready(worker, log_path)
-            # Not measured: a worker that has just started fills its caches (normalised names,
-            # check digits) and its partitions' fetches settle.
-            run_with_probe(
-                self.settings, rate, self.args.warmup_seconds, WARMUP_SEED, progress=True
-            )
             pids = {
                 "worker": worker.pid,
                 "broker": int((self.broker_dir / "broker.pid").read_text()),
                 "load_generator_and_probe": os.getpid(),
             }
             port = int(spec.env["SCREENING_WEB_PORT"])
-            before, batches_before = snapshot(pids), batch_totals(port)
-            found = run_with_probe(
-                self.settings, rate, self.args.latency_seconds, LATENCY_SEED, progress=True
+            measuring: list[tuple[CpuSnapshot, tuple[float, float, float]]] = []
+            # Taken beside the sender, which must not wait for the worker's /metrics.
+            taker = threading.Thread(
+                target=lambda: measuring.append((snapshot(pids), batch_totals(port)))
             )
+            # One schedule without a pause: the warm-up (a worker that has just started fills
+            # its caches, its partitions' fetches settle) runs on into the measured part.
+            found = run_with_probe(
+                self.settings,
+                rate,
+                self.args.latency_seconds,
+                LATENCY_SEED,
+                progress=True,
+                warmup_s=self.args.warmup_seconds,
+                on_measuring=taker.start,
+            )
+            taker.join()
+            before, batches_before = measuring[0]
             found["cpu_cores"] = cores_used(before, snapshot(pids))
             found["batches"] = batch_means(batches_before, batch_totals(port))
         except (RuntimeError, TimeoutError) as exc:
@@ -359,6 +368,7 @@ class Bench:
         self.results["variants"]["latency"] = {"status": status, **found}
         self.results["latency_rate_per_s"] = rate
         self.results["latency_warmup_seconds"] = self.args.warmup_seconds
+        self.results["latency_seconds"] = self.args.latency_seconds
         for key in ("p50_ms", "p99_ms", "p999_ms", "max_ms"):
             self.results[key] = found[key]
         console.print(

@@ -62,17 +62,25 @@ def summarise(histogram: HdrHistogram) -> dict[str, Any]:
 @dataclass
 class SendLog:
     """Scheduled send times (wall clock, seconds) by declaration version, written by the
-    sender and read by the probe."""
+    sender and read by the probe; those sent during the warm-up are not measured."""
 
     sent_at: dict[SendKey, float] = field(default_factory=dict)
+    warming_up: set[SendKey] = field(default_factory=set)
 
-    def note(self, key: SendKey, at_s: float) -> None:
+    def note(self, key: SendKey, at_s: float, measured: bool = True) -> None:
         self.sent_at[key] = at_s
+        if not measured:
+            self.warming_up.add(key)
+
+    @property
+    def measured(self) -> int:
+        return len(self.sent_at) - len(self.warming_up)
 
 
 class LatencyRecorder:
     """Turns assessment records into latencies: the first assessment of each declaration
-    version that this run sent counts; duplicates (at-least-once) and others' do not."""
+    version that this run sent after its warm-up counts; duplicates (at-least-once) and
+    others' do not."""
 
     def __init__(self, send_log: SendLog) -> None:
         self.histogram = new_histogram()
@@ -89,6 +97,8 @@ class LatencyRecorder:
         if sent_s is None or key in self._seen:
             return
         self._seen.add(key)
+        if key in self._send_log.warming_up:
+            return
         self.assessed += 1
         record_ms(self.histogram, assessed_ms - sent_s * 1000)
 

@@ -194,8 +194,8 @@ def markdown(results: dict[str, Any]) -> str:
         "## Latency",
         "",
         f"Open loop at {_figure(results.get('latency_rate_per_s'))} declarations/s (half the "
-        f"pipeline's median rate) for {_figure(latency.get('send_seconds'))} s, after "
-        f"{_figure(results.get('latency_warmup_seconds'))} s at that rate that are not "
+        f"pipeline's median rate) for {_figure(results.get('latency_seconds'))} s, straight "
+        f"after {_figure(results.get('latency_warmup_seconds'))} s at that rate that are not "
         "measured; latency from each message's scheduled send time to its assessment, so that "
         "a sender that falls behind counts against the figures, not for them.",
         "",

@@ -45,3 +45,15 @@ def test_only_first_assessments_of_declarations_this_run_sent_count() -> None:
     assert probe.assessed == 2
     assert found["max_ms"] == pytest.approx(30, rel=0.01)
     assert found["p50_ms"] == pytest.approx(12, rel=0.01)
+
+
+def test_what_is_sent_during_the_warm_up_is_not_measured() -> None:
+    send_log = SendLog()
+    send_log.note(("D-1", 1), 100.000, measured=False)
+    send_log.note(("D-2", 1), 100.010)
+    probe = LatencyRecorder(send_log)
+    probe.observe(b'{"declaration_id": "D-1", "version": 1}', 100_900)
+    probe.observe(b'{"declaration_id": "D-2", "version": 1}', 100_030)
+    assert send_log.measured == 1
+    assert probe.assessed == 1
+    assert summarise(probe.histogram)["max_ms"] == pytest.approx(20, rel=0.01)
