@@ -19,9 +19,8 @@ metrics_off, pipeline_pinned (the broker on core 0, the worker on core 1: capaci
 latency (the open-loop generator at half the pipeline's median rate, latency from each
 message's scheduled send time, with the latency probe; the cores the machine, the worker, the
 broker and the load generator used meanwhile, and the worker's batches: ``cpu_share``) and
-pipeline_1000_rules (which reads
-the latency phase's declarations too, after the input). Writes bench.json, bench.md and
-bench.png to --results.
+pipeline_1000_rules (which reads the latency phase's declarations too, after the input).
+Writes bench.json, bench.md and bench.png to --results.
 
 Duration at the defaults (2 cores, from earlier runs): broker, input and reference data about
 2 min; per round passthrough ~10 s, quixstreams <= 60 s of measuring cap plus ~5 s start,
@@ -339,11 +338,9 @@ class Bench:
                 "load_generator_and_probe": os.getpid(),
             }
             port = int(spec.env["SCREENING_WEB_PORT"])
-            measuring: list[tuple[CpuSnapshot, tuple[float, float, float]]] = []
+            measuring: list[WorkerReading | None] = []
             # Taken beside the sender, which must not wait for the worker's /metrics.
-            taker = threading.Thread(
-                target=lambda: measuring.append((snapshot(pids), batch_totals(port)))
-            )
+            taker = threading.Thread(target=lambda: measuring.append(_reading(pids, port)))
             # One schedule without a pause: the warm-up (a worker that has just started fills
             # its caches, its partitions' fetches settle) runs on into the measured part.
             found = run_with_probe(
@@ -356,9 +353,10 @@ class Bench:
                 on_measuring=taker.start,
             )
             taker.join()
-            before, batches_before = measuring[0]
-            found["cpu_cores"] = cores_used(before, snapshot(pids))
-            found["batches"] = batch_means(batches_before, batch_totals(port))
+            before, after = measuring[0] if measuring else None, _reading(pids, port)
+            if before is not None and after is not None:
+                found["cpu_cores"] = cores_used(before[0], after[0])
+                found["batches"] = batch_means(before[1], after[1])
         except (RuntimeError, TimeoutError) as exc:
             self.results["variants"]["latency"] = {"status": f"failed: {exc}"}
             return
@@ -375,6 +373,19 @@ class Bench:
             f"  p50 {found['p50_ms']} ms, p99 {found['p99_ms']} ms, p99.9 {found['p999_ms']} ms,"
             f" max {found['max_ms']} ms ({status})"
         )
+
+
+# The machine's and the processes' CPU, and the worker's batch totals, at one moment.
+WorkerReading = tuple[CpuSnapshot, tuple[float, float, float]]
+
+
+def _reading(pids: dict[str, int], port: int) -> WorkerReading | None:
+    """None if a process is gone or the worker's /metrics does not answer: the latency is
+    still reported, without these figures."""
+    try:
+        return snapshot(pids), batch_totals(port)
+    except OSError:
+        return None
 
 
 def publish_ruleset(settings: Settings, folder: Path) -> None:
