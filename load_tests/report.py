@@ -84,8 +84,8 @@ def _while_measured(latency: dict[str, Any], cores: int | None) -> list[str]:
         lines += [
             "",
             f"While it was measured the machine's {_figure(cores)} cores were busy "
-            f"{_figure(cpu.get('machine_busy'))} on average (the hypervisor took "
-            f"{_figure(cpu.get('steal'))} more): the worker "
+            f"{_figure(cpu.get('machine_busy'))} on average (steal time, as the kernel reports "
+            f"it: {_figure(cpu.get('steal'))}): the worker "
             f"{_figure(cpu.get('worker'))}, the broker {_figure(cpu.get('broker'))}, the load "
             f"generator and probe {_figure(cpu.get('load_generator_and_probe'))}.",
         ]

@@ -150,7 +150,8 @@ def test_latency_says_how_busy_the_machine_and_the_worker_were() -> None:
     variants = {**RESULTS["variants"], "latency": latency}  # type: ignore[dict-item]
     text = markdown({**RESULTS, "variants": variants})
     assert (
-        "the machine's 2 cores were busy 1.42 on average (the hypervisor took 0.03 more): "
+        "the machine's 2 cores were busy 1.42 on average (steal time, as the kernel reports "
+        "it: 0.03): "
         "the worker 0.81, the broker 0.35, the load generator and probe 0.20." in text
     )
     assert "600 batches of 180 declarations on average, each 48.3 ms from fetch to stored." in text
