@@ -138,12 +138,7 @@ def fill_input(
     for message in generator.messages(count):
         risky += message.risky
         naming_listed += names_in(message.value, listed)
-        while True:
-            try:
-                producer.produce(topics.DECLARATIONS, message.value, message.key)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_waiting(producer, topics.DECLARATIONS, message.value, message.key)
     if producer.flush(120):
         raise RuntimeError("the input was not fully written")
     return {

@@ -45,11 +45,16 @@ def machine_time(stat: str) -> MachineTime:
     return MachineTime(busy / _TICK, steal / _TICK, total / _TICK)
 
 
-def process_cpu_s(pid: int) -> float:
-    """User and system CPU seconds of every thread of ``pid`` so far."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
+def stat_cpu_s(stat: str) -> float:
+    """User and system CPU seconds from the text of a /proc/<pid>/stat or .../task/<tid>/stat
+    (the fields after the command name, which may itself hold spaces and parentheses)."""
     fields = stat[stat.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def process_cpu_s(pid: int) -> float:
+    """User and system CPU seconds of every thread of ``pid`` so far."""
+    return stat_cpu_s(Path(f"/proc/{pid}/stat").read_text())
 
 
 def snapshot(pids: Mapping[str, int]) -> CpuSnapshot:

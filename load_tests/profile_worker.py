@@ -37,6 +37,7 @@ from load_tests.bench import (
     wait_ready,
 )
 from load_tests.broker import bench_broker, free_port
+from load_tests.cpu_share import stat_cpu_s
 from load_tests.reference_startup import publish_reference_data
 from load_tests.topic_stats import count_since, end_offsets
 from load_tests.variants import stop_process
@@ -77,7 +78,6 @@ class ThreadCpu:
 
 def thread_cpu(pid: int) -> dict[int, ThreadCpu]:
     """CPU seconds (user + system) of every thread of ``pid``, by thread id."""
-    tick = os.sysconf("SC_CLK_TCK")
     found: dict[int, ThreadCpu] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -85,8 +85,7 @@ def thread_cpu(pid: int) -> dict[int, ThreadCpu]:
         except OSError:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        found[int(task.name)] = ThreadCpu(name, (int(fields[11]) + int(fields[12])) / tick)
+        found[int(task.name)] = ThreadCpu(name, stat_cpu_s(stat))
     return found
 
 

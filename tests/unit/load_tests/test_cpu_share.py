@@ -15,6 +15,7 @@ from load_tests.cpu_share import (
     machine_time,
     process_cpu_s,
     snapshot,
+    stat_cpu_s,
 )
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -72,3 +73,8 @@ def test_snapshots_out_of_order_are_refused() -> None:
     first = CpuSnapshot(10.0, MachineTime(0, 0, 0), {})
     with pytest.raises(ValueError, match="after the first"):
         cores_used(first, first)
+
+
+def test_a_command_name_with_spaces_and_parentheses_does_not_shift_the_fields() -> None:
+    after_name = " ".join(["S"] + ["0"] * 10 + [str(3 * TICK), str(TICK)] + ["0"] * 30)
+    assert stat_cpu_s(f"42 (python (worker) x) {after_name}") == pytest.approx(4.0)
