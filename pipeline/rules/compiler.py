@@ -232,6 +232,15 @@ class CompiledRuleSet:
         self._flag_index = {
             q.column: index for qs in self._by_scope.values() for index, q in enumerate(qs)
         }
+        # Per scope, which of its quantifiers each rule takes evidence from: rules x quantifiers.
+        self._cites: dict[Scope, np.ndarray] = {}
+        for scope, qs in self._by_scope.items():
+            cites = np.zeros((len(self._rules), len(qs)), dtype=np.uint8)
+            for index, compiled in enumerate(self._rules):
+                for column in compiled.evidence_quantifiers:
+                    if self.quantifier(column).scope is scope:
+                        cites[index, self._flag_index[column]] = 1
+            self._cites[scope] = cites
         # The columns evidence is read from: rows are read into Python for matched
         # declarations only, and only these columns of them.
         self.evidence_columns = _unique(f for r in self._rules for f in r.evidence_fields)
@@ -277,7 +286,7 @@ class CompiledRuleSet:
         rows, columns = np.nonzero(hits)
         if rows.size == 0:
             return results
-        evidence = _EvidenceReader(frames, item_flags, np.unique(rows), self)
+        evidence = _EvidenceReader(frames, item_flags, hits, self)
         for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
             compiled = self._rules[column]
             results[row].append(RuleMatch(compiled.rule, evidence.of(row, compiled, self)))
@@ -290,6 +299,9 @@ class CompiledRuleSet:
 
     def flag_index(self, column: str) -> int:
         return self._flag_index[column]
+
+    def cites(self, scope: Scope) -> np.ndarray:
+        return self._cites[scope]
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,56 +344,72 @@ class _EvidenceReader:
         self,
         frames: Frames,
         item_flags: Mapping[Scope, _ItemFlags],
-        rows: np.ndarray,
+        hits: np.ndarray,
         ruleset: CompiledRuleSet,
     ) -> None:
+        """``hits``: declarations x rules, true where the rule matched."""
+        rows = np.flatnonzero(hits.any(axis=1))
         # A declaration's row number is its position in the frame.
-        columns = ruleset.evidence_columns
-        matched = (
-            frames.declarations[rows].select(columns).iter_rows(named=True)
-            if columns
-            else ({} for _ in range(rows.size))  # a frame of no columns has no rows either
-        )
-        self._declarations = dict(zip(rows.tolist(), matched, strict=True))
-        # Per scope and declaration row: each item that satisfies some condition (most items
-        # satisfy none, and only they give evidence), with its flag per quantifier.
-        self._items: dict[Scope, dict[int, list[tuple[dict[str, Any], np.ndarray]]]] = {}
+        self._declarations = _picked(frames.declarations, ruleset.evidence_columns, rows)
+        self._position = {row: position for position, row in enumerate(rows.tolist())}
+        # Per scope: the items that satisfy a condition some matched rule of their declaration
+        # takes evidence from (most items give none), and per declaration row, each such item's
+        # position among them with its flag per quantifier.
+        self._items: dict[Scope, tuple[_Columns, dict[int, list[tuple[int, list[bool]]]]]] = {}
+        matched = hits.astype(np.uint8)
         for scope, flags in item_flags.items():
-            chosen = np.flatnonzero(np.isin(flags.rows, rows) & flags.flags.any(axis=1))
-            grouped: dict[int, list[tuple[dict[str, Any], np.ndarray]]] = defaultdict(list)
-            columns = ruleset.item_evidence_columns[scope]
-            items = flags.items[chosen].select(columns).iter_rows(named=True)
-            for item, item_flags_row in zip(items, flags.flags[chosen], strict=True):
-                grouped[item[ROW]].append((item, item_flags_row))
-            self._items[scope] = grouped
+            cited = (matched @ ruleset.cites(scope)) > 0  # declarations x quantifiers
+            chosen = np.flatnonzero((flags.flags & cited[flags.rows]).any(axis=1))
+            items = _picked(flags.items, ruleset.item_evidence_columns[scope], chosen)
+            grouped: dict[int, list[tuple[int, list[bool]]]] = defaultdict(list)
+            for position, (row, item_flags_row) in enumerate(
+                zip(items[ROW], flags.flags[chosen].tolist(), strict=True)
+            ):
+                grouped[row].append((position, item_flags_row))
+            self._items[scope] = (items, grouped)
 
     def of(self, row: int, compiled: _CompiledRule, ruleset: CompiledRuleSet) -> dict[str, Any]:
         evidence: dict[str, Any] = {}
-        declaration = self._declarations[row]
+        declaration = self._position[row]
         for name in compiled.evidence_fields:
-            _put(evidence, name, declaration.get(name))
+            _put(evidence, name, self._declarations[name][declaration])
         for column in compiled.evidence_quantifiers:
             q = ruleset.quantifier(column)
             flag = ruleset.flag_index(column)
-            for item, item_flags in self._items[q.scope].get(row, ()):
+            items, grouped = self._items[q.scope]
+            for item, item_flags in grouped.get(row, ()):
                 if not item_flags[flag]:
                     continue
-                prefix = _item_path(q.scope, item)
+                prefix = _item_path(q.scope, items, item)
                 for name in q.evidence_fields:
-                    _put(evidence, f"{prefix}.{_party_field_path(q.scope, name)}", item.get(name))
+                    path = f"{prefix}.{_party_field_path(q.scope, name)}"
+                    _put(evidence, path, items[name][item])
         return evidence
+
+
+# Some rows of a frame as a Python list per column.
+_Columns = dict[str, list[Any]]
+
+
+def _picked(frame: pl.DataFrame, names: Sequence[str], rows: np.ndarray) -> _Columns:
+    """``rows`` of the ``names`` columns. Taking the columns as Series (no query to plan) and
+    each one to a list costs a third of iterating the rows as dicts."""
+    if not names:
+        return {}
+    chosen = pl.DataFrame([frame.get_column(name) for name in names])[rows]
+    return {series.name: series.to_list() for series in chosen.get_columns()}
 
 
 def _unique(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _item_path(scope: Scope, item: Mapping[str, Any]) -> str:
+def _item_path(scope: Scope, items: _Columns, position: int) -> str:
     if scope is Scope.GOODS:
-        return f"goods[{item[ITEM]}]"
+        return f"goods[{items[ITEM][position]}]"
     if scope is Scope.CONTAINER:
-        return f"equipment[{item[ITEM]}]"
-    return str(item[PATH])
+        return f"equipment[{items[ITEM][position]}]"
+    return str(items[PATH][position])
 
 
 def _party_field_path(scope: Scope, name: str) -> str:

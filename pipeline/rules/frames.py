@@ -131,10 +131,7 @@ def _frame(
             columns.append(_series(name, values, pl.Boolean))
         elif field.kind is Kind.TEXT_LIST:
             columns.append(_text_lists(name, values))
-            lists = [
-                [n or "" for n in normalised_all(v)] if v is not None else None for v in values
-            ]
-            columns.append(_text_lists(name + NORMALISED, lists))
+            columns.append(_text_lists(name + NORMALISED, _normalised_lists(values)))
         elif field.kind is Kind.TIME:
             columns.append(_times(name, values))
     return pl.DataFrame(columns)
@@ -172,8 +169,23 @@ def normalised_all(values: Sequence[str | None]) -> list[str | None]:
     for value in missing:
         if value is not None:
             _NORMALISED[value] = normalise_text(value)
-    look_up = cast(Callable[[str | None], str | None], _NORMALISED.get)
+    # The type as a string: a subscripted Callable is built anew at every call otherwise.
+    look_up = cast("Callable[[str | None], str | None]", _NORMALISED.get)
     return list(map(look_up, values))
+
+
+def _normalised_lists(values: Sequence[list[str] | None]) -> list[list[str] | None]:
+    """normalise_text of every element, through one ``normalised_all`` for the whole column."""
+    flat = normalised_all([element for v in values if v is not None for element in v])
+    lists: list[list[str] | None] = []
+    start = 0
+    for v in values:
+        if v is None:
+            lists.append(None)
+            continue
+        lists.append([n or "" for n in flat[start : start + len(v)]])
+        start += len(v)
+    return lists
 
 
 def _declaration_row(row: int, enriched: Enriched) -> tuple[Any, ...]:

@@ -65,13 +65,33 @@ def _item_prefixes(scope: Scope, evidence: Mapping[str, Any]) -> list[str]:
     """The paths of the items of ``scope`` that the evidence speaks of, in order."""
     prefixes: dict[str, None] = {}
     for path in evidence:
-        if path in _DECLARATION_FIELDS:
-            continue
+        prefix = _item_prefix(scope, path)
+        if prefix is not None:
+            prefixes[prefix] = None
+    return list(prefixes)
+
+
+# Each evidence path's item prefix, per scope: the same paths (`consignee.address.city`,
+# `goods[0].seq`) recur in nearly every reason, and finding one tries every field of the scope.
+_PREFIXES: dict[Scope, dict[str, str | None]] = {scope: {} for scope in _ITEM_PATHS}
+PREFIX_MEMO_LIMIT = 20_000
+
+
+def _item_prefix(scope: Scope, path: str) -> str | None:
+    memo = _PREFIXES[scope]
+    try:
+        return memo[path]
+    except KeyError:
+        found = None
+    if path not in _DECLARATION_FIELDS:
         for field_path in _ITEM_PATHS[scope].values():
             if path.endswith("." + field_path):
-                prefixes[path[: -len(field_path) - 1]] = None
+                found = path[: -len(field_path) - 1]
                 break
-    return list(prefixes)
+    if len(memo) >= PREFIX_MEMO_LIMIT:
+        memo.clear()  # paths of goods items by number: a filing of thousands of items
+    memo[path] = found
+    return found
 
 
 def _text(value: Any) -> str:

@@ -79,6 +79,23 @@ def test_text_is_normalised_beside_the_value_as_filed() -> None:
                 assert normalised == (None if value is None else normalise_text(value))
 
 
+def test_each_element_of_a_text_list_is_normalised_in_its_place() -> None:
+    # Lists of different lengths in one column: normalised as one run, then cut back.
+    built = frames.build_frames(Enricher().enrich(_declarations(50)))
+    name = "transport.routing_countries"
+    lengths = set()
+    for value, normalised in zip(
+        built.declarations[name].to_list(),
+        built.declarations[name + frames.NORMALISED].to_list(),
+        strict=True,
+    ):
+        lengths.add(None if value is None else len(value))
+        assert normalised == (None if value is None else [normalise_text(v) for v in value])
+    assert len(lengths) >= 2
+    lists = [[" ae", "qa"], None, ["x\u00e9 ", " "], ["nl"]]
+    assert frames._normalised_lists(lists) == [["AE", "QA"], None, ["X\u00c9", ""], ["NL"]]
+
+
 def test_values_already_remembered_survive_a_full_memo(monkeypatch: pytest.MonkeyPatch) -> None:
     # The memo is full: it is emptied, and every value must still come back normalised,
     # those it held before as well as the new ones.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.rules import reasons
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.loader import load_ruleset
@@ -111,3 +112,17 @@ def test_a_reason_with_a_stray_brace_is_refused(tmp_path: Path, reason: str) -> 
     problem = only(problems, "not a `{field}` placeholder")
     assert problem.source == str(tmp_path / "arms.yaml")
     assert problem.line == line_of(text, "reason:")
+
+
+def test_reasons_stay_right_when_the_memo_of_item_paths_is_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Item paths are remembered; a full memo is emptied, and what it held is found again.
+    monkeypatch.setattr(reasons, "PREFIX_MEMO_LIMIT", 3)
+    monkeypatch.setattr(reasons, "_PREFIXES", {scope: {} for scope in reasons._ITEM_PATHS})
+    for count in (1, 4, 9, 4):
+        evidence = {f"goods[{i}].seq": i + 1 for i in range(count)}
+        evidence["consignee.address.city"] = "HAMBURG"
+        expected = ", ".join(str(i + 1) for i in range(count))
+        assert render_reason("Items {seq} for {city}", evidence) == f"Items {expected} for HAMBURG"
+        assert all(len(memo) <= 3 for memo in reasons._PREFIXES.values())
