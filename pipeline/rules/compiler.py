@@ -235,11 +235,11 @@ class CompiledRuleSet:
         # Per scope, which of its quantifiers each rule takes evidence from: rules x quantifiers.
         self._cites: dict[Scope, np.ndarray] = {}
         for scope, qs in self._by_scope.items():
-            cites = np.zeros((len(self._rules), len(qs)), dtype=np.uint8)
+            cites = np.zeros((len(self._rules), len(qs)), dtype=bool)
             for index, compiled in enumerate(self._rules):
                 for column in compiled.evidence_quantifiers:
                     if self.quantifier(column).scope is scope:
-                        cites[index, self._flag_index[column]] = 1
+                        cites[index, self._flag_index[column]] = True
             self._cites[scope] = cites
         # The columns evidence is read from: rows are read into Python for matched
         # declarations only, and only these columns of them.
@@ -286,7 +286,7 @@ class CompiledRuleSet:
         rows, columns = np.nonzero(hits)
         if rows.size == 0:
             return results
-        evidence = _EvidenceReader(frames, item_flags, hits, self)
+        evidence = _EvidenceReader(frames, item_flags, rows, columns, self)
         for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
             compiled = self._rules[column]
             results[row].append(RuleMatch(compiled.rule, evidence.of(row, compiled, self)))
@@ -344,21 +344,26 @@ class _EvidenceReader:
         self,
         frames: Frames,
         item_flags: Mapping[Scope, _ItemFlags],
-        hits: np.ndarray,
+        rows: np.ndarray,
+        columns: np.ndarray,
         ruleset: CompiledRuleSet,
     ) -> None:
-        """``hits``: declarations x rules, true where the rule matched."""
-        rows = np.flatnonzero(hits.any(axis=1))
+        """``rows`` and ``columns``: each match's declaration row and rule, in row order."""
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # each row's first match
+        matched = rows[starts]
         # A declaration's row number is its position in the frame.
-        self._declarations = _picked(frames.declarations, ruleset.evidence_columns, rows)
-        self._position = {row: position for position, row in enumerate(rows.tolist())}
+        self._declarations = _picked(frames.declarations, ruleset.evidence_columns, matched)
+        self._position = {row: position for position, row in enumerate(matched.tolist())}
         # Per scope: the items that satisfy a condition some matched rule of their declaration
         # takes evidence from (most items give none), and per declaration row, each such item's
         # position among them with its flag per quantifier.
         self._items: dict[Scope, tuple[_Columns, dict[int, list[tuple[int, list[bool]]]]]] = {}
-        matched = hits.astype(np.uint8)
+        n_rows = frames.declarations.height
         for scope, flags in item_flags.items():
-            cited = (matched @ ruleset.cites(scope)) > 0  # declarations x quantifiers
+            # Declarations x quantifiers: cited by a rule that matched the declaration. Only the
+            # matches are looked at: a product of all declarations and rules grows with both.
+            cited = np.zeros((n_rows, flags.flags.shape[1]), dtype=bool)
+            cited[matched] = np.logical_or.reduceat(ruleset.cites(scope)[columns], starts, axis=0)
             chosen = np.flatnonzero((flags.flags & cited[flags.rows]).any(axis=1))
             items = _picked(flags.items, ruleset.item_evidence_columns[scope], chosen)
             grouped: dict[int, list[tuple[int, list[bool]]]] = defaultdict(list)
