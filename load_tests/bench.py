@@ -348,7 +348,8 @@ class Bench:
                 on_measuring=taker.start,
             )
             taker.join()
-            before, after = measuring[0] if measuring else None, _reading(pids, port)
+            before = measuring[0] if measuring else None
+            after = _reading(pids, port) if before is not None else None
             if before is not None and after is not None:
                 found["cpu_cores"] = cores_used(before[0], after[0])
                 found["batches"] = batch_means(before[1], after[1])

@@ -8,6 +8,7 @@ officer never sees a placeholder.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -71,27 +72,17 @@ def _item_prefixes(scope: Scope, evidence: Mapping[str, Any]) -> list[str]:
     return list(prefixes)
 
 
-# Each evidence path's item prefix, per scope: the same paths (`consignee.address.city`,
-# `goods[0].seq`) recur in nearly every reason, and finding one tries every field of the scope.
-_PREFIXES: dict[Scope, dict[str, str | None]] = {scope: {} for scope in _ITEM_PATHS}
-PREFIX_MEMO_LIMIT = 20_000
-
-
+# Remembered: the same paths (`consignee.address.city`, `goods[0].seq`) recur in nearly every
+# reason, and finding one tries every field of the scope.
+@functools.lru_cache(maxsize=20_000)
 def _item_prefix(scope: Scope, path: str) -> str | None:
-    memo = _PREFIXES[scope]
-    try:
-        return memo[path]
-    except KeyError:
-        found = None
-    if path not in _DECLARATION_FIELDS:
-        for field_path in _ITEM_PATHS[scope].values():
-            if path.endswith("." + field_path):
-                found = path[: -len(field_path) - 1]
-                break
-    if len(memo) >= PREFIX_MEMO_LIMIT:
-        memo.clear()  # paths of goods items by number: a filing of thousands of items
-    memo[path] = found
-    return found
+    """The item path ``path`` belongs to, if it is a field of an item of ``scope``."""
+    if path in _DECLARATION_FIELDS:
+        return None
+    for field_path in _ITEM_PATHS[scope].values():
+        if path.endswith("." + field_path):
+            return path[: -len(field_path) - 1]
+    return None
 
 
 def _text(value: Any) -> str:
