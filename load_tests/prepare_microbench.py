@@ -87,7 +87,11 @@ def measure(count: int, batch: int) -> dict[str, float]:
             lambda rs: [decode_declaration(r.value, MAX_BYTES) for r in rs], records, batch
         ),
         "enrich": _best_us(evaluator.enrich, declarations, batch) * scale,
-        "frames": _best_us(lambda es: build_frames(es, evaluator.compiled.fields), enriched, batch)
+        "frames": _best_us(
+            lambda es: build_frames(es, evaluator.compiled.fields, evaluator.compiled.normalised),
+            enriched,
+            batch,
+        )
         * scale,
         "evaluate (frames included)": _best_us(evaluator.evaluate, enriched, batch) * scale,
         "prepare (all of it)": _best_us(screener.prepare, records, batch),

@@ -65,6 +65,8 @@ class _Compiler:
     quantifiers: list[_Quantifier] = field(default_factory=list)
     # Every field some rule reads, per scope: the only columns the frames need.
     used: dict[Scope, set[str]] = field(default_factory=lambda: {s: set() for s in Scope})
+    # The text fields some rule compares as normalised text: the only ones normalised.
+    normalised: dict[Scope, set[str]] = field(default_factory=lambda: {s: set() for s in Scope})
 
     def rule(self, index: int, rule: Rule) -> _CompiledRule:
         fields: list[str] = []
@@ -101,7 +103,7 @@ class _Compiler:
             self.used[scope].add(node.field.name)
             if fields is not None:
                 fields.append(node.field.name)
-            return _and([self.test(t) for t in node.tests])
+            return _and([self.test(t, scope) for t in node.tests])
         if isinstance(node, AllOf):
             return pl.all_horizontal([self.node(i, fields, quantifiers, scope) for i in node.items])
         if isinstance(node, AnyOf):
@@ -126,20 +128,23 @@ class _Compiler:
             return pl.col(column)
         raise TypeError(node)
 
-    def test(self, test: Test) -> pl.Expr:
+    def test(self, test: Test, scope: Scope) -> pl.Expr:
         """A test of a missing value is null, which counts as false: Polars' `&`, `|`,
         `all_horizontal` and `any_horizontal` follow Kleene logic, under which null and false
         give the same result wherever it is not negated. So nulls are filled only where that
         is not so: under a `not`, at the top of each rule and quantifier, and for the tests
         a missing value passes. Every node costs Polars microseconds of planning per batch,
         whatever the batch's size."""
-        expr = self._test(test)
+        expr = self._test(test, scope)
         return expr.fill_null(True) if test.op in NULL_PASSES else expr
 
-    def _test(self, test: Test) -> pl.Expr:
+    def _test(self, test: Test, scope: Scope) -> pl.Expr:
         f, op, value = test.field, test.op, test.value
         raw = pl.col(f.name)
-        text = pl.col(f.name + NORMALISED) if f.kind in (Kind.TEXT, Kind.TEXT_LIST) else raw
+        text = raw
+        if _reads_normalised(f, op):
+            self.normalised[scope].add(f.name)
+            text = pl.col(f.name + NORMALISED)
         if op == "exists":
             present = raw.is_not_null()
             if f.kind is Kind.TEXT:
@@ -183,6 +188,14 @@ class _Compiler:
         raise ValueError(f"unknown operator {op}")
 
 
+def _reads_normalised(f: Field, op: str) -> bool:
+    """Text is compared as normalised, except by a pattern (``matches`` sees what was filed)
+    and by a list's ``exists`` (its length)."""
+    if f.kind is Kind.TEXT:
+        return op != "matches"
+    return f.kind is Kind.TEXT_LIST and op != "exists"
+
+
 def _starts_with_any(text: pl.Expr, prefixes: Sequence[str]) -> pl.Expr:
     """One set lookup per prefix length: a list of forty HS prefixes as forty `starts_with`
     expressions costs Polars a millisecond a batch."""
@@ -223,6 +236,9 @@ class CompiledRuleSet:
         self._quantifiers = compiler.quantifiers
         self.fields: Mapping[Scope, frozenset[str]] = {
             scope: frozenset(names) for scope, names in compiler.used.items()
+        }
+        self.normalised: Mapping[Scope, frozenset[str]] = {
+            scope: frozenset(names) for scope, names in compiler.normalised.items()
         }
         self._by_scope: dict[Scope, list[_Quantifier]] = defaultdict(list)
         for q in self._quantifiers:

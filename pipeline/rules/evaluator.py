@@ -53,7 +53,8 @@ class RuleEvaluator:
         return self.enricher.enrich(declarations, partner_findings=self._reads_partner_findings)
 
     def evaluate(self, batch: Sequence[Enriched]) -> list[Evaluation]:
-        per_row = self.compiled.evaluate(build_frames(batch, self.compiled.fields))
+        compiled = self.compiled
+        per_row = compiled.evaluate(build_frames(batch, compiled.fields, compiled.normalised))
         evaluations = []
         for enriched, matches in zip(batch, per_row, strict=True):
             declaration = enriched.declaration

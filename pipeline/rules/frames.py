@@ -2,8 +2,9 @@
 party and container, each tied to its declaration by ``_row``. Facts are computed here, once
 per batch; what reference data says comes with the declarations (``screening.enrich``).
 
-Text is kept as filed (for evidence and regular expressions) and normalised beside it, in a
-column named ``FIELD#n``, by the same function the rule values went through.
+Text is kept as filed (for evidence and regular expressions) and, where a rule compares it,
+normalised beside it, in a column named ``FIELD#n``, by the same function the rule values went
+through.
 """
 
 from __future__ import annotations
@@ -63,9 +64,12 @@ class Frames:
 
 
 def build_frames(
-    batch: Sequence[Enriched], fields: Mapping[Scope, frozenset[str]] | None = None
+    batch: Sequence[Enriched],
+    fields: Mapping[Scope, frozenset[str]] | None = None,
+    normalised: Mapping[Scope, frozenset[str]] | None = None,
 ) -> Frames:
-    """Frames for a batch; with ``fields``, only those columns (what a rule set reads)."""
+    """Frames for a batch; with ``fields``, only those columns (what a rule set reads), and
+    with ``normalised``, only those text fields normalised beside (what it compares)."""
     # One tuple per row, turned into columns by zip: a dict per row cost a lookup per field
     # and row to take apart again, the largest part of building frames.
     rows: list[tuple[Any, ...]] = []
@@ -79,14 +83,16 @@ def build_frames(
         parties.extend(_party_rows(row, enriched))
         containers.extend(_container_rows(row, declaration))
 
-    def wanted(scope: Scope) -> frozenset[str]:
-        return fields[scope] if fields is not None else frozenset(FIELDS[scope])
+    def frame(rows: list[tuple[Any, ...]], names: tuple[str, ...], scope: Scope) -> pl.DataFrame:
+        wanted = fields[scope] if fields is not None else frozenset(FIELDS[scope])
+        compared = normalised.get(scope, frozenset()) if normalised is not None else wanted
+        return _frame(rows, names, scope, wanted, compared)
 
     return Frames(
-        _frame(rows, DECLARATION_COLUMNS, Scope.DECLARATION, wanted(Scope.DECLARATION)),
-        _frame(goods, GOODS_COLUMNS, Scope.GOODS, wanted(Scope.GOODS)),
-        _frame(parties, PARTY_COLUMNS, Scope.PARTY, wanted(Scope.PARTY)),
-        _frame(containers, CONTAINER_COLUMNS, Scope.CONTAINER, wanted(Scope.CONTAINER)),
+        frame(rows, DECLARATION_COLUMNS, Scope.DECLARATION),
+        frame(goods, GOODS_COLUMNS, Scope.GOODS),
+        frame(parties, PARTY_COLUMNS, Scope.PARTY),
+        frame(containers, CONTAINER_COLUMNS, Scope.CONTAINER),
     )
 
 
@@ -109,8 +115,10 @@ def _frame(
     names: tuple[str, ...],
     scope: Scope,
     wanted: frozenset[str],
+    normalised: frozenset[str],
 ) -> pl.DataFrame:
-    """Columns of the wanted fields; text also normalised, beside it, as rules compare it."""
+    """Columns of the wanted fields; the ``normalised`` text fields also normalised, beside
+    them, as rules compare them."""
     by_name: dict[str, Sequence[Any]] = (
         dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {n: () for n in names}
     )
@@ -123,7 +131,8 @@ def _frame(
         values = list(by_name[name])
         if field.kind is Kind.TEXT:
             columns.append(_series(name, values, pl.String))
-            columns.append(_series(name + NORMALISED, normalised_all(values), pl.String))
+            if name in normalised:
+                columns.append(_series(name + NORMALISED, normalised_all(values), pl.String))
         elif field.kind is Kind.NUMBER:
             dtype = pl.Int64 if name in INTEGER_FIELDS else pl.Float64
             columns.append(_series(name, values, dtype))
@@ -131,7 +140,8 @@ def _frame(
             columns.append(_series(name, values, pl.Boolean))
         elif field.kind is Kind.TEXT_LIST:
             columns.append(_text_lists(name, values))
-            columns.append(_text_lists(name + NORMALISED, _normalised_lists(values)))
+            if name in normalised:
+                columns.append(_text_lists(name + NORMALISED, _normalised_lists(values)))
         elif field.kind is Kind.TIME:
             columns.append(_times(name, values))
     return pl.DataFrame(columns)

@@ -27,6 +27,7 @@ from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.conditions import OPS_BY_KIND, fields_in_scope, normalise_text, parse_condition
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.fields import FIELDS, Kind, Scope
+from pipeline.rules.frames import NORMALISED, build_frames
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.model import Rule, RuleSet
 from pipeline.screening.outcome import Thresholds, decide
@@ -667,6 +668,53 @@ def test_a_trailing_newline_is_not_the_end_of_the_text() -> None:
         False,
         True,
     ]
+
+
+def test_only_text_a_rule_compares_is_normalised_beside_it() -> None:
+    # A pattern reads what was filed and a list's `exists` only its length: neither needs the
+    # normalised column. Every other test of text compares it normalised.
+    when = {
+        "all": [
+            {"any_goods": {"description": {"matches": "^GENERAL"}}},
+            {"any_party": {"all": [{"city": {"equals": "hamburg"}}, {"street": {"exists": True}}]}},
+            {"transport.routing_countries": {"exists": True}},
+            {"transport.mode": {"in": ["sea"]}},
+        ]
+    }
+    compiled = CompiledRuleSet(one_rule(when))
+    assert compiled.normalised == {
+        Scope.DECLARATION: {"transport.mode"},
+        Scope.GOODS: set(),
+        Scope.PARTY: {"city", "street"},
+        Scope.CONTAINER: set(),
+    }
+    built = build_frames(
+        RuleEvaluator(compiled).enrich([decode(BASE_DECLARATION)]),
+        compiled.fields,
+        compiled.normalised,
+    )
+    normalised_columns = {
+        scope: {c.removesuffix(NORMALISED) for c in built.of(scope).columns if NORMALISED in c}
+        for scope in Scope
+    }
+    assert normalised_columns == compiled.normalised
+    filings = [
+        merge(
+            BASE_DECLARATION,
+            {
+                "goods": [{"description": "GENERAL cargo"}],
+                "consignee": {"address": {"city": " Hamburg ", "street": street}},
+                "transport": {"mode": "SEA", "routing_countries": routing},
+            },
+        )
+        for street in ("Kai 1", "  ")
+        for routing in (["NL"], [])
+    ]
+    batch = [(decode(f), {}) for f in filings]
+    assert_agree(one_rule(when), batch)
+    ruleset = one_rule(when)
+    matched = [bool(interpret(ruleset.rules, ruleset.lists, d).matches) for d, _ in batch]
+    assert matched == [True, False, False, False]  # a blank street or no routing: no match
 
 
 # Corner cases the random search reaches only now and then, on one batch of odd filings.
