@@ -83,10 +83,10 @@ def build_frames(
         parties.extend(_party_rows(row, enriched))
         containers.extend(_container_rows(row, declaration))
 
-    def frame(rows: list[tuple[Any, ...]], names: tuple[str, ...], scope: Scope) -> pl.DataFrame:
+    def frame(records: list[tuple[Any, ...]], names: tuple[str, ...], scope: Scope) -> pl.DataFrame:
         wanted = fields[scope] if fields is not None else frozenset(FIELDS[scope])
         compared = normalised.get(scope, frozenset()) if normalised is not None else wanted
-        return _frame(rows, names, scope, wanted, compared)
+        return _frame(records, names, scope, wanted, compared)
 
     return Frames(
         frame(rows, DECLARATION_COLUMNS, Scope.DECLARATION),

@@ -681,7 +681,8 @@ def test_only_text_a_rule_compares_is_normalised_beside_it() -> None:
             {"transport.mode": {"in": ["sea"]}},
         ]
     }
-    compiled = CompiledRuleSet(one_rule(when))
+    ruleset = one_rule(when)
+    compiled = CompiledRuleSet(ruleset)
     assert compiled.normalised == {
         Scope.DECLARATION: {"transport.mode"},
         Scope.GOODS: set(),
@@ -711,8 +712,7 @@ def test_only_text_a_rule_compares_is_normalised_beside_it() -> None:
         for routing in (["NL"], [])
     ]
     batch = [(decode(f), {}) for f in filings]
-    assert_agree(one_rule(when), batch)
-    ruleset = one_rule(when)
+    assert_agree(ruleset, batch)
     matched = [bool(interpret(ruleset.rules, ruleset.lists, d).matches) for d, _ in batch]
     assert matched == [True, False, False, False]  # a blank street or no routing: no match
 
