@@ -28,7 +28,6 @@ from pipeline.reference.parties import ReferenceData
 from pipeline.reference.watchlist import Watchlist
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.evaluator import RuleEvaluator
-from pipeline.rules.frames import build_frames
 from pipeline.rules.loader import load_ruleset
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
 from pipeline.screening.batch import Screener
@@ -87,12 +86,7 @@ def measure(count: int, batch: int) -> dict[str, float]:
             lambda rs: [decode_declaration(r.value, MAX_BYTES) for r in rs], records, batch
         ),
         "enrich": _best_us(evaluator.enrich, declarations, batch) * scale,
-        "frames": _best_us(
-            lambda es: build_frames(es, evaluator.compiled.fields, evaluator.compiled.normalised),
-            enriched,
-            batch,
-        )
-        * scale,
+        "frames": _best_us(evaluator.compiled.frames_of, enriched, batch) * scale,
         "evaluate (frames included)": _best_us(evaluator.evaluate, enriched, batch) * scale,
         "prepare (all of it)": _best_us(screener.prepare, records, batch),
         "finish (versions, outputs)": _finish_us(screener, records, batch),

@@ -28,9 +28,10 @@ from pipeline.rules.conditions import (
     Test,
 )
 from pipeline.rules.fields import FIELDS, PARTY_FIELD_PATHS, Field, Kind, Scope
-from pipeline.rules.frames import ITEM, NORMALISED, PATH, ROW, SUBMITTED_DATE, Frames
+from pipeline.rules.frames import ITEM, NORMALISED, PATH, ROW, SUBMITTED_DATE, Frames, build_frames
 from pipeline.rules.model import Rule, RuleSet
 from pipeline.rules.reasons import reason_fields
+from pipeline.screening.enrich import Enriched
 
 __all__ = ["CompiledRuleSet"]
 
@@ -274,6 +275,11 @@ class CompiledRuleSet:
     @property
     def version(self) -> str:
         return self.ruleset.version
+
+    def frames_of(self, batch: Sequence[Enriched]) -> Frames:
+        """The batch's frames with only the columns this rule set reads, and its text
+        normalised only where it compares it."""
+        return build_frames(batch, self.fields, self.normalised)
 
     def evaluate(self, frames: Frames) -> list[list[RuleMatch]]:
         """The matches of every rule for every declaration row, in rule id order."""

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pipeline.contract.models import Declaration, Match
 from pipeline.rules.compiler import CompiledRuleSet, RuleMatch
 from pipeline.rules.fields import PARTNER_FINDING_FACTS, Scope
-from pipeline.rules.frames import build_frames
 from pipeline.rules.reasons import render_reason
 from pipeline.screening.enrich import Enriched, Enricher, PartyLookup
 from pipeline.screening.evaluation import Evaluation
@@ -53,8 +52,7 @@ class RuleEvaluator:
         return self.enricher.enrich(declarations, partner_findings=self._reads_partner_findings)
 
     def evaluate(self, batch: Sequence[Enriched]) -> list[Evaluation]:
-        compiled = self.compiled
-        per_row = compiled.evaluate(build_frames(batch, compiled.fields, compiled.normalised))
+        per_row = self.compiled.evaluate(self.compiled.frames_of(batch))
         evaluations = []
         for enriched, matches in zip(batch, per_row, strict=True):
             declaration = enriched.declaration

@@ -27,7 +27,7 @@ from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.conditions import OPS_BY_KIND, fields_in_scope, normalise_text, parse_condition
 from pipeline.rules.evaluator import RuleEvaluator
 from pipeline.rules.fields import FIELDS, Kind, Scope
-from pipeline.rules.frames import NORMALISED, build_frames
+from pipeline.rules.frames import NORMALISED
 from pipeline.rules.loader import load_ruleset
 from pipeline.rules.model import Rule, RuleSet
 from pipeline.screening.outcome import Thresholds, decide
@@ -689,11 +689,7 @@ def test_only_text_a_rule_compares_is_normalised_beside_it() -> None:
         Scope.PARTY: {"city", "street"},
         Scope.CONTAINER: set(),
     }
-    built = build_frames(
-        RuleEvaluator(compiled).enrich([decode(BASE_DECLARATION)]),
-        compiled.fields,
-        compiled.normalised,
-    )
+    built = compiled.frames_of(RuleEvaluator(compiled).enrich([decode(BASE_DECLARATION)]))
     normalised_columns = {
         scope: {c.removesuffix(NORMALISED) for c in built.of(scope).columns if NORMALISED in c}
         for scope in Scope
