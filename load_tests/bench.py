@@ -397,10 +397,10 @@ def publish_ruleset(settings: Settings, folder: Path) -> None:
     console.print(f"  published {folder.name}: {len(records)} records")
 
 
-# What a worker's group reads besides the declarations: the examination join reads every
-# assessment. A new group of a benchmark starts these at their end, so that a variant joins its
-# own assessments only, not those of the variants before it.
-JOINED_TOPICS = (topics.ASSESSMENTS, topics.EXAMINATION_RESULTS)
+# What a worker's group reads besides the declarations and its own hand-off topic: the
+# examination results. A new group of a benchmark starts these at their end, so that a variant
+# joins only what is sent during its run.
+JOINED_TOPICS = (topics.EXAMINATION_RESULTS,)
 
 
 def start_group_at_end(

@@ -57,7 +57,15 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rules (frames, Polars)", ("pipeline/rules/", "polars/")),
     ("version ledger", ("screening/ledger.py", "screening/versions.py", "worker/ledger.py")),
     ("assess and encode", ("screening/batch.py", "screening/outcome.py", "screening/summary.py")),
-    ("examination join", ("pipeline/feedback/", "worker/feedback.py", "worker/join_table.py")),
+    (
+        "examination join",
+        (
+            "pipeline/feedback/",
+            "worker/feedback.py",
+            "worker/join_table.py",
+            "worker/screened_join.py",
+        ),
+    ),
     ("tables (RocksDB, changelog)", ("worker/table_store.py", "rocksdict", "faust/stores")),
     ("produce, flush", ("pipeline/kafka/producer.py", "worker/checkpoint.py")),
     ("metrics, lag", ("pipeline/metrics", "prometheus_client", "worker/lag.py")),

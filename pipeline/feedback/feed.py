@@ -1,7 +1,9 @@
 """Records from the assessments and examination results topics through the join.
 
-The worker and ``screening rules effectiveness`` both call ``feed``: the worker with its Faust
-table behind the store, the command with a dict.
+``screening rules effectiveness`` calls ``feed`` with both topics and a dict behind the store;
+the worker with the examination results, the assessments other workers handed on to it
+(``worker.screened_join``) and its Faust table. Every record not of the examination results
+topic is read as an assessment.
 """
 
 from __future__ import annotations
@@ -68,15 +70,7 @@ def feed(records: Iterable[InputRecord], store: JoinStore) -> FeedResult:
     result = FeedResult()
     tally = result.tally
     for record in records:
-        if record.topic == topics.ASSESSMENTS:
-            assessed = decode_assessment(record.value)
-            if assessed is None:
-                # A tombstone, or a record the pipeline did not write: nothing to join.
-                result.unreadable_assessments += record.value is not None
-                continue
-            key = entry_key(assessed.declaration_id, assessed.version)
-            updated, _ = apply_assessment(store.get(key, record.partition), assessed, tally)
-        else:
+        if record.topic == topics.EXAMINATION_RESULTS:
             examined = decode_examination(record.key, record.value)
             if isinstance(examined, str):
                 result.malformed += 1
@@ -87,6 +81,14 @@ def feed(records: Iterable[InputRecord], store: JoinStore) -> FeedResult:
             updated, event = apply_examination(store.get(key, record.partition), examined, tally)
             if event in _NOTICED:
                 result.notices.append(Notice(event, key, examined.result))
+        else:
+            assessed = decode_assessment(record.value)
+            if assessed is None:
+                # A tombstone, or a record the pipeline did not write: nothing to join.
+                result.unreadable_assessments += record.value is not None
+                continue
+            key = entry_key(assessed.declaration_id, assessed.version)
+            updated, _ = apply_assessment(store.get(key, record.partition), assessed, tally)
         if updated is not None:
             store.put(key, record.partition, updated, record.timestamp_ms)
     return result

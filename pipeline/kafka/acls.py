@@ -229,9 +229,6 @@ ROLES: tuple[Role, ...] = (
                 why="declarations to screen; rules, reference data, clearances, examinations",
             ),
             _topics(
-                "Read", topics.ASSESSMENTS, why="the examination join reads its assessments back"
-            ),
-            _topics(
                 "Write",
                 topics.ASSESSMENTS,
                 topics.HITS,
@@ -264,7 +261,8 @@ ROLES: tuple[Role, ...] = (
                 "All",
                 f"{PIPELINE_GROUP}-",
                 prefixed=True,
-                why="Faust's internal topics (the tables' changelogs), which the worker creates",
+                why="its internal topics, which it creates: the tables' changelogs, the "
+                "examination join's hand-off",
             ),
             _group("Read", READER_GROUP_PREFIX, prefixed=True, why=_READER_GROUPS),
         ),

@@ -83,8 +83,9 @@ class BatchResult:
     # Notices not sent because the message named no filer, by the kind they would have been.
     notices_unaddressed: Counter[str] = field(default_factory=Counter)
     partner_messages: Counter[tuple[str, str]] = field(default_factory=Counter)  # partner, kind
-    # What the outputs hold, as structs, for readers in the same process (the backtest): one
-    # assessment per assessable record and one rejection per rejected record, in input order.
+    # What the outputs hold, as structs, for readers in the same process (the worker's
+    # examination join, the backtest): one assessment per assessable record and one rejection
+    # per rejected record, in input order.
     assessed: list[tuple[InputRecord, Assessment]] = field(default_factory=list)
     rejected: list[tuple[InputRecord, Rejection]] = field(default_factory=list)
 

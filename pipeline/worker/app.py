@@ -29,12 +29,13 @@ from pipeline.screening.outcome import Thresholds
 from pipeline.settings import Settings
 from pipeline.topics import TopicSpec
 from pipeline.worker.checkpoint import Checkpoint
-from pipeline.worker.feedback import FEEDBACK_TOPICS, add_feedback, join_table
+from pipeline.worker.feedback import add_feedback, feedback_topics, join_table
 from pipeline.worker.health import HealthTracker, liveness, readiness
 from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger
 from pipeline.worker.local_state import keep_tables_of
 from pipeline.worker.loop import Batching, add_batch_agent
+from pipeline.worker.screened_join import ScreenedJoin, handoff_topic
 from pipeline.worker.screening_handler import ScreeningHandler
 from pipeline.worker.services import WorkerServices, start_services
 from pipeline.worker.startup import EvaluatorCache
@@ -50,11 +51,13 @@ _METRICS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
 
 class ScreeningApp(faust.App):
-    """A Faust app whose consumer delivers declarations, assessments and examination results
+    """A Faust app whose consumer delivers declarations and the examination join's records
     one fetched partition batch at a time."""
 
     def _new_transport(self) -> TransportT:
-        transport = batching_transport(frozenset({topics.DECLARATIONS, *FEEDBACK_TOPICS}))
+        transport = batching_transport(
+            frozenset({topics.DECLARATIONS, *feedback_topics(self.conf.id)})
+        )
         return transport(self.conf.broker_consumer, self)
 
 
@@ -91,7 +94,13 @@ def build_app(settings: Settings, sharing: Sharing, services: WorkerServices) ->
         sharing=sharing,
     )
     handler = ScreeningHandler(
-        screener, versions, services.rules, evaluators, lag, on_screened=health.screened
+        screener,
+        versions,
+        services.rules,
+        evaluators,
+        ScreenedJoin(joins, partitions, handoff_topic(settings.topics.app_id)),
+        lag,
+        on_screened=health.screened,
     )
     declarations = app.topic(
         topics.DECLARATIONS,
@@ -100,9 +109,10 @@ def build_app(settings: Settings, sharing: Sharing, services: WorkerServices) ->
         key_serializer="raw",
         value_serializer="raw",
     )
-    add_batch_agent(
-        app, declarations, "screen", handler, Checkpoint(producer, [versions.tables]), batching
-    )
+    # The screening batch writes the examination join's entries of its assessments too; the
+    # feedback loop's checkpoint may store some of them first, under the same producer flush.
+    screened = Checkpoint(producer, [versions.tables, joins.tables])
+    add_batch_agent(app, declarations, "screen", handler, screened, batching)
     add_feedback(app, joins, partitions, metrics_enabled, producer, batching)
 
     if lag is not None:
@@ -191,11 +201,25 @@ def changelog_topics(app: faust.App) -> tuple[TopicSpec, ...]:
     )
 
 
+def handoff_spec(settings: Settings) -> TopicSpec:
+    """The examination join's hand-off topic (``screened_join``): partitioned as the
+    declarations, kept as long as the assessments."""
+    return TopicSpec(
+        handoff_topic(settings.topics.app_id),
+        "declaration_id",
+        {
+            "cleanup.policy": "delete",
+            "retention.ms": topics.spec(topics.ASSESSMENTS).config["retention.ms"],
+        },
+        partitions=settings.topics.partitions,
+    )
+
+
 def prepare_tables(app: faust.App, settings: Settings) -> None:
-    """Before the worker starts: its tables' changelog topics exist, and the copies of the
-    tables in its folder are copies of those topics (``local_state``)."""
+    """Before the worker starts: its tables' changelog topics and its hand-off topic exist, and
+    the copies of the tables in its folder are copies of those topics (``local_state``)."""
     specs = changelog_topics(app)
-    ensure_topics(settings, specs)
+    ensure_topics(settings, (*specs, handoff_spec(settings)))
     keep_tables_of(
         Path(app.conf.tabledir),
         {table.name: table.changelog_topic.get_topic_name() for table in app.tables.values()},

@@ -1,12 +1,12 @@
-"""The examination feedback handler: assessments joined with examination results, per rule.
+"""The examination feedback handler: examination results joined with assessments, per rule.
 
-Both topics are keyed by declaration id and have the worker's partition count, so Faust
-assigns partition p of each, and of the join table's changelog, to the same worker: the
-assessment and the examination result of a declaration version meet in one worker's table,
-whichever comes first. Like the declarations, both topics reach the agent one fetched
-partition batch per event (``FEEDBACK_TOPICS`` is batched by the worker's transport) and run
-through the worker's one batch loop (``loop``): there is an assessment for every declaration,
-and Faust's per-event cost would take the event loop away from screening.
+Examination results are keyed by declaration id and have the worker's partition count, as the
+declarations and assessments do, so Faust assigns partition p of each, and of the join table's
+changelog, to the same worker. The worker that screens a declaration joins its assessment there
+in the screening batch (``screened_join``); the assessment of a declaration screened in another
+partition than its key's arrives here on the group's hand-off topic. Either side may come first.
+Both topics reach the agent one fetched partition batch per event (the worker's transport
+batches them) and run through the worker's one batch loop (``loop``).
 
 The table (``join_table.TableJoinStore``) holds one short string per declaration version for
 the assessments' retention. Its changelog records are acknowledged with the batch before the
@@ -28,11 +28,11 @@ from pipeline.records import InputRecord
 from pipeline.worker.checkpoint import Checkpoint, Producer
 from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of, expected_partition
 from pipeline.worker.loop import Batching, Handled, add_batch_agent
+from pipeline.worker.screened_join import handoff_topic
 from pipeline.worker.table_store import disk_table
 
 JOIN_TABLE = "examination-join"
 EXPIRY_INTERVAL_S = 3600.0
-FEEDBACK_TOPICS = frozenset({topics.ASSESSMENTS, topics.EXAMINATION_RESULTS})
 log = logging.getLogger(__name__)
 
 
@@ -82,6 +82,11 @@ class FeedbackHandler:
         return False
 
 
+def feedback_topics(app_id: str) -> tuple[str, ...]:
+    """What the feedback loop of the worker group ``app_id`` reads."""
+    return (topics.EXAMINATION_RESULTS, handoff_topic(app_id))
+
+
 def join_table(app: faust.App, partitions: int) -> TableJoinStore:
     return TableJoinStore(disk_table(app, JOIN_TABLE, partitions))
 
@@ -97,7 +102,7 @@ def add_feedback(
     """The batch loop that feeds the join table ``store``, with ``producer``, on the worker's
     app, and the timer that expires its old entries."""
     source = app.topic(
-        *sorted(FEEDBACK_TOPICS),
+        *feedback_topics(app.conf.id),
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
@@ -123,9 +128,9 @@ def _log(result: FeedResult) -> None:
         log.warning(_MESSAGES[notice.kind], notice.where, notice.detail)
     if result.unreadable_assessments:
         log.warning(
-            "%d records of %s are not assessments the pipeline wrote; skipped",
+            "%d records of the examination join's hand-off topic are not assessments the "
+            "pipeline wrote; skipped",
             result.unreadable_assessments,
-            topics.ASSESSMENTS,
         )
 
 

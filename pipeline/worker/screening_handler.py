@@ -1,5 +1,5 @@
-"""The screening handler of the batch loop (``loop``): declarations in, outputs and version
-table writes out, metrics once the batch is stored."""
+"""The screening handler of the batch loop (``loop``): declarations in; outputs, version table
+writes and the examination join's entries out; metrics once the batch is stored."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pipeline.screening.batch import BatchResult, Prepared, Screener
 from pipeline.worker.lag import LagMonitor
 from pipeline.worker.ledger import TableLedger
 from pipeline.worker.loop import Handled
+from pipeline.worker.screened_join import Joined, ScreenedJoin
 from pipeline.worker.startup import EvaluatorCache
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class ScreeningHandler:
         ledger: TableLedger,
         rules: RuleSetHolder,
         evaluators: EvaluatorCache,
+        join: ScreenedJoin,
         lag: LagMonitor | None = None,
         on_screened: Callable[[], None] = lambda: None,
     ) -> None:
@@ -40,6 +42,7 @@ class ScreeningHandler:
         self._ledger = ledger
         self._rules = rules
         self._evaluators = evaluators
+        self._join = join
         self._lag = lag  # None when metrics are off
         self._on_screened = on_screened
 
@@ -48,7 +51,9 @@ class ScreeningHandler:
         self._screener.evaluator = self._evaluators.for_ruleset(self._rules.current)
         prepared = await self._prepare(records)
         result = self._screener.finish(prepared, self._ledger)
-        return Handled(result.outputs, functools.partial(self._report, records, result))
+        joined = self._join.join(result.assessed)
+        outputs = result.outputs + joined.handed_on if joined.handed_on else result.outputs
+        return Handled(outputs, functools.partial(self._report, records, result, joined))
 
     async def _prepare(self, records: Sequence[InputRecord]) -> Prepared:
         if len(records) <= INLINE_BATCH_MAX:
@@ -61,7 +66,11 @@ class ScreeningHandler:
         return await asyncio.to_thread(self._screener.prepare, records)
 
     def _report(
-        self, records: Sequence[InputRecord], result: BatchResult, elapsed_s: float
+        self,
+        records: Sequence[InputRecord],
+        result: BatchResult,
+        joined: Joined,
+        elapsed_s: float,
     ) -> None:
         self._on_screened()
         if result.reissue_unavailable:
@@ -73,6 +82,7 @@ class ScreeningHandler:
             )
         if self._lag is None:
             return
+        metrics.record_feedback(joined.tally, malformed=0)
         self._lag.screened(records)
         now = time.time()
         latencies = {

@@ -30,7 +30,6 @@ from tests.integration.conftest import (
     ROOT,
     TEST_PARTITIONS,
     WorkerProcess,
-    collect,
     publish,
     spawn_worker,
     wait_committed,
@@ -101,7 +100,8 @@ def test_worker_metrics_and_the_effectiveness_command_give_the_expected_figures(
 ) -> None:
     settings, worker = feedback_worker
     producer = Producer(producer_config(settings.kafka))
-    ids = {name: f"{run_id}-{name}" for name in ("A1", "A2", "A3", "E1", "C1", "C2", "C3", "P")}
+    names = ("A1", "A2", "A3", "E1", "E2", "C1", "C2", "C3", "P")
+    ids = {name: f"{run_id}-{name}" for name in names}
     ids["W"], ghost, elsewhere = f"{run_id}-W", f"{run_id}-GHOST", f"{run_id}-ELSEWHERE"
     withdrawn = filing(ids["W"], hs_code="930690")  # referred, then amended to clean furniture
     declarations = [
@@ -125,21 +125,20 @@ def test_worker_metrics_and_the_effectiveness_command_give_the_expected_figures(
         "hold the early examination result",
     )
     publish(producer, [encode(d) for d in declarations])
+    # Filed in another partition than its key's: screened there, joined where its examination
+    # results go, by way of the workers' hand-off topic.
+    key, elsewhere_filed = encode(filing(ids["E2"], hs_code="360490"))
+    partition = (expected_partition(key, TEST_PARTITIONS) + 1) % TEST_PARTITIONS
+    producer.produce(topics.DECLARATIONS, elsewhere_filed, key, partition=partition)
+    assert producer.flush(30) == 0
     wait_for(
         worker.web_port,
-        lambda s: value(s, "screening_feedback_assessments_total", disposition="joined") >= 10,
-        "join ten assessments",
+        lambda s: value(s, "screening_feedback_assessments_total", disposition="joined") >= 11,
+        "join eleven assessments",
     )
 
-    # At-least-once: an assessment written again, as after a crash, counts once.
-    (arms_assessment, *_) = collect(
-        settings,
-        topics.ASSESSMENTS,
-        lambda r: r.key == ids["A2"].encode(),
-        expected=1,
-        settle_s=0.2,
-    )
-    producer.produce(topics.ASSESSMENTS, arms_assessment.value, arms_assessment.key)
+    # At-least-once: a declaration screened again, as after a crash, counts once.
+    publish(producer, [encode(declarations[1])])
     send_examinations(
         producer,
         [
@@ -147,6 +146,7 @@ def test_worker_metrics_and_the_effectiveness_command_give_the_expected_figures(
             examination(ids["A3"], 1, "IRREGULARITY"),
             examination(ids["A3"], 1, "IRREGULARITY"),  # redelivered
             examination(ids["E1"], 1, "SEIZURE"),
+            examination(ids["E2"], 1, "IRREGULARITY"),
             examination(ids["C1"], 1, "NO_FINDING"),
             examination(ids["C2"], 1, "NO_FINDING"),
             examination(ids["C3"], 1, "NOT_EXAMINED"),  # not an examination
@@ -170,17 +170,17 @@ def test_worker_metrics_and_the_effectiveness_command_give_the_expected_figures(
                 value(s, "screening_examination_results_total", disposition=d)
                 for d in metrics.EXAMINATION_DISPOSITIONS
             )
-            >= 14
+            >= 15
             and value(s, "screening_feedback_assessments_total", disposition="duplicate") >= 1
         ),
-        "consume every examination result and the repeated assessment",
+        "consume every examination result and the repeated declaration",
     )
 
     def results(disposition: str) -> float:
         return value(samples, "screening_examination_results_total", disposition=disposition)
 
     assert {d: results(d) for d in metrics.EXAMINATION_DISPOSITIONS} == {
-        "joined": 8,
+        "joined": 9,
         "waiting": 2,  # A1 before its assessment, and the unknown declaration
         "duplicate": 1,
         "conflict": 1,
@@ -188,7 +188,7 @@ def test_worker_metrics_and_the_effectiveness_command_give_the_expected_figures(
         "misrouted": 1,
     }
     assert value(samples, "screening_examination_results_joined_late_total") == 1
-    assert value(samples, "screening_feedback_assessments_total", disposition="joined") == 10
+    assert value(samples, "screening_feedback_assessments_total", disposition="joined") == 11
     assert value(samples, "screening_feedback_assessments_total", disposition="duplicate") == 1
     per_rule = {
         rule: [
@@ -199,7 +199,7 @@ def test_worker_metrics_and_the_effectiveness_command_give_the_expected_figures(
     }
     assert per_rule == {
         ARMS: [4, 3, 1, 1],  # A1, A2, A3 and W version 1; A2's later SEIZURE not applied
-        EXPLOSIVES: [1, 1, 1, 0],
+        EXPLOSIVES: [2, 2, 1, 1],  # E1, and E2 joined by way of the hand-off
         "HS-COUNTERFEIT-PRONE": [0, 0, 0, 0],  # matched, but never referred
     }
     assert value(samples, "screening_unreferred_examinations_total") == 4  # C1, C2, P, W v2
@@ -223,10 +223,10 @@ def test_worker_metrics_and_the_effectiveness_command_give_the_expected_figures(
             },
             {
                 "rule_id": EXPLOSIVES,
-                "referrals": 1,
-                "examinations": 1,
+                "referrals": 2,
+                "examinations": 2,
                 "seizures": 1,
-                "irregularities": 0,
+                "irregularities": 1,
                 "precision": 1.0,
                 "lift": 4.0,
             },
@@ -241,8 +241,8 @@ def test_worker_metrics_and_the_effectiveness_command_give_the_expected_figures(
                 {"declaration_id": ghost, "version": 1},
             ],
         },
-        "assessments": 10,
-        "examination_results": {"joined": 9, "duplicates": 1, "conflicts": 1, "malformed": 1},
+        "assessments": 11,
+        "examination_results": {"joined": 10, "duplicates": 1, "conflicts": 1, "malformed": 1},
     }
     table = screening(settings, "rules", "effectiveness")
     assert "Examination results without an assessment: 2" in table
@@ -283,9 +283,9 @@ def test_a_restarted_worker_joins_with_the_state_its_table_recovered(
                 ),
                 "join the assessment",
             )
-            # Committed, so that the next worker does not read the assessment again: what it
-            # knows of it can only come from the join table's changelog.
-            wait_committed(settings, app_id, topics.ASSESSMENTS, WAIT_S)
+            # Committed, so that the next worker does not screen the declaration again: what
+            # it knows of its assessment can only come from the join table's changelog.
+            wait_committed(settings, app_id, topics.DECLARATIONS, WAIT_S)
         finally:
             first.stop()
 

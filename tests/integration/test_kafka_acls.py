@@ -29,6 +29,7 @@ from pipeline.archive.sources import ARCHIVE_GROUP
 from pipeline.kafka import acls
 from pipeline.kafka.producer import producer_config
 from pipeline.kafka.reader import GROUP_PREFIX
+from pipeline.worker.screened_join import handoff_topic
 from tests.integration.conftest import ROOT
 from tests.integration.secure_kafka import SecureBroker, started_secure_broker
 
@@ -247,6 +248,24 @@ def test_the_pipeline_writes_notices_but_may_not_read_them(applied: Applied) -> 
     read = consume(broker, "screening-pipeline", acls.FILER_NOTICES, reader_group())
     assert read.error == TOPIC_DENIED
     assert read.keys == []
+
+
+def test_the_pipeline_writes_assessments_and_reads_back_only_its_hand_off_topic(
+    applied: Applied,
+) -> None:
+    broker = applied.broker
+    key = unique("A")
+    assert produce(broker, "screening-pipeline", topics.ASSESSMENTS, key) is None
+    read = consume(broker, "screening-pipeline", topics.ASSESSMENTS, reader_group())
+    assert read.error == TOPIC_DENIED
+    # Its own topic, under its prefix: it creates it, writes it and reads it.
+    handoff = handoff_topic(acls.PIPELINE_GROUP)
+    admin = AdminClient(broker.settings("screening-pipeline").kafka.librdkafka_config())
+    admin.create_topics([NewTopic(handoff, 1, 1)])[handoff].result(CLIENT_TIMEOUT_S)
+    assert produce(broker, "screening-pipeline", handoff, key) is None
+    read = consume(broker, "screening-pipeline", handoff, acls.PIPELINE_GROUP, key)
+    assert read.error is None
+    assert key in read.keys
 
 
 def test_an_officer_may_not_write_declarations_but_reads_hits(applied: Applied) -> None:

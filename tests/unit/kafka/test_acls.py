@@ -25,6 +25,7 @@ from pipeline.kafka import acls
 from pipeline.kafka.acls import ROLES, TABLE, Grant, Role
 from pipeline.kafka.reader import GROUP_PREFIX
 from pipeline.settings import VARIABLES
+from pipeline.worker.screened_join import handoff_topic
 
 ROOT = Path(__file__).resolve().parents[3]
 TOPIC_NAMES = acls.topic_names()
@@ -101,12 +102,17 @@ def test_the_pipeline_writes_notices_but_cannot_read_them() -> None:
 
 
 def test_the_pipeline_has_its_group_its_internal_topics_and_the_reader_groups() -> None:
-    for topic in (topics.DECLARATIONS, topics.WATCHLIST_CLEARANCES, topics.ASSESSMENTS):
+    for topic in (topics.DECLARATIONS, topics.WATCHLIST_CLEARANCES):
         assert PIPELINE.may("Read", "topic", topic)
     for topic in (topics.ASSESSMENTS, topics.HITS, topics.DLQ):
         assert PIPELINE.may("Write", "topic", topic)
     assert PIPELINE.may("Read", "group", acls.PIPELINE_GROUP)
     assert PIPELINE.may("Create", "topic", f"{acls.PIPELINE_GROUP}-versions-changelog")
+    handoff = handoff_topic(acls.PIPELINE_GROUP)
+    for operation in ("Create", "Write", "Read"):
+        assert PIPELINE.may(operation, "topic", handoff)
+    # The examination join takes its assessments from the screening batch, not their topic.
+    assert not PIPELINE.may("Read", "topic", topics.ASSESSMENTS)
     assert PIPELINE.may("Read", "group", f"{GROUP_PREFIX}3f2a")
     assert not PIPELINE.may("Create", "topic", topics.DECLARATIONS)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from pipeline import topics
 from pipeline.c2c.sending import load_sharing
 from pipeline.reference.aeo import AeoRegistry
 from pipeline.reference.parties import ReferenceData
@@ -16,8 +17,8 @@ from pipeline.reference.watchlist import Watchlist
 from pipeline.rules.compiler import CompiledRuleSet
 from pipeline.rules.source import RuleSetHolder
 from pipeline.settings import Settings
-from pipeline.worker.app import VERSIONS_TABLE, build_app
-from pipeline.worker.feedback import JOIN_TABLE
+from pipeline.worker.app import VERSIONS_TABLE, build_app, handoff_spec
+from pipeline.worker.feedback import JOIN_TABLE, feedback_topics
 
 
 def services(default_rules: CompiledRuleSet) -> Any:
@@ -50,3 +51,12 @@ def test_the_app_has_two_loops_on_two_tables_and_starts_nothing(
     assert started.stopped == []
     asyncio.run(app.on_before_shutdown.send())  # as Faust's worker sends it when it stops
     assert started.stopped == ["services"]
+
+
+def test_the_feedback_loop_reads_examinations_and_its_groups_hand_off_topic() -> None:
+    settings = Settings(kafka_bootstrap="127.0.0.1:1", app_id="screening-east", partitions=6)
+    spec = handoff_spec(settings)
+    assert spec.name == "screening-east-examination-join-assessments"
+    # Partitioned as the declarations, so that Faust assigns its partition p with theirs.
+    assert spec.partition_count(1) == 6
+    assert feedback_topics("screening-east") == (topics.EXAMINATION_RESULTS, spec.name)
