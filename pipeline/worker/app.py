@@ -98,7 +98,7 @@ def build_app(settings: Settings, sharing: Sharing, services: WorkerServices) ->
         versions,
         services.rules,
         evaluators,
-        ScreenedJoin(joins, partitions, handoff_topic(settings.topics.app_id)),
+        ScreenedJoin(joins, partitions, handoff_topic(app.conf.id)),
         lag,
         on_screened=health.screened,
     )
@@ -201,17 +201,17 @@ def changelog_topics(app: faust.App) -> tuple[TopicSpec, ...]:
     )
 
 
-def handoff_spec(settings: Settings) -> TopicSpec:
-    """The examination join's hand-off topic (``screened_join``): partitioned as the
-    declarations, kept as long as the assessments."""
+def handoff_spec(app_id: str, partitions: int) -> TopicSpec:
+    """The examination join's hand-off topic of the group ``app_id`` (``screened_join``):
+    partitioned as the declarations, kept as long as the assessments."""
     return TopicSpec(
-        handoff_topic(settings.topics.app_id),
+        handoff_topic(app_id),
         "declaration_id",
         {
             "cleanup.policy": "delete",
             "retention.ms": topics.spec(topics.ASSESSMENTS).config["retention.ms"],
         },
-        partitions=settings.topics.partitions,
+        partitions=partitions,
     )
 
 
@@ -219,7 +219,7 @@ def prepare_tables(app: faust.App, settings: Settings) -> None:
     """Before the worker starts: its tables' changelog topics and its hand-off topic exist, and
     the copies of the tables in its folder are copies of those topics (``local_state``)."""
     specs = changelog_topics(app)
-    ensure_topics(settings, (*specs, handoff_spec(settings)))
+    ensure_topics(settings, (*specs, handoff_spec(app.conf.id, settings.topics.partitions)))
     keep_tables_of(
         Path(app.conf.tabledir),
         {table.name: table.changelog_topic.get_topic_name() for table in app.tables.values()},

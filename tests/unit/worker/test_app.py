@@ -54,8 +54,7 @@ def test_the_app_has_two_loops_on_two_tables_and_starts_nothing(
 
 
 def test_the_feedback_loop_reads_examinations_and_its_groups_hand_off_topic() -> None:
-    settings = Settings(kafka_bootstrap="127.0.0.1:1", app_id="screening-east", partitions=6)
-    spec = handoff_spec(settings)
+    spec = handoff_spec("screening-east", 6)
     assert spec.name == "screening-east-examination-join-assessments"
     # Partitioned as the declarations, so that Faust assigns its partition p with theirs.
     assert spec.partition_count(1) == 6
