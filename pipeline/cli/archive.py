@@ -11,7 +11,7 @@ import signal
 import sys
 import tempfile
 import threading
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -30,7 +30,7 @@ from pipeline.archive.prune import prune as prune_archive
 from pipeline.archive.read import write_lines
 from pipeline.archive.sources import subscription
 from pipeline.archive.stats import stats as archive_stats
-from pipeline.cli.common import BootstrapOption, console, load_settings
+from pipeline.cli.common import BootstrapOption, console, load_settings, today_utc
 
 app = typer.Typer(
     help="The Parquet archive of assessments, hits, dead letters and declarations.",
@@ -90,10 +90,6 @@ def backtest_input(
         f"{count} declarations read from the archive {root}", markup=False, highlight=False
     )
     return path
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 @app.command("run")
@@ -170,7 +166,7 @@ def compact(
     topic: str | None = typer.Option(None, "--topic", help="Only this topic."),
 ) -> None:
     """Merge each day's files into one, each record once (by topic, partition and offset)."""
-    limit = parse_day(before, "--before") or _today()
+    limit = parse_day(before, "--before") or today_utc()
     root = existing_archive(load_settings(archive_dir=archive_dir).archive.dir)
     done = compact_archive(root, limit, topic)
     for day in done:
@@ -199,7 +195,7 @@ def prune(
     settings = load_settings(archive_dir=archive_dir)
     root = existing_archive(settings.archive.dir)
     keep = keep_days if keep_days is not None else settings.archive.retention_days
-    gone = prune_archive(root, keep, _today(), dry_run=dry_run)
+    gone = prune_archive(root, keep, today_utc(), dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     for day in gone:
         stdout.print(f"{verb} {day.topic} {day.day}", markup=False, highlight=False)

@@ -4,14 +4,14 @@ partner to examine a referred consignment (``request``) as the workbench does.""
 from __future__ import annotations
 
 import getpass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pipeline.c2c.agreements import Agreements, load_agreements
-from pipeline.cli.common import console
+from pipeline.cli.common import console, today_utc
 from pipeline.errors import ScreeningError
 from pipeline.settings import Settings
 
@@ -74,7 +74,7 @@ def validate(directory: DirArgument = None) -> None:
     folder = directory if directory is not None else Settings().partners.agreements_dir
     agreements = load_agreements(folder)
     console.print(f"{folder}: {_summary(agreements)}", markup=False, highlight=False)
-    for line in _warnings(agreements, datetime.now(UTC).date()):
+    for line in _warnings(agreements, today_utc()):
         console.print(f"warning: {line}", markup=False, highlight=False)
 
 

@@ -6,6 +6,7 @@ import sys
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -29,6 +30,12 @@ LOG_LEVELS = typing.get_args(LogLevel)
 # copy packed into the installed package (pyproject.toml, package data).
 RULES_FOLDER = Path("rules")
 PACKAGED_RULES = Path(pipeline.__file__).resolve().parent / "default_rules"
+
+
+def today_utc() -> date:
+    """Today's date in UTC, the day the commands' periods and retention are counted in."""
+    return datetime.now(UTC).date()
+
 
 BootstrapOption = Annotated[
     str | None,

@@ -9,7 +9,6 @@ customs.c2c.outbound.v1 and each partner's replicated topic. The counting is in
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from rich.table import Table
 
 from pipeline import topics
 from pipeline.archive import read as archived
-from pipeline.cli.common import BootstrapOption, console, load_settings
+from pipeline.cli.common import BootstrapOption, console, load_settings, today_utc
 from pipeline.cli.effectiveness import read_all
 from pipeline.feedback.safe import (
     MESSAGE_KINDS,
@@ -93,7 +92,7 @@ def safe(
             if topic != topics.C2C_OUTBOUND:
                 measures.note_partner_topic(topic)
             measures.add_partner_messages(read_all(kafka, topic))
-    report = measures.report(datetime.now(UTC).date())
+    report = measures.report(today_utc())
     if from_archive is not None:
         # Kafka's retention does not limit the archive; what it holds does.
         report["warnings"] = archived.safe_warnings(from_archive, period)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from pipeline.cli.common import (
     console,
     default_rules_dir,
     load_settings,
+    today_utc,
 )
 from pipeline.errors import DeliveryFailed, ScreeningError
 from pipeline.kafka.producer import produce_waiting, producer_config
@@ -149,7 +149,7 @@ def validate(directory: Path = DirArgument) -> None:
         f"{directory}: {len(ruleset)} rules ({shadow} in shadow mode), "
         f"{len(ruleset.lists)} lists, {cases} cases pass; version {ruleset.version}"
     )
-    for line in overdue_reviews(ruleset, datetime.now(UTC).date()):
+    for line in overdue_reviews(ruleset, today_utc()):
         console.print(f"warning: {line}", markup=False, highlight=False)
 
 

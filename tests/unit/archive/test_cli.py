@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import orjson
@@ -22,7 +22,8 @@ from tests.unit.feedback.test_safe import assessment, examination, message
 
 ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "rules"
-TODAY = datetime.now(UTC).date()
+# The commands' clock is pinned: a run that passes midnight must not change what they count.
+TODAY = date(2026, 12, 6)
 NL_TOPIC = topics.partner_inbound_topic("nl")
 
 
@@ -31,6 +32,12 @@ def _archived(records: list[InputRecord], timestamp_ms: int = DAY1_MS) -> list[A
         ArchiveRecord(r.topic, r.partition, offset, r.key, r.value, timestamp_ms)
         for offset, r in enumerate(records)
     ]
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    for command in ("archive", "report"):
+        monkeypatch.setattr(f"pipeline.cli.{command}.today_utc", lambda: TODAY)
 
 
 @pytest.fixture
