@@ -154,6 +154,21 @@ CONSUMER_LAG_SECONDS = Gauge(
     ["partition"],
     registry=REGISTRY,
 )
+# Each time the worker's consumer sends a declarations partition back to the first record
+# not handled. Any but "stalled" is routine around a rebalance; "stalled" means the partition
+# had been left unread.
+REWIND_REASONS = ("dropped", "skipped", "beyond_hole", "stalled")
+PARTITION_REWINDS = Counter(
+    "screening_partition_rewinds_total",
+    "Seeks of a declarations partition back to its first record not handled, by reason: "
+    "dropped (records fetched across a seek or a rebalance, not delivered), skipped (a batch "
+    "delivered and not handled), beyond_hole (a batch handled after records that were not), "
+    "stalled (records waiting and the partition not read for a minute).",
+    ["reason"],
+    registry=REGISTRY,
+)
+for _reason in REWIND_REASONS:
+    PARTITION_REWINDS.labels(_reason)
 
 
 # Examination feedback (pipeline/feedback): counted as the worker joins each declaration

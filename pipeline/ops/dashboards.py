@@ -590,6 +590,23 @@ def operations() -> dict[str, object]:
                 "ScreeningConsumerLagHigh",
                 "ScreeningConsumerLagCritical",
             ),
+            alerting(
+                graph(
+                    "Partitions read again",
+                    "Seeks of a declarations partition back to its first declaration not "
+                    "screened, per hour, by reason. dropped, skipped and beyond_hole come with "
+                    "rebalances and restarts; stalled is a partition the worker found left "
+                    "unread for a minute.",
+                    [
+                        Query(
+                            "sum by (reason) (increase(screening_partition_rewinds_total[1h]))",
+                            "{{reason}}",
+                        )
+                    ],
+                    width=24,
+                ),
+                "ScreeningPartitionStalled",
+            ),
         ],
     )
     workers = Row(

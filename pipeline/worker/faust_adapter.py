@@ -11,6 +11,7 @@ Written against faust-streaming 0.15 (``TESTED_FAUST``); the lock pins the relea
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -82,10 +83,42 @@ class ConsumerInternals:
         offset: int | None = self._consumer._committed_offset.get(tp)
         return offset
 
-    def read_from(self, tp: TP, offset: int) -> None:
-        """The consumer reads ``tp`` from ``offset`` on: Faust drops a delivered message whose
-        offset is not above its read offset, so it must not stay ahead of a seek back."""
-        self._consumer._read_offset[tp] = offset - 1 if offset > 0 else None
+    def ignore_read_offsets(self, topics: frozenset[str]) -> None:
+        """Faust's drain loop passes on no message of ``topics`` at all.
+
+        The loop drops a message whose offset is below the partition's read offset, and sets
+        that offset from each message once the message is queued. A seek back that lands while
+        a batch is being queued is then undone, and the partition's records read again up to
+        that batch are dropped without a word, while the consumer counts them delivered: a
+        partition whose last records were in that batch is never read again. For the batched
+        topics the seek epoch and the handled prefix already decide what is passed on and what
+        is committed, so the read offset is left blank for them."""
+        self._consumer._read_offset = _ReadOffsets(topics, self._consumer._read_offset)
+
+    def partition_flow(self, tp: TP) -> str:
+        """Where Faust's flow control has ``tp``: active, buffered (its stream's queue is
+        full), paused (during recovery), or none of them."""
+        consumer = self._consumer
+        states = [
+            name
+            for name, tps in (
+                ("active", consumer._active_partitions or ()),
+                ("buffered", consumer._buffered_partitions),
+                ("paused", consumer._paused_partitions),
+            )
+            if tp in tps
+        ]
+        return "+".join(states) or "none"
+
+    def paused(self, tp: TP) -> bool:
+        """Faust keeps ``tp`` from being fetched on purpose (while it recovers tables)."""
+        return tp in self._consumer._paused_partitions
+
+    def reactivate(self, tp: TP) -> None:
+        """Fetch ``tp`` again, as when its stream's queue drains below the pressure mark."""
+        if not self.paused(tp):
+            self._consumer._get_active_partitions().add(tp)
+            self._consumer._buffered_partitions.discard(tp)
 
     def settle(self, message: ConsumerMessage) -> bool:
         """Marks ``message`` acknowledged and no longer awaited by Faust's shutdown; False if it
@@ -132,6 +165,19 @@ class ConsumerInternals:
         worker); Faust's other seeks go through ``call_thread`` as this one does."""
         thread = self._consumer._thread
         await thread.call_thread(thread._ensure_consumer().seek, tp, offset)
+
+
+class _ReadOffsets(defaultdict[TP, int | None]):
+    """Faust's read offsets by partition, always blank (None) for ``topics``."""
+
+    def __init__(self, topics: frozenset[str], offsets: Mapping[TP, int | None]) -> None:
+        super().__init__(lambda: None, offsets)
+        self._topics = topics
+
+    def __getitem__(self, tp: TP) -> int | None:
+        if tp.topic in self._topics:
+            return None
+        return super().__getitem__(tp)
 
 
 class StoreInternals:

@@ -17,7 +17,12 @@ acknowledges only the offsets that extend the partition's handled prefix (record
 the consumer read past because they hold none, such as transaction markers); a batch skipped
 unhandled, or handled beyond a hole, sends the partition back to the end of its prefix, so that
 what was skipped, and everything after it, is fetched and handled again in order. Faust's gap
-bookkeeping is not used for these topics.
+bookkeeping and its read offsets are not used for these topics.
+
+Liveness: a batched partition with records beyond its handled prefix that has not moved (no
+batch delivered, no offset handled, no seek) for ``stall_after_s`` is read again from the end
+of its prefix, with a warning that gives its state (``partition_watch.py``). Every seek back
+is counted by reason in ``screening_partition_rewinds_total``.
 
 Faust's private state is reached only through ``faust_adapter``.
 """
@@ -27,10 +32,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
+from time import monotonic
 from typing import Any, ClassVar
 
 from faust.types import TP, Message
+from mode import Service
 
+from pipeline import metrics
 from pipeline.worker.faust_adapter import (
     BatchMessage,
     ConsumerInternals,
@@ -40,17 +48,26 @@ from pipeline.worker.faust_adapter import (
     batch_message,
 )
 from pipeline.worker.handled_offsets import HandledOffsets
+from pipeline.worker.partition_watch import StallWatch
 
 log = logging.getLogger(__name__)
+
+# How often the batched partitions are checked for a stall.
+WATCH_INTERVAL_S = 5.0
 
 
 class BatchingConsumer(KafkaConsumer):
     batched_topics: ClassVar[frozenset[str]] = frozenset()
+    # Long against a batch's handling (tens of milliseconds), and against flow control holding
+    # a partition back while its stream's queue drains.
+    stall_after_s: ClassVar[float] = 60.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._faust = ConsumerInternals(self)
+        self._faust.ignore_read_offsets(self.batched_topics)
         self._handled = HandledOffsets()
+        self._watch = StallWatch(self.stall_after_s)
         # Raised after every seek of a batched partition: records fetched before it may come
         # from the old position and are not delivered.
         self._seek_epoch = 0
@@ -98,9 +115,9 @@ class BatchingConsumer(KafkaConsumer):
             if tp_records and tp.topic in self.batched_topics and tp not in delivered
         ]
         if dropped:
-            await self._seek_to_prefix(dropped)
+            await self._seek_to_prefix(dropped, "dropped")
 
-    async def _seek_to_prefix(self, tps: Sequence[TP]) -> None:
+    async def _seek_to_prefix(self, tps: Sequence[TP], reason: str) -> None:
         assigned = self.assignment()
         starts: dict[TP, int] = {}
         for tp in tps:
@@ -109,6 +126,8 @@ class BatchingConsumer(KafkaConsumer):
                 starts[tp] = start
             else:  # the next assignment seeks it
                 self._last_delivered.pop(tp, None)
+        if starts:
+            metrics.PARTITION_REWINDS.labels(reason).inc(len(starts))
         await self._seek_batched(starts)
 
     def _note_delivery(self, tp: TP, first: int, last: int) -> None:
@@ -118,11 +137,13 @@ class BatchingConsumer(KafkaConsumer):
         if previous is not None and first > previous + 1:
             self._handled.no_records(tp, previous + 1, first - 1)
         self._last_delivered[tp] = last
+        self._watch.moved(tp, monotonic())
 
     async def perform_seek(self) -> None:
         await super().perform_seek()
         assigned = {tp for tp in self.assignment() if tp.topic in self.batched_topics}
         self._handled.keep_only(assigned)
+        self._watch.keep_only(assigned)
         starts = {tp: self._faust.committed_offset(tp) for tp in assigned}
         unknown = [tp for tp, offset in starts.items() if offset is None]
         if unknown:
@@ -145,9 +166,9 @@ class BatchingConsumer(KafkaConsumer):
                 log.warning("seek of %s to %d failed: %r", tp, offset, exc)
                 self._last_delivered.pop(tp, None)
                 continue
-            self._faust.read_from(tp, offset)
             self._last_delivered[tp] = offset - 1
             self._handled.start(tp, offset)
+            self._watch.moved(tp, monotonic())
         if starts:
             self._seek_epoch += 1
 
@@ -171,35 +192,85 @@ class BatchingConsumer(KafkaConsumer):
             if not message.handled:
                 # Skipped by Faust (a rebalance, a stopped flow): never commit past it.
                 if current:
-                    self._rewind(tp)
+                    self._rewind(tp, "skipped")
                 return False
             first = message.records[0].offset
             if self._handled.beyond_prefix(tp, first):
                 # Handled past a hole: read again from the hole on, this batch included.
                 if current:
-                    self._rewind(tp)
+                    self._rewind(tp, "beyond_hole")
                 return False
             settled = self._handled.handled(tp, first, message.offset)
             if not settled:
                 return False
             self._faust.acknowledge(tp, settled)
+            self._watch.moved(tp, monotonic())
             return True
 
-    def _rewind(self, tp: TP) -> None:
+    def _rewind(self, tp: TP, reason: str) -> None:
         """Read ``tp`` again from the end of its handled prefix."""
         target = self._handled.next_offset(tp)
         if target is None or tp in self._rewinding or tp not in self.assignment():
             return
-        self._rewinding[tp] = asyncio.ensure_future(self._seek_back(tp, target))
+        self._rewinding[tp] = asyncio.ensure_future(self._seek_back(tp, target, reason))
 
-    async def _seek_back(self, tp: TP, offset: int) -> None:
+    async def _seek_back(self, tp: TP, offset: int, reason: str) -> None:
         try:
             log.warning(
                 "records of %s after offset %d were skipped; reading them again", tp, offset
             )
-            await self._seek_to_prefix([tp])
+            await self._seek_to_prefix([tp], reason)
         finally:
             self._rewinding.pop(tp, None)
+
+    @Service.timer(WATCH_INTERVAL_S)
+    async def _watch_batched_partitions(self) -> None:
+        await self.read_stalled_again(monotonic())
+
+    async def read_stalled_again(self, now: float) -> list[TP]:
+        """Reads again, from the end of its handled prefix, each batched partition that has had
+        records waiting without moving for ``stall_after_s``. Returns those partitions."""
+        if not self.flow_active:
+            return []
+        stalled: list[TP] = []
+        for tp in self.assignment():
+            if tp.topic not in self.batched_topics:
+                continue
+            prefix = self._handled.next_offset(tp)
+            highwater = self._highwater(tp)
+            waiting = (
+                prefix is not None
+                and highwater is not None
+                and highwater > prefix
+                and not self._faust.paused(tp)
+            )
+            if self._watch.stalled(tp, waiting, now):
+                log.warning(
+                    "%s has had records waiting from offset %s to %s for over %.0f s without "
+                    "being read (last delivered %s, flow %s, seek back pending %s); reading it "
+                    "again from offset %s",
+                    tp,
+                    prefix,
+                    highwater,
+                    self._watch.after_s,
+                    self._last_delivered.get(tp),
+                    self._faust.partition_flow(tp),
+                    tp in self._rewinding,
+                    prefix,
+                )
+                self._faust.reactivate(tp)
+                stalled.append(tp)
+        if stalled:
+            await self._seek_to_prefix(stalled, "stalled")
+        return stalled
+
+    def _highwater(self, tp: TP) -> int | None:
+        """The partition's end offset as of the consumer's last fetch of it, if known."""
+        try:
+            highwater: int | None = self.highwater(tp)
+        except Exception:  # unassigned since: its next assignment seeks it
+            return None
+        return highwater
 
 
 def batching_transport(topics: frozenset[str]) -> type[KafkaTransport]:

@@ -62,12 +62,50 @@ def test_committed_offset_is_faust_s_record_of_the_last_commit(consumer: Any) ->
     assert internals.committed_offset(TP0) == 41
 
 
-def test_reading_from_an_offset_sets_the_read_offset_faust_filters_on(consumer: Any) -> None:
-    internals = ConsumerInternals(consumer)
-    internals.read_from(TP0, 120)
-    assert consumer._read_offset[TP0] == 119
-    internals.read_from(TP0, 0)
+def test_the_drain_loop_finds_no_read_offset_for_the_batched_topics(consumer: Any) -> None:
+    """Faust's drain loop reads and writes the read offsets through the mapping's own
+    ``__getitem__`` and ``__setitem__``, bound when it starts; its seeks update them."""
+    other = TP("customs.examination.results.v1", 0)
+    consumer._read_offset[other] = 7
+    # The consumer installs its map when it is made; a fresh one here, to see what it keeps.
+    ConsumerInternals(consumer).ignore_read_offsets(frozenset({TOPIC}))
+    get_read_offset = consumer._read_offset.__getitem__
+    set_read_offset = consumer._read_offset.__setitem__
+    assert get_read_offset(other) == 7
+    set_read_offset(TP0, 1685)  # a batch queued after a seek back to 1486
+    consumer._read_offset.update({TP0: 1486})  # Faust's seek to the committed offsets
+    assert get_read_offset(TP0) is None
+    assert get_read_offset(TP("customs.examination.results.v1", 1)) is None
+    set_read_offset(other, 9)
+    assert get_read_offset(other) == 9
+    consumer._read_offset.pop(other, None)  # as a revocation does
+    assert get_read_offset(other) is None
+
+
+def test_the_consumer_s_drain_loop_reads_the_installed_map(consumer: Any) -> None:
     assert consumer._read_offset[TP0] is None
+    consumer._read_offset[TP0] = 5
+    assert consumer._read_offset[TP0] is None
+
+
+def test_flow_control_state_of_a_partition(consumer: Any) -> None:
+    internals = ConsumerInternals(consumer)
+    consumer.assignment = lambda: {TP0}
+    assert internals.partition_flow(TP0) == "none"
+    consumer.resume_partitions([TP0])
+    assert internals.partition_flow(TP0) == "active"
+    consumer.on_buffer_full(TP0)  # its stream's queue under pressure: not fetched for now
+    assert internals.partition_flow(TP0) == "buffered"
+    internals.reactivate(TP0)
+    assert internals.partition_flow(TP0) == "active"
+    # The pressure drop that comes later finds nothing to do.
+    consumer.on_buffer_drop(TP0)
+    assert internals.partition_flow(TP0) == "active"
+    consumer.pause_partitions([TP0])
+    assert internals.paused(TP0)
+    assert internals.partition_flow(TP0) == "paused"
+    internals.reactivate(TP0)  # paused on purpose: left paused
+    assert internals.partition_flow(TP0) == "paused"
 
 
 def test_settling_a_message_takes_it_off_what_faust_s_shutdown_waits_for(consumer: Any) -> None:

@@ -4,10 +4,13 @@ only offsets that extend a partition's handled prefix may be committed."""
 from __future__ import annotations
 
 import asyncio
+import logging
+from time import monotonic
 from typing import Any
 
 import pytest
 
+from pipeline import metrics
 from pipeline.worker.faust_adapter import BatchMessage, batch_message
 from tests.unit.worker.conftest import TP0
 from tests.unit.worker.test_faust_adapter import next_commit, record
@@ -76,7 +79,8 @@ def test_a_skipped_batch_sends_the_partition_back_to_the_end_of_its_prefix(consu
     consumer.assignment = lambda: {TP0}
     sought: list[list[Any]] = []
 
-    async def seek_to_prefix(tps: list[Any]) -> None:
+    async def seek_to_prefix(tps: list[Any], reason: str) -> None:
+        assert reason == "skipped"
         sought.append(list(tps))
 
     consumer._seek_to_prefix = seek_to_prefix
@@ -90,3 +94,80 @@ def test_a_skipped_batch_sends_the_partition_back_to_the_end_of_its_prefix(consu
     asyncio.get_event_loop().run_until_complete(skip_one())
     assert sought == [[TP0]]
     assert consumer._handled.next_offset(TP0) == 4
+
+
+def rewinds(reason: str) -> float:
+    value = metrics.REGISTRY.get_sample_value(
+        "screening_partition_rewinds_total", {"reason": reason}
+    )
+    assert value is not None
+    return value
+
+
+@pytest.fixture
+def placed(consumer: Any) -> Any:
+    """TP0 assigned and fetched, read from offset 0, its end offset 9; seeks are recorded."""
+    consumer.assignment = lambda: {TP0}
+    consumer.resume_partitions([TP0])
+    consumer.highwater = lambda tp: 9
+    consumer.sought = []
+
+    async def seek(tp: Any, offset: int) -> None:
+        consumer.sought.append((tp, offset))
+
+    consumer._faust.seek = seek
+    run(consumer._seek_batched({TP0: 0}))
+    consumer.sought.clear()
+    return consumer
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.get_event_loop().run_until_complete(coroutine)
+
+
+def test_a_partition_left_unread_with_records_waiting_is_read_again(
+    placed: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Records 4-8 wait and nothing moves the partition (here: Faust's flow control lost it):
+    after a minute it is made fetchable and sought back to its first record not handled."""
+    placed._note_delivery(TP0, 0, 3)  # as getmany delivers a batch
+    assert placed.ack(batch(placed, range(0, 4)))
+    placed._get_active_partitions().discard(TP0)
+    before, epoch = rewinds("stalled"), placed._seek_epoch
+    assert run(placed.read_stalled_again(monotonic() + 59)) == []
+    with caplog.at_level(logging.WARNING):
+        assert run(placed.read_stalled_again(monotonic() + 61)) == [TP0]
+    assert placed.sought == [(TP0, 4)]
+    assert placed._seek_epoch == epoch + 1
+    assert placed._faust.partition_flow(TP0) == "active"
+    assert rewinds("stalled") == before + 1
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "records waiting from offset 4 to 9" in warning
+    assert "last delivered 3, flow none" in warning
+    # Read again in order from there, it is committed as any other.
+    assert placed.ack(batch(placed, range(4, 9)))
+    assert next_commit(placed, TP0) == 9
+
+
+def test_a_partition_read_to_its_end_or_moving_is_not_sought(placed: Any) -> None:
+    assert placed.ack(batch(placed, range(0, 9)))
+    # Read to its end (offset 9): nothing waits, however long it stays so.
+    assert run(placed.read_stalled_again(monotonic() + 3600)) == []
+    placed.highwater = lambda tp: 20
+    # Records arrive; the partition moves within the minute, as it does when it is read.
+    assert run(placed.read_stalled_again(monotonic() + 3630)) == []
+    assert placed.ack(batch(placed, range(9, 15)))
+    assert run(placed.read_stalled_again(monotonic() + 30)) == []
+    assert placed.sought == []
+
+
+def test_a_partition_paused_or_with_the_flow_stopped_is_left_alone(placed: Any) -> None:
+    placed.pause_partitions([TP0])  # as while its tables recover
+    assert run(placed.read_stalled_again(monotonic() + 120)) == []
+    placed.resume_partitions([TP0])
+    placed.flow_active = False  # a rebalance: its end seeks every partition
+    assert run(placed.read_stalled_again(monotonic() + 240)) == []
+    placed.flow_active = True
+    placed.highwater = lambda tp: None  # never fetched: its end is not known
+    assert run(placed.read_stalled_again(monotonic() + 360)) == []
+    assert placed.sought == []
