@@ -44,7 +44,7 @@ class BatchMessage(ConsumerMessage):
 
     records: Sequence[Any]  # aiokafka ConsumerRecords, in offset order
     handled: bool  # its outputs are stored: its offsets may be committed
-    seek_epoch: int  # the consumer's seek epoch when the records were fetched
+    seek_epoch: int  # its partition's seek epoch when the records were fetched
 
 
 def batch_message(tp: TP, records: Sequence[Any], generation_id: int, epoch: int) -> BatchMessage:

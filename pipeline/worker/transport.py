@@ -68,14 +68,15 @@ class BatchingConsumer(KafkaConsumer):
         self._faust.ignore_read_offsets(self.batched_topics)
         self._handled = HandledOffsets()
         self._watch = StallWatch(self.stall_after_s)
-        # Raised after every seek of a batched partition: records fetched before it may come
-        # from the old position and are not delivered.
-        self._seek_epoch = 0
+        # Per batched partition, raised after each seek of it: its records fetched before the
+        # seek may come from the old position and are not delivered. Per partition, because a
+        # seek of one partition sends back none of the others.
+        self._seek_epochs: dict[TP, int] = {}
         self._last_delivered: dict[TP, int] = {}
         self._rewinding: dict[TP, asyncio.Future[None]] = {}
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
-        epoch = self._seek_epoch
+        epochs = dict(self._seek_epochs)
         records, active_partitions = await self._faust.fetch(timeout)
         generation_id = self.app.consumer_generation_id
         if records is None or self.should_stop:
@@ -103,10 +104,10 @@ class BatchingConsumer(KafkaConsumer):
             if tp.topic not in self.batched_topics:
                 for record in tp_records:
                     yield tp, self._faust.to_message(tp, record)
-            elif epoch == self._seek_epoch:
+            elif (epoch := self._seek_epochs.get(tp, 0)) == epochs.get(tp, 0):
                 delivered.add(tp)
                 self._note_delivery(tp, tp_records[0].offset, tp_records[-1].offset)
-                yield tp, batch_message(tp, tp_records, generation_id, self._seek_epoch)
+                yield tp, batch_message(tp, tp_records, generation_id, epoch)
         # Records fetched and not delivered (fetched before a seek, or cut off by a rebalance)
         # left the fetch position past them: read them again.
         dropped = [
@@ -169,8 +170,7 @@ class BatchingConsumer(KafkaConsumer):
             self._last_delivered[tp] = offset - 1
             self._handled.start(tp, offset)
             self._watch.moved(tp, monotonic())
-        if starts:
-            self._seek_epoch += 1
+            self._seek_epochs[tp] = self._seek_epochs.get(tp, 0) + 1
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         if tp.topic not in self.batched_topics:
@@ -183,10 +183,10 @@ class BatchingConsumer(KafkaConsumer):
             if not self._faust.settle(message):
                 return False
             tp = message.tp
-            # A seek since the batch was fetched, or a new generation (whose assignment seeks),
-            # already sends the partition back before anything unhandled.
+            # A seek of the partition since the batch was fetched, or a new generation (whose
+            # assignment seeks), already sends the partition back before anything unhandled.
             current = (
-                message.seek_epoch == self._seek_epoch
+                message.seek_epoch == self._seek_epochs.get(tp, 0)
                 and message.generation_id == self.app.consumer_generation_id
             )
             if not message.handled:
