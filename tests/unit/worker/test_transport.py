@@ -127,6 +127,12 @@ def run(coroutine: Any) -> Any:
     return asyncio.get_event_loop().run_until_complete(coroutine)
 
 
+def test_the_watch_is_one_of_the_tasks_the_consumer_service_starts(consumer: Any) -> None:
+    tasks = {task.fun.__name__ for task in consumer._get_tasks()}
+    assert "_watch_batched_partitions" in tasks
+    assert "_commit_handler" in tasks  # Faust's own, started the same way
+
+
 def test_a_partition_left_unread_with_records_waiting_is_read_again(
     placed: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
