@@ -84,14 +84,14 @@ class ConsumerInternals:
         return offset
 
     def ignore_read_offsets(self, topics: frozenset[str]) -> None:
-        """Faust's drain loop passes on no message of ``topics`` at all.
+        """Faust's drain loop drops no message of ``topics`` for its read offset.
 
         The loop drops a message whose offset is below the partition's read offset, and sets
         that offset from each message once the message is queued. A seek back that lands while
         a batch is being queued is then undone, and the partition's records read again up to
-        that batch are dropped without a word, while the consumer counts them delivered: a
-        partition whose last records were in that batch is never read again. For the batched
-        topics the seek epoch and the handled prefix already decide what is passed on and what
+        that batch are dropped without a word, while the consumer counts them delivered: they
+        are read again only if a later batch of the partition shows the hole. For the batched
+        topics the seek epochs and the handled prefix already decide what is passed on and what
         is committed, so the read offset is left blank for them."""
         self._consumer._read_offset = _ReadOffsets(topics, self._consumer._read_offset)
 
