@@ -48,8 +48,14 @@ class BatchingApp(faust.App):
 def consumer(tmp_path: Path) -> Iterator[Any]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    app = BatchingApp("unit-consumer", broker="kafka://127.0.0.1:1", datadir=str(tmp_path))
-    consumer: Any = app.consumer
+
+    async def made_on_this_loop() -> Any:
+        # mode's services and events take the running loop; outside one, mode takes the first
+        # loop its thread found, which may be another test's.
+        app = BatchingApp("unit-consumer", broker="kafka://127.0.0.1:1", datadir=str(tmp_path))
+        return app.consumer
+
+    consumer = loop.run_until_complete(made_on_this_loop())
     yield consumer
     # Never started: close the loops Faust made for the consumer and its thread.
     consumer._thread.thread_loop.close()
