@@ -110,6 +110,19 @@ class ConsumerInternals:
         ]
         return "+".join(states) or "none"
 
+    def fetch_state(self, tp: TP) -> tuple[int | None, int | None]:
+        """The next offset the consumer fetches from ``tp``, and the partition's end offset as
+        of its last fetch; None for what is not known (``tp`` not assigned, or its position
+        being reset). Read from aiokafka's partition state, as its own ``highwater`` is."""
+        try:
+            consumer = self._consumer._thread._ensure_consumer()
+            state = consumer._subscription.subscription.assignment.state_value(tp)
+            position: int | None = state.position if state.has_valid_position else None
+            highwater: int | None = state.highwater
+        except Exception:  # not started, not subscribed, or not assigned
+            return None, None
+        return position, highwater
+
     def paused(self, tp: TP) -> bool:
         """Faust keeps ``tp`` from being fetched on purpose (while it recovers tables)."""
         return tp in self._consumer._paused_partitions

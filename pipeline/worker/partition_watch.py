@@ -1,7 +1,8 @@
 """Which batched partitions have had records waiting, and not moved, for too long.
 
 A partition moves when a batch of it is delivered, when its handled prefix grows, and when it
-is sought. One that has records beyond its handled prefix and does not move is stalled:
+is sought. One with records waiting (not fetched yet, or delivered and not handled) that does
+not move is stalled:
 whatever left it unread (a seek undone, flow control that never let it go), nothing else will
 read it until the next rebalance, and the only sign would be its lag. The consumer reads such a
 partition again from the end of its prefix, with a warning (see ``transport.py``).

@@ -19,9 +19,10 @@ unhandled, or handled beyond a hole, sends the partition back to the end of its 
 what was skipped, and everything after it, is fetched and handled again in order. Faust's gap
 bookkeeping and its read offsets are not used for these topics.
 
-Liveness: a batched partition with records beyond its handled prefix that has not moved (no
-batch delivered, no offset handled, no seek) for ``stall_after_s`` is read again from the end
-of its prefix, with a warning that gives its state (``partition_watch.py``). Every seek back
+Liveness: a batched partition with records waiting (not fetched yet, or delivered and not
+handled) that has not moved (no batch delivered, no offset handled, no seek) for
+``stall_after_s`` is read again from the end of its prefix, with a warning that gives its state
+(``partition_watch.py``). Every seek back
 is counted by reason in ``screening_partition_rewinds_total``.
 
 Faust's private state is reached only through ``faust_adapter``.
@@ -237,23 +238,25 @@ class BatchingConsumer(KafkaConsumer):
             if tp.topic not in self.batched_topics:
                 continue
             prefix = self._handled.next_offset(tp)
-            highwater = self._highwater(tp)
-            waiting = (
-                prefix is not None
-                and highwater is not None
-                and highwater > prefix
-                and not self._faust.paused(tp)
-            )
+            position, highwater = self._faust.fetch_state(tp)
+            delivered = self._last_delivered.get(tp)
+            # Records not fetched yet, or fetched and delivered but not handled. Offsets the
+            # fetch position passed without records (a transaction's marker at the end of the
+            # partition) are neither.
+            unread = position is not None and highwater is not None and position < highwater
+            unhandled = prefix is not None and delivered is not None and prefix <= delivered
+            waiting = prefix is not None and (unread or unhandled) and not self._faust.paused(tp)
             if self._watch.stalled(tp, waiting, now):
                 log.warning(
-                    "%s has had records waiting from offset %s to %s for over %.0f s without "
-                    "being read (last delivered %s, flow %s, seek back pending %s); reading it "
-                    "again from offset %s",
+                    "%s has had records waiting for over %.0f s without being read (handled "
+                    "up to %s, last delivered %s, fetch position %s of %s, flow %s, seek back "
+                    "pending %s); reading it again from offset %s",
                     tp,
-                    prefix,
-                    highwater,
                     self._watch.after_s,
-                    self._last_delivered.get(tp),
+                    prefix,
+                    delivered,
+                    position,
+                    highwater,
                     self._faust.partition_flow(tp),
                     tp in self._rewinding,
                     prefix,
@@ -263,14 +266,6 @@ class BatchingConsumer(KafkaConsumer):
         if stalled:
             await self._seek_to_prefix(stalled, "stalled")
         return stalled
-
-    def _highwater(self, tp: TP) -> int | None:
-        """The partition's end offset as of the consumer's last fetch of it, if known."""
-        try:
-            highwater: int | None = self.highwater(tp)
-        except Exception:  # unassigned since: its next assignment seeks it
-            return None
-        return highwater
 
 
 def batching_transport(topics: frozenset[str]) -> type[KafkaTransport]:

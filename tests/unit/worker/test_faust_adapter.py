@@ -4,11 +4,16 @@ any of it fails here."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import faust
+from aiokafka.consumer.subscription_state import (  # type: ignore[import-untyped]
+    SubscriptionState,
+)
 from aiokafka.structs import ConsumerRecord  # type: ignore[import-untyped]
 from faust.types import TP
 
@@ -86,6 +91,24 @@ def test_the_consumer_s_drain_loop_reads_the_installed_map(consumer: Any) -> Non
     assert consumer._read_offset[TP0] is None
     consumer._read_offset[TP0] = 5
     assert consumer._read_offset[TP0] is None
+
+
+def test_the_fetch_state_is_aiokafka_s_partition_state(consumer: Any) -> None:
+    internals = ConsumerInternals(consumer)
+    assert internals.fetch_state(TP0) == (None, None)  # the consumer is not started
+
+    async def assigned() -> Any:  # aiokafka makes its state on a running loop
+        subscription = SubscriptionState()
+        subscription.assign_from_user([TP0])
+        return subscription
+
+    subscription = asyncio.get_event_loop().run_until_complete(assigned())
+    consumer._thread._consumer = SimpleNamespace(_subscription=subscription)
+    assert internals.fetch_state(TP0) == (None, None)  # waiting for its position
+    subscription.seek(TP0, 4)
+    subscription.subscription.assignment.state_value(TP0).highwater = 9  # as a fetch sets it
+    assert internals.fetch_state(TP0) == (4, 9)
+    assert internals.fetch_state(TP(TOPIC, 1)) == (None, None)  # not assigned
 
 
 def test_flow_control_state_of_a_partition(consumer: Any) -> None:

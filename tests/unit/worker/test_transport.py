@@ -108,10 +108,12 @@ def rewinds(reason: str) -> float:
 
 @pytest.fixture
 def placed(consumer: Any) -> Any:
-    """TP0 assigned and fetched, read from offset 0, its end offset 9; seeks are recorded."""
+    """TP0 assigned and fetched, read from offset 0, its end offset 9 and its fetch position
+    set by the test (``fetched``); seeks are recorded."""
     consumer.assignment = lambda: {TP0}
     consumer.resume_partitions([TP0])
-    consumer.highwater = lambda tp: 9
+    consumer.fetched = (9, 9)  # fetch position, end offset
+    consumer._faust.fetch_state = lambda tp: consumer.fetched
     consumer.sought = []
 
     async def seek(tp: Any, offset: int) -> None:
@@ -136,10 +138,12 @@ def test_the_watch_is_one_of_the_tasks_the_consumer_service_starts(consumer: Any
 def test_a_partition_left_unread_with_records_waiting_is_read_again(
     placed: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Records 4-8 wait and nothing moves the partition (here: Faust's flow control lost it):
-    after a minute it is made fetchable and sought back to its first record not handled."""
+    """Records 4-8 wait unfetched and nothing moves the partition (here: Faust's flow control
+    lost it): after a minute it is made fetchable and sought back to its first record not
+    handled."""
     placed._note_delivery(TP0, 0, 3)  # as getmany delivers a batch
     assert placed.ack(batch(placed, range(0, 4)))
+    placed.fetched = (4, 9)
     placed._get_active_partitions().discard(TP0)
     before, epoch = rewinds("stalled"), placed._seek_epochs[TP0]
     assert run(placed.read_stalled_again(monotonic() + 59)) == []
@@ -150,35 +154,54 @@ def test_a_partition_left_unread_with_records_waiting_is_read_again(
     assert placed._faust.partition_flow(TP0) == "active"
     assert rewinds("stalled") == before + 1
     (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert "records waiting from offset 4 to 9" in warning
-    assert "last delivered 3, flow none" in warning
+    assert "handled up to 4, last delivered 3, fetch position 4 of 9, flow none" in warning
     # Read again in order from there, it is committed as any other.
     assert placed.ack(batch(placed, range(4, 9)))
     assert next_commit(placed, TP0) == 9
 
 
+def test_records_delivered_and_never_handled_are_read_again(placed: Any) -> None:
+    """Batch 4-8 was delivered (the fetch position is at the end) and never came back handled
+    or skipped: after a minute the partition is sought back to offset 4."""
+    placed._note_delivery(TP0, 0, 3)
+    assert placed.ack(batch(placed, range(0, 4)))
+    placed._note_delivery(TP0, 4, 8)
+    assert run(placed.read_stalled_again(monotonic() + 61)) == [TP0]
+    assert placed.sought == [(TP0, 4)]
+
+
 def test_a_partition_read_to_its_end_or_moving_is_not_sought(placed: Any) -> None:
+    placed._note_delivery(TP0, 0, 8)
     assert placed.ack(batch(placed, range(0, 9)))
     # Read to its end (offset 9): nothing waits, however long it stays so.
     assert run(placed.read_stalled_again(monotonic() + 3600)) == []
-    placed.highwater = lambda tp: 20
+    # A transaction's marker at offset 9: the end offset is 10, the fetch position passed it,
+    # and no record will ever extend the handled prefix to it.
+    placed.fetched = (10, 10)
+    assert run(placed.read_stalled_again(monotonic() + 7200)) == []
+    placed.fetched = (10, 20)
     # Records arrive; the partition moves within the minute, as it does when it is read.
-    assert run(placed.read_stalled_again(monotonic() + 3630)) == []
-    assert placed.ack(batch(placed, range(9, 15)))
+    assert run(placed.read_stalled_again(monotonic() + 7230)) == []
+    placed._note_delivery(TP0, 10, 14)
+    assert placed.ack(batch(placed, range(10, 15)))
     assert run(placed.read_stalled_again(monotonic() + 30)) == []
     assert placed.sought == []
 
 
 def test_a_partition_paused_or_with_the_flow_stopped_is_left_alone(placed: Any) -> None:
+    placed.fetched = (0, 9)  # nothing fetched yet: records 0-8 wait
     placed.pause_partitions([TP0])  # as while its tables recover
     assert run(placed.read_stalled_again(monotonic() + 120)) == []
     placed.resume_partitions([TP0])
     placed.flow_active = False  # a rebalance: its end seeks every partition
     assert run(placed.read_stalled_again(monotonic() + 240)) == []
     placed.flow_active = True
-    placed.highwater = lambda tp: None  # never fetched: its end is not known
+    placed.fetched = (None, None)  # its position being reset: nothing is known
     assert run(placed.read_stalled_again(monotonic() + 360)) == []
     assert placed.sought == []
+    # The same partition, none of these: it is sought.
+    placed.fetched = (0, 9)
+    assert run(placed.read_stalled_again(monotonic() + 480)) == [TP0]
 
 
 def test_a_seek_of_another_partition_does_not_excuse_a_skipped_batch(placed: Any) -> None:
