@@ -11,6 +11,7 @@ import platform
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from importlib import metadata
+from typing import Literal, get_args
 
 from prometheus_client import (
     CollectorRegistry,
@@ -157,7 +158,8 @@ CONSUMER_LAG_SECONDS = Gauge(
 # Each time the worker's consumer sends a declarations partition back to the first record
 # not handled. Any but "stalled" is routine around a rebalance; "stalled" means the partition
 # had been left unread.
-REWIND_REASONS = ("dropped", "skipped", "beyond_hole", "stalled")
+RewindReason = Literal["dropped", "skipped", "beyond_hole", "stalled"]
+REWIND_REASONS: tuple[RewindReason, ...] = get_args(RewindReason)
 PARTITION_REWINDS = Counter(
     "screening_partition_rewinds_total",
     "Seeks of a declarations partition back to its first record not handled, by reason: "

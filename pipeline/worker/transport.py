@@ -34,12 +34,13 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from time import monotonic
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from faust.types import TP, Message
 from mode import Service
 
 from pipeline import metrics
+from pipeline.metrics import RewindReason
 from pipeline.worker.faust_adapter import (
     BatchMessage,
     ConsumerInternals,
@@ -55,6 +56,13 @@ log = logging.getLogger(__name__)
 
 # How often the batched partitions are checked for a stall.
 WATCH_INTERVAL_S = 5.0
+# A batch that came back unhandled, or handled past a hole, sends its partition back; what
+# the warning says of it, before the offset read again from.
+BatchRewind = Literal["skipped", "beyond_hole"]
+_REWOUND_BECAUSE: dict[BatchRewind, str] = {
+    "skipped": "had a batch skipped unhandled",
+    "beyond_hole": "had a batch handled past records that were not",
+}
 
 
 class BatchingConsumer(KafkaConsumer):
@@ -119,7 +127,7 @@ class BatchingConsumer(KafkaConsumer):
         if dropped:
             await self._seek_to_prefix(dropped, "dropped")
 
-    async def _seek_to_prefix(self, tps: Sequence[TP], reason: str) -> None:
+    async def _seek_to_prefix(self, tps: Sequence[TP], reason: RewindReason) -> None:
         assigned = self.assignment()
         starts: dict[TP, int] = {}
         for tp in tps:
@@ -208,17 +216,17 @@ class BatchingConsumer(KafkaConsumer):
             self._watch.moved(tp, monotonic())
             return True
 
-    def _rewind(self, tp: TP, reason: str) -> None:
+    def _rewind(self, tp: TP, reason: BatchRewind) -> None:
         """Read ``tp`` again from the end of its handled prefix."""
         target = self._handled.next_offset(tp)
         if target is None or tp in self._rewinding or tp not in self.assignment():
             return
         self._rewinding[tp] = asyncio.ensure_future(self._seek_back(tp, target, reason))
 
-    async def _seek_back(self, tp: TP, offset: int, reason: str) -> None:
+    async def _seek_back(self, tp: TP, offset: int, reason: BatchRewind) -> None:
         try:
             log.warning(
-                "records of %s after offset %d were skipped; reading them again", tp, offset
+                "%s %s; reading it again from offset %d", tp, _REWOUND_BECAUSE[reason], offset
             )
             await self._seek_to_prefix([tp], reason)
         finally:
@@ -248,12 +256,11 @@ class BatchingConsumer(KafkaConsumer):
             waiting = prefix is not None and (unread or unhandled) and not self._faust.paused(tp)
             if self._watch.stalled(tp, waiting, now):
                 log.warning(
-                    "%s has had records waiting for over %.0f s without being read (handled "
-                    "up to %s, last delivered %s, fetch position %s of %s, flow %s, seek back "
-                    "pending %s); reading it again from offset %s",
+                    "%s has had records waiting for over %.0f s without being read (last "
+                    "delivered %s, fetch position %s of %s, flow %s, seek back pending %s); "
+                    "reading it again from its first offset not handled, %s",
                     tp,
                     self._watch.after_s,
-                    prefix,
                     delivered,
                     position,
                     highwater,

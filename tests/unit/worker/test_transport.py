@@ -154,7 +154,8 @@ def test_a_partition_left_unread_with_records_waiting_is_read_again(
     assert placed._faust.partition_flow(TP0) == "active"
     assert rewinds("stalled") == before + 1
     (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert "handled up to 4, last delivered 3, fetch position 4 of 9, flow none" in warning
+    assert "last delivered 3, fetch position 4 of 9, flow none" in warning
+    assert warning.endswith("reading it again from its first offset not handled, 4")
     # Read again in order from there, it is committed as any other.
     assert placed.ack(batch(placed, range(4, 9)))
     assert next_commit(placed, TP0) == 9
@@ -202,6 +203,39 @@ def test_a_partition_paused_or_with_the_flow_stopped_is_left_alone(placed: Any) 
     # The same partition, none of these: it is sought.
     placed.fetched = (0, 9)
     assert run(placed.read_stalled_again(monotonic() + 480)) == [TP0]
+
+
+@pytest.mark.parametrize(
+    ("handled", "first", "reason", "words"),
+    [
+        (False, 4, "skipped", "had a batch skipped unhandled"),
+        (True, 6, "beyond_hole", "had a batch handled past records that were not"),
+    ],
+)
+def test_a_batch_sent_back_is_counted_and_warned_about_by_its_reason(
+    placed: Any,
+    caplog: pytest.LogCaptureFixture,
+    handled: bool,
+    first: int,
+    reason: str,
+    words: str,
+) -> None:
+    """Offsets 0-3 are handled; a batch from ``first`` on comes back unhandled, or handled past
+    the hole 4-5: the partition is read again from offset 4, with a warning that says which."""
+    assert placed.ack(batch(placed, range(0, 4)))
+    before = rewinds(reason)
+
+    async def ack_and_settle() -> None:
+        assert not placed.ack(batch(placed, range(first, 9), handled=handled))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    with caplog.at_level(logging.WARNING):
+        run(ack_and_settle())
+    assert placed.sought == [(TP0, 4)]
+    assert rewinds(reason) == before + 1
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning == f"{TP0} {words}; reading it again from offset 4"
 
 
 def test_a_seek_of_another_partition_does_not_excuse_a_skipped_batch(placed: Any) -> None:
