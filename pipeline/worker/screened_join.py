@@ -24,8 +24,9 @@ from pipeline.contract.models import Assessment
 from pipeline.feedback.decode import assessed_of, assessment_facts
 from pipeline.feedback.join import apply_assessment, entry_key
 from pipeline.feedback.stats import Tally
+from pipeline.kafka.partitioning import default_partitions
 from pipeline.records import InputRecord, OutputRecord
-from pipeline.worker.join_table import TableJoinStore, expected_partition
+from pipeline.worker.join_table import TableJoinStore
 
 __all__ = ["Joined", "ScreenedJoin", "handoff_topic"]
 
@@ -52,13 +53,13 @@ class ScreenedJoin:
         """Join each assessment where its declaration was screened, or hand it on."""
         joined = Joined()
         now_ms = int(time.time() * 1000)
-        for record, assessment in assessed:
+        keys = [assessment.declaration_id.encode() for _, assessment in assessed]
+        placed = default_partitions(keys, self._partitions)
+        for (record, assessment), key_bytes, partition in zip(assessed, keys, placed, strict=True):
             declaration_id = assessment.declaration_id
-            if record.partition != expected_partition(declaration_id.encode(), self._partitions):
+            if record.partition != partition:
                 joined.handed_on.append(
-                    OutputRecord(
-                        self._handoff, declaration_id.encode(), assessment_facts(assessment)
-                    )
+                    OutputRecord(self._handoff, key_bytes, assessment_facts(assessment))
                 )
                 continue
             key = entry_key(declaration_id, assessment.version)
