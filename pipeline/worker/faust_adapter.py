@@ -27,6 +27,7 @@ __all__ = [
     "ConsumerInternals",
     "StoreInternals",
     "ack_lock",
+    "consumer_thread",
     "take_batches",
 ]
 
@@ -35,6 +36,31 @@ TESTED_FAUST = "0.15.3"
 # Faust's Kafka consumer and transport, the classes the worker's own consumer extends.
 KafkaConsumer = aiokafka_driver.Consumer
 KafkaTransport = aiokafka_driver.Transport
+
+
+class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    """Faust's consumer thread, its aiokafka consumer asking the broker to hold a fetch
+    ``fetch_max_wait_ms`` at most (Faust's driver fixes 1,500 ms)."""
+
+    fetch_max_wait_ms: int
+
+    def _create_consumer(self, loop: Any) -> Any:
+        consumer = super()._create_consumer(loop)
+        # Read by AIOKafkaConsumer.start, which makes the fetcher.
+        consumer._fetch_max_wait_ms = self.fetch_max_wait_ms
+        return consumer
+
+
+def consumer_thread(consumer: Any, fetch_max_wait_ms: int) -> Any:
+    """The thread for ``consumer`` (its ``_new_consumer_thread``): aiokafka sends one fetch
+    request at a time to a broker, and the broker holds it until one of the partitions it names
+    has records or the wait is over. A request that names only quiet partitions (those with
+    records fetched and not yet taken are left out of it) keeps every other partition of that
+    broker from being fetched for as long as it is held."""
+    thread_class = type(
+        "ConsumerThread", (_ConsumerThread,), {"fetch_max_wait_ms": fetch_max_wait_ms}
+    )
+    return thread_class(consumer, loop=consumer.loop, beacon=consumer.beacon)
 
 
 class BatchMessage(ConsumerMessage):

@@ -48,12 +48,17 @@ from pipeline.worker.faust_adapter import (
     KafkaTransport,
     ack_lock,
     batch_message,
+    consumer_thread,
 )
 from pipeline.worker.handled_offsets import HandledOffsets
 from pipeline.worker.partition_watch import StallWatch
 
 log = logging.getLogger(__name__)
 
+# The longest the broker may hold a fetch request. While it holds one, the consumer fetches
+# nothing else from it: records that came meanwhile on partitions the request did not name wait
+# out the hold (Faust's 1.5 s made a declaration wait seconds at times).
+FETCH_MAX_WAIT_MS = 50
 # How often the batched partitions are checked for a stall.
 WATCH_INTERVAL_S = 5.0
 # A batch that came back unhandled, or handled past a hole, sends its partition back; what
@@ -83,6 +88,9 @@ class BatchingConsumer(KafkaConsumer):
         self._seek_epochs: dict[TP, int] = {}
         self._last_delivered: dict[TP, int] = {}
         self._rewinding: dict[TP, asyncio.Future[None]] = {}
+
+    def _new_consumer_thread(self) -> Any:
+        return consumer_thread(self, FETCH_MAX_WAIT_MS)
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         epochs = dict(self._seek_epochs)

@@ -179,3 +179,27 @@ def test_store_databases_offsets_and_owned_partitions(tmp_path: Path) -> None:
     assert store.persisted_offset(TP(changelog, 2)) == 99
     assert store.offset_key in store.database(2)
     assert store.active_partitions(changelog) == []
+
+
+def test_the_consumer_threads_aiokafka_consumer_fetches_with_the_shorter_wait(
+    consumer: Any,
+) -> None:
+    """The worker's consumer makes its thread with the adapter, and the aiokafka consumer the
+    thread makes (as its start does, here without starting it) carries the wait, which
+    aiokafka's start hands to its fetcher."""
+    from aiokafka import AIOKafkaConsumer  # type: ignore[import-untyped]
+
+    from pipeline.worker.transport import FETCH_MAX_WAIT_MS
+
+    thread = consumer._thread
+    assert thread.fetch_max_wait_ms == FETCH_MAX_WAIT_MS < 1500
+
+    async def made_and_closed() -> Any:
+        made = thread._create_consumer(loop=asyncio.get_running_loop())
+        await made.stop()
+        return made
+
+    made = asyncio.get_event_loop().run_until_complete(made_and_closed())
+    assert isinstance(made, AIOKafkaConsumer)
+    assert made._fetch_max_wait_ms == FETCH_MAX_WAIT_MS
+    assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in inspect.getsource(AIOKafkaConsumer.start)
