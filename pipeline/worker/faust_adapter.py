@@ -57,10 +57,9 @@ def consumer_thread(consumer: Any, fetch_max_wait_ms: int) -> Any:
     has records or the wait is over. A request that names only quiet partitions (those with
     records fetched and not yet taken are left out of it) keeps every other partition of that
     broker from being fetched for as long as it is held."""
-    thread_class = type(
-        "ConsumerThread", (_ConsumerThread,), {"fetch_max_wait_ms": fetch_max_wait_ms}
-    )
-    return thread_class(consumer, loop=consumer.loop, beacon=consumer.beacon)
+    thread = _ConsumerThread(consumer, loop=consumer.loop, beacon=consumer.beacon)
+    thread.fetch_max_wait_ms = fetch_max_wait_ms  # read when the thread starts
+    return thread
 
 
 class BatchMessage(ConsumerMessage):

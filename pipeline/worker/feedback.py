@@ -24,9 +24,10 @@ import faust
 
 from pipeline import metrics, topics
 from pipeline.feedback.feed import FeedResult, feed
+from pipeline.kafka.partitioning import expected_partition
 from pipeline.records import InputRecord
 from pipeline.worker.checkpoint import Checkpoint, Producer
-from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of, expected_partition
+from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of
 from pipeline.worker.loop import Batching, Handled, add_batch_agent
 from pipeline.worker.screened_join import handoff_topic
 from pipeline.worker.table_store import disk_table

@@ -18,7 +18,6 @@ import asyncio
 import time
 
 import orjson
-from aiokafka.partitioner import murmur2  # type: ignore[import-untyped]
 
 from pipeline import topics
 from pipeline.feedback.join import JoinEntry
@@ -35,12 +34,6 @@ def day_of(timestamp_ms: int | None) -> int:
     if timestamp_ms is None or timestamp_ms <= 0:
         timestamp_ms = int(time.time() * 1000)
     return timestamp_ms // _DAY_MS
-
-
-def expected_partition(key: bytes, partitions: int) -> int:
-    """Where Kafka's default partitioner (murmur2, as Java clients and the pipeline's own
-    producer use) puts ``key``."""
-    return (int(murmur2(key)) & 0x7FFFFFFF) % partitions
 
 
 class TableJoinStore:

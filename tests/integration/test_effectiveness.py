@@ -22,9 +22,9 @@ from confluent_kafka import Producer
 from prometheus_client.parser import text_string_to_metric_families
 
 from pipeline import metrics, topics
+from pipeline.kafka.partitioning import expected_partition
 from pipeline.kafka.producer import producer_config
 from pipeline.settings import Settings
-from pipeline.worker.join_table import expected_partition
 from tests.factories import amendment, encode, filing
 from tests.integration.conftest import (
     ROOT,

@@ -12,10 +12,11 @@ import pytest
 
 from pipeline import topics
 from pipeline.feedback.join import JoinEntry
+from pipeline.kafka.partitioning import expected_partition
 from pipeline.records import InputRecord, OutputRecord
 from pipeline.worker.checkpoint import Checkpoint
 from pipeline.worker.feedback import FeedbackHandler
-from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of, expected_partition
+from pipeline.worker.join_table import HORIZON_DAYS, TableJoinStore, day_of
 from pipeline.worker.table_store import PartitionedTableStore
 from tests.unit.worker.conftest import PARTITIONS, own_partitions
 

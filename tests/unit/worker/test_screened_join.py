@@ -14,9 +14,10 @@ from pipeline import topics
 from pipeline.contract.models import Assessment, Match
 from pipeline.feedback.decode import assessed_of, decode_assessment
 from pipeline.feedback.join import JoinEntry
+from pipeline.kafka.partitioning import expected_partition
 from pipeline.records import InputRecord
 from pipeline.worker.feedback import FeedbackHandler
-from pipeline.worker.join_table import TableJoinStore, day_of, expected_partition
+from pipeline.worker.join_table import TableJoinStore, day_of
 from pipeline.worker.screened_join import ScreenedJoin, handoff_topic
 from pipeline.worker.table_store import PartitionedTableStore
 from tests.unit.worker.conftest import PARTITIONS
