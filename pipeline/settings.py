@@ -158,11 +158,13 @@ class BatchSettings(Section):
     )
     within_s: float = Field(
         0.005,
-        gt=0,
+        ge=0,
         le=10,
         alias="batch_within_s",
-        description="Longest wait for a batch to fill, in seconds: a worker that keeps up "
-        "screens what has arrived this often.",
+        description="How long a batch waits for more after its first declarations arrive, in "
+        "seconds. The wait is also when the worker's consumer hands over what it fetched: at 0 "
+        "a busy worker screens tiny batches one after another while declarations wait to be "
+        "fetched.",
     )
     max_message_bytes: int = Field(
         1_048_576,

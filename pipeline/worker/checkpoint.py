@@ -1,7 +1,7 @@
 """The commit sequence of one batch, owned by one object.
 
 A batch's offsets may be committed only when everything the batch caused is stored in Kafka.
-``Checkpoint.commit`` takes the steps in this order:
+``Checkpoint.send`` takes steps 1 and 2, ``Checkpoint.confirm`` the others, in this order:
 
 1. the batch's outputs are produced;
 2. the tables' writes of the batch go to their databases, and their changelog records are
@@ -14,6 +14,10 @@ A batch's offsets may be committed only when everything the batch caused is stor
 If a step fails, the later ones do not happen: the messages stay unhandled, the worker stops
 (``all_or_nothing``), and the batch is handled again after the restart. Handling a batch again
 is harmless: outputs are keyed and idempotent, and the tables give the same answers.
+
+Between ``send`` and ``confirm`` the next batch may be handled, not sent: its table writes stay
+in memory until a ``send`` drains them, so the changelog offsets step 4 records cover every
+write in the databases.
 """
 
 from __future__ import annotations
@@ -56,9 +60,17 @@ class Checkpoint:
         self._tables = tuple(tables)
 
     async def commit(self, outputs: Iterable[OutputRecord], fetched: Sequence[Fetched]) -> None:
+        self.send(outputs)
+        await self.confirm(fetched)
+
+    def send(self, outputs: Iterable[OutputRecord]) -> None:
+        """Steps 1 and 2: the batch's outputs and table writes are on their way to Kafka."""
         self._producer.produce(outputs)
         for table in self._tables:
             self._producer.produce(table.drain())
+
+    async def confirm(self, fetched: Sequence[Fetched]) -> None:
+        """Steps 3 to 5, for the batch sent last."""
         await self._producer.flush()
         for table in self._tables:
             table.persisted(self._producer.delivered_offsets(table.changelog))

@@ -11,13 +11,14 @@ Written against faust-streaming 0.15 (``TESTED_FAUST``); the lock pins the relea
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 import faust
 from faust.transport.drivers import aiokafka as aiokafka_driver
-from faust.types import TP
+from faust.types import TP, EventT
 from faust.types.tuples import ConsumerMessage, ack_lock
 from mode.utils.futures import notify
 
@@ -26,6 +27,7 @@ __all__ = [
     "BatchMessage",
     "ConsumerInternals",
     "StoreInternals",
+    "Taken",
     "ack_lock",
     "consumer_thread",
     "take_batches",
@@ -250,11 +252,79 @@ class StoreInternals:
         return sorted(tp.partition for tp in actives if tp.topic == changelog)
 
 
+class Taken:
+    """Events taken from a stream at once. Nothing acknowledges them but ``ack``, called once
+    their outputs are stored: the next batch may be taken and handled meanwhile."""
+
+    __slots__ = ("_events", "_stream", "messages")
+
+    def __init__(self, stream: faust.StreamT[bytes], events: list[EventT[bytes]]) -> None:
+        self._stream = stream
+        self._events = events
+        self.messages: list[BatchMessage] = [event.message for event in events]  # type: ignore[misc]
+
+    async def ack(self) -> None:
+        for event in self._events:
+            await self._stream.ack(event)
+
+
 async def take_batches(
-    stream: faust.StreamT[bytes], max_events: int, within_s: float
-) -> AsyncIterator[list[BatchMessage]]:
-    """The stream's fetched batches, up to ``max_events`` at once or whatever came within
-    ``within_s``. Faust acknowledges them when the next ones are asked for."""
-    # take_events is missing from Faust's StreamT stubs; Stream implements it.
-    async for events in stream.take_events(max_events, within=within_s):  # type: ignore[attr-defined]
-        yield [event.message for event in events]
+    stream: faust.StreamT[bytes], max_events: int, linger_s: float
+) -> AsyncIterator[Taken]:
+    """The stream's fetched batches, up to ``max_events`` at once: what has arrived when the
+    caller asks, or the first to come, and whatever comes within ``linger_s`` after.
+
+    Faust's ``take_events`` waits its ``within`` from when it is asked, even with nothing
+    there, and acknowledges a batch when the next is asked for; this waits from the first
+    arrival, and leaves the acknowledgement to ``Taken.ack``. It fills its buffer the way
+    ``take_events`` does: a processor of the stream, which the stream's passive drainer runs
+    for every event and which holds the drainer back while the buffer is full (the stream's
+    queue, then Faust's flow control, hold the rest)."""
+    # Faust's Stream implements what its StreamT stubs leave out (wait, the passive drainer).
+    faust_stream: Any = stream
+    buffer: list[EventT[bytes]] = []
+    arrived, full, room = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    room.set()
+
+    async def add_to_buffer(value: bytes) -> bytes:
+        event = stream.current_event
+        if event is None:
+            raise RuntimeError("a stream processor ran without a current event")
+        buffer.append(event)
+        arrived.set()
+        if len(buffer) >= max_events:
+            full.set()
+            room.clear()
+            await faust_stream.wait(room)
+        return value
+
+    channel: Any = stream.channel
+    queued_empty = channel.queue.empty
+    acks_before = stream.enable_acks
+    stream.enable_acks = False  # skipped events are still acknowledged by the stream
+    stream.add_processor(add_to_buffer)
+    faust_stream._enable_passive(aiter(channel))
+    try:
+        while not stream.should_stop:
+            await faust_stream.wait_for_stopped(arrived)
+            if linger_s and not full.is_set():
+                await faust_stream.wait_for_stopped(full, timeout=linger_s)
+            # One fetch's partitions reach the buffer one event loop turn apart: take the
+            # rest of what is queued before handing the batch over.
+            while not full.is_set():
+                had = len(buffer)
+                await asyncio.sleep(0)
+                if len(buffer) == had and queued_empty():
+                    break
+            if not buffer:
+                continue
+            taken = Taken(stream, list(buffer))
+            buffer.clear()
+            arrived.clear()
+            full.clear()
+            room.set()
+            yield taken
+    finally:
+        room.set()
+        stream.enable_acks = acks_before
+        faust_stream._processors.remove(add_to_buffer)

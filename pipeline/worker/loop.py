@@ -1,15 +1,21 @@
 """The worker's one batch loop: fetched records to a handler, its outputs through the
-checkpoint, then the next batch.
+checkpoint, and the next batch handled while the last one's are being stored.
 
 Screening declarations and joining examination feedback are two handlers of it. A handler
 turns records into outputs and table writes (it produces nothing itself); the checkpoint stores
-them and lets the offsets be committed (``checkpoint``); the whole of it runs to its end or
-stops the worker (``all_or_nothing``). What the handler reports (metrics, logs) is reported
-once the batch is stored.
+them and lets the offsets be committed (``checkpoint``); each step runs to its end or stops the
+worker (``all_or_nothing``). What the handler reports (metrics, logs) is reported once the batch
+is stored.
+
+Storing a batch is mostly waiting for Kafka to acknowledge it (the producer's flush). The loop
+hands the next batch to the handler during that wait, and sends its outputs only once the last
+batch is stored: at most one batch is in flight, outputs go out in batch order, and a batch is
+acknowledged to Faust (its offsets may be committed) only when stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,13 +28,13 @@ from pipeline.worker.all_or_nothing import run_batch
 from pipeline.worker.checkpoint import Checkpoint
 from pipeline.worker.faust_adapter import BatchMessage, take_batches
 
-__all__ = ["BatchHandler", "Batching", "Handled", "add_batch_agent", "handle_batch"]
+__all__ = ["BatchHandler", "BatchLoop", "Batching", "Handled", "TakenBatch", "add_batch_agent"]
 
 
 @dataclass(frozen=True, slots=True)
 class Handled:
     outputs: Sequence[OutputRecord]
-    # Called with the batch's seconds from fetch to stored, once it is stored.
+    # Called with the batch's seconds from taken to stored, once it is stored.
     report: Callable[[float], None] = lambda elapsed_s: None
 
 
@@ -41,10 +47,19 @@ class BatchHandler(Protocol):
     async def handle(self, records: Sequence[InputRecord]) -> Handled: ...
 
 
+class TakenBatch(Protocol):
+    """Fetched partition batches taken at once, acknowledged once stored."""
+
+    @property
+    def messages(self) -> Sequence[BatchMessage]: ...
+
+    async def ack(self) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Batching:
     max_events: int  # fetched partition batches taken at once
-    within_s: float  # how long to wait for more before handling what came
+    linger_s: float  # how long a batch waits for more after its first arrived
 
 
 def records_of(fetched: Sequence[BatchMessage]) -> list[InputRecord]:
@@ -55,18 +70,34 @@ def records_of(fetched: Sequence[BatchMessage]) -> list[InputRecord]:
     ]
 
 
-async def handle_batch(
-    fetched: Sequence[BatchMessage], handler: BatchHandler, checkpoint: Checkpoint
-) -> None:
-    started = time.perf_counter()
+class BatchLoop:
+    """Handles each batch while the one before is stored."""
 
-    async def handle_and_store() -> Handled:
-        handled = await handler.handle(records_of(fetched))
-        await checkpoint.commit(handled.outputs, fetched)
-        return handled
+    def __init__(self, handler: BatchHandler, checkpoint: Checkpoint) -> None:
+        self._handler = handler
+        self._checkpoint = checkpoint
+        self._storing: asyncio.Future[None] | None = None
 
-    handled = await run_batch(handle_and_store(), handler.what)
-    handled.report(time.perf_counter() - started)
+    async def step(self, taken: TakenBatch) -> None:
+        """Handle ``taken``, wait for the batch before it to be stored, send its outputs and
+        start storing them. Run it whole (``run_batch``)."""
+        started = time.perf_counter()
+        handled = await self._handler.handle(records_of(taken.messages))
+        await self.stored()
+        self._checkpoint.send(handled.outputs)
+        storing = self._store(taken, handled, started)
+        self._storing = asyncio.ensure_future(run_batch(storing, self._handler.what))
+
+    async def stored(self) -> None:
+        """Returns once the last batch sent is stored and acknowledged."""
+        if self._storing is not None:
+            await self._storing
+            self._storing = None
+
+    async def _store(self, taken: TakenBatch, handled: Handled, started: float) -> None:
+        await self._checkpoint.confirm(taken.messages)
+        await taken.ack()
+        handled.report(time.perf_counter() - started)
 
 
 def add_batch_agent(
@@ -80,7 +111,11 @@ def add_batch_agent(
     """An agent on ``source`` (topics the worker's consumer batches) running the loop."""
 
     async def loop(stream: faust.StreamT[bytes]) -> None:
-        async for fetched in take_batches(stream, batching.max_events, batching.within_s):
-            await handle_batch(fetched, handler, checkpoint)
+        batches = BatchLoop(handler, checkpoint)
+        try:
+            async for taken in take_batches(stream, batching.max_events, batching.linger_s):
+                await run_batch(batches.step(taken), handler.what)
+        finally:
+            await batches.stored()
 
     app.agent(source, name=name, concurrency=1)(loop)

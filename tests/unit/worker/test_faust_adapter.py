@@ -23,6 +23,7 @@ from pipeline.worker.faust_adapter import (
     ConsumerInternals,
     StoreInternals,
     batch_message,
+    take_batches,
 )
 from tests.unit.worker.conftest import TOPIC, TP0
 
@@ -203,3 +204,45 @@ def test_the_consumer_threads_aiokafka_consumer_fetches_with_the_shorter_wait(
     assert isinstance(made, AIOKafkaConsumer)
     assert made._fetch_max_wait_ms == FETCH_MAX_WAIT_MS
     assert "fetch_max_wait_ms=self._fetch_max_wait_ms" in inspect.getsource(AIOKafkaConsumer.start)
+
+
+async def taking(linger_s: float, sends: list[list[int]], gap_s: float) -> list[list[int]]:
+    """The values of each batch ``take_batches`` hands over (at most 4 events) when the groups
+    of ``sends`` arrive ``gap_s`` apart, the values of a group one event loop turn apart."""
+    app = faust.App("unit-take", broker="kafka://127.0.0.1:1")
+    app.flow_control.resume()
+    channel = app.channel()
+    stream = channel.stream()
+    await stream.start()
+
+    async def send() -> None:
+        for group in sends:
+            for value in group:
+                await channel.send(value=value)
+                await asyncio.sleep(0)
+            await asyncio.sleep(gap_s)
+
+    sending = asyncio.ensure_future(send())
+    taken: list[list[int]] = []
+    batches = take_batches(stream, 4, linger_s)
+    while sum(map(len, taken)) < sum(map(len, sends)):
+        batch = await asyncio.wait_for(anext(batches), 5)
+        assert not any(message.acked for message in batch.messages)
+        await batch.ack()
+        assert all(message.acked for message in batch.messages)
+        taken.append([message.value for message in batch.messages])
+    await sending
+    await batches.aclose()
+    await stream.stop()
+    app.consumer._thread.thread_loop.close()  # made by the stream, never started
+    return taken
+
+
+def test_take_batches_hands_over_what_has_arrived_at_once_up_to_the_cap() -> None:
+    taken = asyncio.run(taking(0.0, [[0, 1, 2, 3, 4, 5], [6]], gap_s=0.2))
+    assert taken == [[0, 1, 2, 3], [4, 5], [6]]
+
+
+def test_take_batches_lingers_for_more_only_when_asked_to() -> None:
+    assert asyncio.run(taking(0.5, [[0], [1]], gap_s=0.05)) == [[0, 1]]
+    assert asyncio.run(taking(0.0, [[0], [1]], gap_s=0.05)) == [[0], [1]]
