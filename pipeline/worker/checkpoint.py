@@ -60,6 +60,7 @@ class Checkpoint:
         self._tables = tuple(tables)
 
     async def commit(self, outputs: Iterable[OutputRecord], fetched: Sequence[Fetched]) -> None:
+        """The whole sequence for one batch, with nothing handled in between."""
         self.send(outputs)
         await self.confirm(fetched)
 
