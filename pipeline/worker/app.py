@@ -143,8 +143,8 @@ def _faust_app(settings: Settings) -> faust.App:
         producer_compression_type="lz4",
         # Each event is one partition's fetched records (batch_max / partitions at most); a
         # loop takes up to four events per partition at once: a backlog makes batches of a
-        # few thousand, a trickle is handled as it comes, and the short queue bounds
-        # memory when the loop is behind.
+        # few thousand, a trickle is handled batch_within_s after it comes, and the short queue
+        # bounds memory when the loop is behind.
         broker_max_poll_records=max(1, settings.batching.max // partitions),
         stream_buffer_maxsize=4 * partitions,
         # Faust's 60 s default would leave a crashed worker's partitions idle for a minute.

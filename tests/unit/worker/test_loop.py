@@ -96,6 +96,13 @@ def taken(log: list[str], *batches: BatchMessage) -> Taken:
     return Taken(list(batches), log)
 
 
+async def step_then_store(handler: Echo, producer: Producer, batch: Taken) -> None:
+    """One batch through the loop, as the agent runs it, and on until it is stored."""
+    loop = BatchLoop(handler, Checkpoint(producer, []))
+    await run_batch(loop.step(batch), handler.what)
+    await loop.stored()
+
+
 @pytest.fixture
 def stops(monkeypatch: pytest.MonkeyPatch) -> None:
     def stop(message: str) -> Any:
@@ -122,13 +129,7 @@ def test_a_batch_is_stored_then_acknowledged_then_reported() -> None:
     producer = Producer()
     handler = Echo(producer.log)
     batch = taken(producer.log, fetched("in", 0, range(0, 3)), fetched("in", 1, range(10, 12)))
-
-    async def run() -> None:
-        loop = BatchLoop(handler, Checkpoint(producer, []))
-        await run_batch(loop.step(batch), handler.what)
-        await loop.stored()
-
-    asyncio.run(run())
+    asyncio.run(step_then_store(handler, producer, batch))
     assert producer.log == [
         "handle 0",
         "send D-0 D-1 D-2 D-10 D-11",
@@ -181,12 +182,8 @@ def test_a_failing_handler_stops_the_worker_with_nothing_sent_or_acknowledged(st
     producer = Producer()
     handler = Echo(producer.log, fail=True)
     batch = taken(producer.log, fetched("in", 0, range(0, 3)))
-
-    async def run() -> None:
-        await run_batch(BatchLoop(handler, Checkpoint(producer, [])).step(batch), handler.what)
-
     with pytest.raises(Stopped, match="echoing a batch failed"):
-        asyncio.run(run())
+        asyncio.run(step_then_store(handler, producer, batch))
     assert producer.log == ["handle 0"]
     assert not batch.messages[0].handled
     assert handler.reports == []
@@ -196,14 +193,8 @@ def test_a_batch_kafka_does_not_acknowledge_stops_the_worker_unacknowledged(stop
     producer = Producer(fail=True)
     handler = Echo(producer.log)
     batch = taken(producer.log, fetched("in", 0, range(0, 3)))
-
-    async def run() -> None:
-        loop = BatchLoop(handler, Checkpoint(producer, []))
-        await run_batch(loop.step(batch), handler.what)
-        await loop.stored()
-
     with pytest.raises(Stopped, match="echoing a batch failed"):
-        asyncio.run(run())
+        asyncio.run(step_then_store(handler, producer, batch))
     assert producer.log == ["handle 0", "send D-0 D-1 D-2", "flush"]
     assert not batch.messages[0].handled
     assert handler.reports == []
