@@ -36,9 +36,9 @@ from pipeline.screening.enrich import Enriched
 __all__ = ["CompiledRuleSet"]
 
 # Below this many rows, a frame's expressions are evaluated one after another on the calling
-# thread. Polars otherwise hands each expression to its thread pool, which for a batch of a
-# hundred declarations costs a quarter more CPU than the work itself saves; from a thousand
-# rows on, the pool shortens a batch that runs beside an idle core.
+# thread. Polars otherwise hands them to its thread pool, which for a batch of eighty
+# declarations takes up to a quarter more CPU and no less time; from a thousand rows on, the
+# pool shortens a batch when a core is free.
 PARALLEL_SELECT_MIN_ROWS = 1000
 
 
@@ -425,8 +425,8 @@ _Columns = dict[str, list[Any]]
 
 
 # Up to this many values (rows x columns), a frame's columns are read whole and the rows picked
-# in Python: cheaper than gathering them in Polars, which costs 0.15 ms a frame whatever it
-# takes. A batch of eighty declarations has frames of 2,000 to 5,000 values.
+# in Python: cheaper than gathering them in Polars, which costs 0.15 ms a frame however few
+# rows it takes. A batch of eighty declarations has frames of 2,000 to 5,000 values.
 PICK_IN_PYTHON_MAX_VALUES = 6000
 
 
