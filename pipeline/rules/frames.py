@@ -125,6 +125,7 @@ def _frame(
     columns: list[pl.Series] = [
         _series(name, list(by_name[name]), _KEYS[name]) for name in names if name in _KEYS
     ]
+    to_split: list[str] = []  # text list columns built as joined text, split below
     for name, field in FIELDS[scope].items():
         if name not in wanted:
             continue
@@ -139,12 +140,22 @@ def _frame(
         elif field.kind is Kind.BOOL:
             columns.append(_series(name, values, pl.Boolean))
         elif field.kind is Kind.TEXT_LIST:
-            columns.append(_text_lists(name, values))
+            lists = [(name, values)]
             if name in normalised:
-                columns.append(_text_lists(name + NORMALISED, _normalised_lists(values)))
+                lists.append((name + NORMALISED, _normalised_lists(values)))
+            for column, column_values in lists:
+                series = _text_lists(column, column_values)
+                columns.append(series)
+                if series.dtype == pl.String:
+                    to_split.append(column)
         elif field.kind is Kind.TIME:
             columns.append(_times(name, values))
-    return pl.DataFrame(columns)
+    frame = pl.DataFrame(columns)
+    if not to_split:
+        return frame
+    # All of a frame's lists split in one query: a Series' own `str.split` is a query of its
+    # own, and each costs a fifth of a millisecond whatever the batch.
+    return frame.with_columns_seq(pl.col(to_split).str.split(_LIST_SEPARATOR))
 
 
 def _series(name: str, values: list[Any], dtype: pl.DataType | type[pl.DataType]) -> pl.Series:
@@ -161,11 +172,13 @@ def _times(name: str, values: list[datetime | None]) -> pl.Series:
 
 
 def _text_lists(name: str, values: list[list[str] | None]) -> pl.Series:
-    # Polars builds a list column from Python lists one inner Series at a time; joining each
-    # list into one string and splitting it again in Polars is twenty times faster.
+    """The lists as one text each, for ``_frame`` to split; as lists if one is empty or an
+    element holds the separator. Polars builds a list column from Python lists one inner
+    Series at a time; joining each list into one string and splitting it again in Polars is
+    twenty times faster."""
     if all(v is None or (v and not any(_LIST_SEPARATOR in c for c in v)) for v in values):
         joined = [_LIST_SEPARATOR.join(v) if v is not None else None for v in values]
-        return pl.Series(name, joined, dtype=pl.String).str.split(_LIST_SEPARATOR)
+        return pl.Series(name, joined, dtype=pl.String)
     return pl.Series(name, values, dtype=pl.List(pl.String))
 
 

@@ -96,6 +96,27 @@ def test_each_element_of_a_text_list_is_normalised_in_its_place() -> None:
     assert frames._normalised_lists(lists) == [["AE", "QA"], None, ["X\u00c9", ""], ["NL"]]
 
 
+def test_lists_that_cannot_be_joined_sit_beside_lists_that_can() -> None:
+    # Lists are joined into one text each and split in one query per frame, except a column
+    # with an empty list or an element holding the separator, which is built as lists.
+    name = "transport.routing_countries"
+    at = frames.DECLARATION_COLUMNS.index(name)
+    enriched = Enricher().enrich(_declarations(3))
+    base = [frames._declaration_row(row, one) for row, one in enumerate(enriched)]
+    wanted = frozenset({name, "message_type"})
+    joinable: list[list[str] | None] = [["cn", "sg"], None, ["nl"]]
+    with_separator: list[list[str] | None] = [["cn", "sg"], ["a\x1fb", "nl"], None]
+    with_empty: list[list[str] | None] = [["cn"], [], None]
+    for column in (joinable, with_separator, with_empty):
+        rows = [(*r[:at], value, *r[at + 1 :]) for r, value in zip(base, column, strict=True)]
+        built = frames._frame(rows, frames.DECLARATION_COLUMNS, Scope.DECLARATION, wanted, wanted)
+        assert built[name].to_list() == column
+        assert built[name + frames.NORMALISED].to_list() == [
+            None if c is None else [normalise_text(v) for v in c] for c in column
+        ]
+        assert built["message_type"].to_list() == [e.declaration.message_type for e in enriched]
+
+
 def test_values_already_remembered_survive_a_full_memo(monkeypatch: pytest.MonkeyPatch) -> None:
     # The memo is full: it is emptied, and every value must still come back normalised,
     # those it held before as well as the new ones.
