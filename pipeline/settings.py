@@ -157,14 +157,14 @@ class BatchSettings(Section):
         "batch_max / partitions, and a batch takes up to four fetches per partition.",
     )
     within_s: float = Field(
-        0.005,
+        0.02,
         ge=0,
         le=10,
         alias="batch_within_s",
         description="How long a batch waits for more after its first declarations arrive, in "
-        "seconds. The wait is also when the worker's consumer hands over what it fetched: at 0 "
-        "a busy worker screens tiny batches one after another while declarations wait to be "
-        "fetched.",
+        "seconds. The wait is also when the worker's consumer hands over what it fetched: with "
+        "less, a busy worker screens small batches one after another while its consumer, short "
+        "of the GIL, falls behind in fetching.",
     )
     max_message_bytes: int = Field(
         1_048_576,
