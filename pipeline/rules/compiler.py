@@ -1,15 +1,18 @@
-"""Compile a rule set to Polars expressions once; evaluate it over a batch of frames.
+"""Compile a rule set once; evaluate it over a batch of frames.
 
-Every rule becomes one boolean column over the declaration frame. An ``any_…``/``all_…`` node
-becomes a boolean column over its item frame, aggregated per declaration in one group-by for
-all rules together and joined back. Evidence is read only for the declarations and items that
+Each distinct test of a field (``equals``, ``in_list``, ``matches``, …) becomes one Polars
+expression, and each frame's tests are evaluated in one select: a boolean column per test.
+What the rules make of them (``all``, ``any``, ``not``, the quantifiers over items, the dates
+a rule is valid between) is combined in numpy. Polars plans every expression node anew on every
+batch, a few microseconds each whatever the batch's size, while a numpy operation on a column
+of booleans costs well under one. Evidence is read only for the declarations and items that
 matched, so its cost follows the matches, not the batch.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,20 +51,32 @@ class RuleMatch:
     evidence: dict[str, Any]
 
 
+# A condition over the rows of one frame: from its tests' results (rows x tests) and, for the
+# declaration frame, the quantifiers' results per declaration (rows x quantifiers), a boolean
+# per row.
+_Condition = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+# The quantifiers' results given to a condition over items: quantifiers do not nest.
+_NO_QUANTIFIERS = np.empty((0, 0), dtype=bool)
+
+
 @dataclass(slots=True)
 class _Quantifier:
-    column: str
+    position: int  # among all the rule set's quantifiers
     scope: Scope
     every: bool
-    expr: pl.Expr
+    condition: _Condition  # over its scope's items
     evidence_fields: tuple[str, ...]  # fields tested inside, outside any `not`
+
+    @property
+    def column(self) -> str:
+        return f"q{self.position}"
 
 
 @dataclass(slots=True)
 class _CompiledRule:
     rule: Rule
-    column: str
-    expr: pl.Expr
+    condition: _Condition  # over the declarations
     evidence_fields: tuple[str, ...]  # declaration fields
     evidence_quantifiers: tuple[str, ...]  # quantifier columns
 
@@ -74,11 +89,17 @@ class _Compiler:
     used: dict[Scope, set[str]] = field(default_factory=lambda: {s: set() for s in Scope})
     # The text fields some rule compares as normalised text: the only ones normalised.
     normalised: dict[Scope, set[str]] = field(default_factory=lambda: {s: set() for s in Scope})
+    # Per scope, every distinct test once: its position among the scope's test columns, and
+    # its expression (a missing value already resolved to pass or fail).
+    tests: dict[Scope, dict[tuple[str, ...], int]] = field(
+        default_factory=lambda: {s: {} for s in Scope}
+    )
+    test_exprs: dict[Scope, list[pl.Expr]] = field(default_factory=lambda: {s: [] for s in Scope})
 
-    def rule(self, index: int, rule: Rule) -> _CompiledRule:
+    def rule(self, rule: Rule) -> _CompiledRule:
         fields: list[str] = []
         quantifiers: list[str] = []
-        expr = self.node(rule.when, fields, quantifiers, Scope.DECLARATION)
+        condition = self.node(rule.when, fields, quantifiers, Scope.DECLARATION)
         # Fields named in the reason are evidence too: the officer reads them in the reason.
         for name in reason_fields(rule.reason):
             if name in FIELDS[Scope.DECLARATION]:
@@ -89,14 +110,18 @@ class _Compiler:
                 if name in FIELDS[q.scope] and name not in q.evidence_fields:
                     q.evidence_fields = (*q.evidence_fields, name)
                     self.used[q.scope].add(name)
-        expr = expr.fill_null(False)
+        # A declaration without a submission date is within no rule's dates.
+        submitted = pl.col(SUBMITTED_DATE)
+        dates = []
         if rule.valid_from is not None:
-            expr = expr & pl.col(SUBMITTED_DATE).ge(rule.valid_from)
+            since = submitted.ge(rule.valid_from).fill_null(False)
+            dates.append(self.column(Scope.DECLARATION, ("from", str(rule.valid_from)), since))
         if rule.valid_to is not None:
-            expr = expr & pl.col(SUBMITTED_DATE).le(rule.valid_to)
-        return _CompiledRule(
-            rule, f"r{index}", expr, tuple(dict.fromkeys(fields)), tuple(quantifiers)
-        )
+            until = submitted.le(rule.valid_to).fill_null(False)
+            dates.append(self.column(Scope.DECLARATION, ("to", str(rule.valid_to)), until))
+        if dates:
+            condition = _all_of([condition, _every_test(dates)])
+        return _CompiledRule(rule, condition, tuple(dict.fromkeys(fields)), tuple(quantifiers))
 
     def node(
         self,
@@ -104,46 +129,56 @@ class _Compiler:
         fields: list[str] | None,
         quantifiers: list[str] | None,
         scope: Scope,
-    ) -> pl.Expr:
+    ) -> _Condition:
         """``fields``/``quantifiers`` collect evidence sources; None under a `not`."""
         if isinstance(node, FieldTest):
             self.used[scope].add(node.field.name)
             if fields is not None:
                 fields.append(node.field.name)
-            return _and([self.test(t, scope) for t in node.tests])
+            return _every_test([self.test(t, scope) for t in node.tests])
         if isinstance(node, AllOf):
-            return pl.all_horizontal([self.node(i, fields, quantifiers, scope) for i in node.items])
+            return _all_of([self.node(i, fields, quantifiers, scope) for i in node.items])
         if isinstance(node, AnyOf):
-            return pl.any_horizontal([self.node(i, fields, quantifiers, scope) for i in node.items])
+            return _any_of([self.node(i, fields, quantifiers, scope) for i in node.items])
         if isinstance(node, Not):
-            return ~self.node(node.item, None, None, scope).fill_null(False)
+            return _not(self.node(node.item, None, None, scope))
         if isinstance(node, Quantified):
             inner_fields: list[str] = []
             inner = self.node(node.item, inner_fields, [], node.scope)
-            column = f"q{len(self.quantifiers)}"
-            self.quantifiers.append(
-                _Quantifier(
-                    column,
-                    node.scope,
-                    node.every,
-                    inner.fill_null(False),
-                    tuple(dict.fromkeys(inner_fields)),
-                )
+            quantifier = _Quantifier(
+                len(self.quantifiers),
+                node.scope,
+                node.every,
+                inner,
+                tuple(dict.fromkeys(inner_fields)),
             )
+            self.quantifiers.append(quantifier)
             if quantifiers is not None:
-                quantifiers.append(column)
-            return pl.col(column)
+                quantifiers.append(quantifier.column)
+            position = quantifier.position
+            return lambda _tests, quantified: quantified[:, position]
         raise TypeError(node)
 
-    def test(self, test: Test, scope: Scope) -> pl.Expr:
-        """A test of a missing value is null, which counts as false: Polars' `&`, `|`,
-        `all_horizontal` and `any_horizontal` follow Kleene logic, under which null and false
-        give the same result wherever it is not negated. So nulls are filled only where that
-        is not so: under a `not`, at the top of each rule and quantifier, and for the tests
-        a missing value passes. Every node costs Polars microseconds of planning per batch,
-        whatever the batch's size."""
+    def test(self, test: Test, scope: Scope) -> int:
+        """The test's column among its scope's. A test of a missing value fails, except for
+        the operators a missing value passes (``not_equals``, ``not_in``, …), and it is
+        resolved here, once per test, so that what the rules make of the tests is plain
+        boolean algebra. The rules mean the same as under Kleene logic with every unknown
+        result counted false: `all` and `any` are monotone, so a result a missing value
+        leaves open comes out false either way, and so does what a `not` negates."""
         expr = self._test(test, scope)
-        return expr.fill_null(True) if test.op in NULL_PASSES else expr
+        if test.op != "exists":  # never null
+            expr = expr.fill_null(test.op in NULL_PASSES)
+        return self.column(scope, (test.field.name, test.op, repr(test.value)), expr)
+
+    def column(self, scope: Scope, key: tuple[str, ...], expr: pl.Expr) -> int:
+        """The position of ``expr`` (never null) among the scope's test columns; a test
+        several rules make is evaluated once."""
+        columns = self.tests[scope]
+        if key not in columns:
+            columns[key] = len(columns)
+            self.test_exprs[scope].append(expr.alias(f"t{columns[key]}"))
+        return columns[key]
 
     def _test(self, test: Test, scope: Scope) -> pl.Expr:
         f, op, value = test.field, test.op, test.value
@@ -225,12 +260,48 @@ def _dtype(f: Field) -> type[pl.DataType]:
     return pl.String
 
 
-def _and(exprs: list[pl.Expr]) -> pl.Expr:
-    return exprs[0] if len(exprs) == 1 else pl.all_horizontal(exprs)
-
-
 def _or(exprs: list[pl.Expr]) -> pl.Expr:
     return exprs[0] if len(exprs) == 1 else pl.any_horizontal(exprs)
+
+
+def _every_test(columns: list[int]) -> _Condition:
+    """All of these test columns: one index for the common case of a single test."""
+    if len(columns) == 1:
+        (column,) = columns
+        return lambda tests, _quantified: tests[:, column]
+    indices = np.array(columns)
+
+    def every_test(tests: np.ndarray, _quantified: np.ndarray) -> np.ndarray:
+        every: np.ndarray = np.logical_and.reduce(tests[:, indices], axis=1)
+        return every
+
+    return every_test
+
+
+def _all_of(conditions: list[_Condition]) -> _Condition:
+    return _combined(conditions, np.logical_and)
+
+
+def _any_of(conditions: list[_Condition]) -> _Condition:
+    return _combined(conditions, np.logical_or)
+
+
+def _combined(conditions: list[_Condition], combine: np.ufunc) -> _Condition:
+    if len(conditions) == 1:
+        return conditions[0]
+    first, *rest = conditions
+
+    def combined(tests: np.ndarray, quantified: np.ndarray) -> np.ndarray:
+        result: np.ndarray = first(tests, quantified)
+        for condition in rest:
+            result = combine(result, condition(tests, quantified))
+        return result
+
+    return combined
+
+
+def _not(condition: _Condition) -> _Condition:
+    return lambda tests, quantified: ~condition(tests, quantified)
 
 
 class CompiledRuleSet:
@@ -239,8 +310,9 @@ class CompiledRuleSet:
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         compiler = _Compiler(ruleset.lists)
-        self._rules = [compiler.rule(i, r) for i, r in enumerate(ruleset.rules)]
+        self._rules = [compiler.rule(r) for r in ruleset.rules]
         self._quantifiers = compiler.quantifiers
+        self._test_exprs = compiler.test_exprs
         self.fields: Mapping[Scope, frozenset[str]] = {
             scope: frozenset(names) for scope, names in compiler.used.items()
         }
@@ -250,7 +322,11 @@ class CompiledRuleSet:
         self._by_scope: dict[Scope, list[_Quantifier]] = defaultdict(list)
         for q in self._quantifiers:
             self._by_scope[q.scope].append(q)
-        self._rule_columns = [r.expr.alias(r.column) for r in self._rules]
+        # Each scope's quantifiers' positions among all of them, in the scope's order.
+        self._positions = {
+            scope: np.array([q.position for q in qs], dtype=np.intp)
+            for scope, qs in self._by_scope.items()
+        }
         # Each quantifier's column in its scope's item flags (``_ItemFlags.flags``).
         self._flag_index = {
             q.column: index for qs in self._by_scope.values() for index, q in enumerate(qs)
@@ -264,19 +340,6 @@ class CompiledRuleSet:
                     if self.quantifier(column).scope is scope:
                         cites[index, self._flag_index[column]] = True
             self._cites[scope] = cites
-        # The columns evidence is read from: rows are read into Python for matched
-        # declarations only, and only these columns of them.
-        self.evidence_columns = _unique(f for r in self._rules for f in r.evidence_fields)
-        self.item_evidence_columns: dict[Scope, list[str]] = {
-            scope: _unique(
-                [
-                    ROW,
-                    PATH if scope is Scope.PARTY else ITEM,
-                    *(f for q in qs for f in q.evidence_fields),
-                ]
-            )
-            for scope, qs in self._by_scope.items()
-        }
 
     @property
     def version(self) -> str:
@@ -293,24 +356,17 @@ class CompiledRuleSet:
         results: list[list[RuleMatch]] = [[] for _ in range(n_rows)]
         if not self._rules or n_rows == 0:
             return results
-        # Few Polars queries per batch: each one is planned and optimised anew, which costs
-        # milliseconds whatever the batch size. Per-declaration aggregation and the search for
-        # matches are plain array work, done in numpy.
-        quantified: list[np.ndarray] = []
-        names: list[str] = []
+        # One Polars query per frame (each is planned anew, whatever the batch's size); the
+        # rest is array work in numpy.
+        quantified = np.empty((n_rows, len(self._quantifiers)), dtype=bool)
         item_flags: dict[Scope, _ItemFlags] = {}
         for scope, quantifiers in self._by_scope.items():
-            flags = _ItemFlags.of(frames.of(scope), quantifiers)
+            items = frames.of(scope)
+            flags = _ItemFlags.of(items, quantifiers, self.tests(items, scope))
             item_flags[scope] = flags
-            quantified.append(flags.per_declaration(n_rows))
-            names.extend(q.column for q in quantifiers)
-        # One frame from one array: a Series per quantifier costs more than its values.
-        per_declaration = (
-            pl.from_numpy(np.hstack(quantified), schema=names, orient="row").get_columns()
-            if names
-            else []
-        )
-        hits = _select(frames.declarations.hstack(per_declaration), self._rule_columns).to_numpy()
+            quantified[:, self._positions[scope]] = flags.per_declaration(n_rows)
+        tests = self.tests(frames.declarations, Scope.DECLARATION)
+        hits = np.column_stack([r.condition(tests, quantified) for r in self._rules])
         rows, columns = np.nonzero(hits)
         if rows.size == 0:
             return results
@@ -322,6 +378,14 @@ class CompiledRuleSet:
             matches.sort(key=lambda m: m.rule.id)
         return results
 
+    def tests(self, frame: pl.DataFrame, scope: Scope) -> np.ndarray:
+        """Every test of the scope over the frame's rows: rows x tests."""
+        exprs = self._test_exprs[scope]
+        if not exprs:
+            return np.empty((frame.height, 0), dtype=bool)
+        results = _select(frame, exprs).to_numpy()
+        return results.reshape(frame.height, len(exprs)).astype(bool, copy=False)
+
     def quantifier(self, column: str) -> _Quantifier:
         return self._quantifiers[int(column[1:])]
 
@@ -330,6 +394,20 @@ class CompiledRuleSet:
 
     def cites(self, scope: Scope) -> np.ndarray:
         return self._cites[scope]
+
+    # The columns evidence is read from. Rows are read into Python for the matched declarations
+    # and items only, and only the columns the rules that matched take evidence from: a batch
+    # matches a few rules, and each column read costs microseconds however few rows it gives.
+
+    def evidence_columns(self, rules: Iterable[int]) -> list[str]:
+        """The declaration columns of these rules' (by position) evidence."""
+        return _unique(f for rule in rules for f in self._rules[rule].evidence_fields)
+
+    def item_evidence_columns(self, scope: Scope, quantifiers: Iterable[int]) -> list[str]:
+        """The item columns of these quantifiers' (by position in their scope) evidence."""
+        qs = self._by_scope[scope]
+        fields = (f for index in quantifiers for f in qs[index].evidence_fields)
+        return _unique([ROW, PATH if scope is Scope.PARTY else ITEM, *fields])
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,14 +420,14 @@ class _ItemFlags:
     flags: np.ndarray  # items x quantifiers
 
     @classmethod
-    def of(cls, items: pl.DataFrame, quantifiers: Sequence[_Quantifier]) -> _ItemFlags:
-        flags = _select(items, [q.expr.alias(q.column) for q in quantifiers])
-        return cls(
-            items,
-            quantifiers,
-            items[ROW].to_numpy(),
-            flags.to_numpy().reshape(items.height, len(quantifiers)).astype(bool),
-        )
+    def of(
+        cls, items: pl.DataFrame, quantifiers: Sequence[_Quantifier], tests: np.ndarray
+    ) -> _ItemFlags:
+        """``tests``: the scope's tests over ``items`` (``CompiledRuleSet.tests``)."""
+        flags = np.empty((items.height, len(quantifiers)), dtype=bool)
+        for index, q in enumerate(quantifiers):
+            flags[:, index] = q.condition(tests, _NO_QUANTIFIERS)
+        return cls(items, quantifiers, items[ROW].to_numpy(), flags)
 
     def per_declaration(self, n_rows: int) -> np.ndarray:
         """`any` or `all` of each quantifier's items, per declaration (`all` of none is true):
@@ -379,8 +457,11 @@ class _EvidenceReader:
         """``rows`` and ``columns``: each match's declaration row and rule, in row order."""
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # each row's first match
         matched = rows[starts]
+        rules = np.unique(columns)
         # A declaration's row number is its position in the frame.
-        self._declarations = _picked(frames.declarations, ruleset.evidence_columns, matched)
+        self._declarations = _picked(
+            frames.declarations, ruleset.evidence_columns(rules.tolist()), matched
+        )
         self._position = {row: position for position, row in enumerate(matched.tolist())}
         # Per scope: the items that satisfy a condition some matched rule of their declaration
         # takes evidence from (most items give none), and per declaration row, each such item's
@@ -393,7 +474,9 @@ class _EvidenceReader:
             cited = np.zeros((n_rows, flags.flags.shape[1]), dtype=bool)
             cited[matched] = np.logical_or.reduceat(ruleset.cites(scope)[columns], starts, axis=0)
             chosen = np.flatnonzero((flags.flags & cited[flags.rows]).any(axis=1))
-            items = _picked(flags.items, ruleset.item_evidence_columns[scope], chosen)
+            quantifiers = np.flatnonzero(ruleset.cites(scope)[rules].any(axis=0))
+            names = ruleset.item_evidence_columns(scope, quantifiers.tolist())
+            items = _picked(flags.items, names, chosen)
             grouped: dict[int, list[tuple[int, list[bool]]]] = defaultdict(list)
             for position, (row, item_flags_row) in enumerate(
                 zip(items[ROW], flags.flags[chosen].tolist(), strict=True)

@@ -9,10 +9,13 @@ import pytest
 from pipeline.contract.models import Declaration
 from pipeline.rules import compiler
 from pipeline.rules.compiler import CompiledRuleSet
+from pipeline.rules.fields import Scope
 from pipeline.rules.frames import Frames
+from pipeline.rules.model import RuleSet
 from pipeline.samples.generator import DeclarationGenerator, GeneratorConfig
 from pipeline.screening.decode import decode_declaration
 from pipeline.screening.enrich import Enricher
+from tests.unit.rules.test_compiler_properties import a_rule
 
 
 def _generated(count: int) -> list[Declaration]:
@@ -61,3 +64,34 @@ def test_either_way_of_evaluating_gives_the_same_matches_and_evidence(
     one_way = _matches(default_rules, frames)
     monkeypatch.setattr(compiler, setting, high)
     assert _matches(default_rules, frames) == one_way
+
+
+def test_a_test_several_rules_make_is_one_column_evaluated_once() -> None:
+    by_sea = {"transport.mode": {"in": ["SEA"]}}
+    amendment = {"message_type": "AMENDMENT"}
+    rules = CompiledRuleSet(
+        RuleSet(
+            (
+                a_rule("R1", by_sea),
+                a_rule("R2", {"all": [by_sea, {"not": by_sea}]}),
+                a_rule("R3", {"any": [amendment, {"not": by_sea}]}),
+            ),
+            {},
+            {},
+            "rs-shared",
+        )
+    )
+    declarations = _generated(300)
+    frames = rules.frames_of(Enricher(None).enrich(declarations))
+    assert rules.tests(frames.declarations, Scope.DECLARATION).shape == (len(declarations), 2)
+    matched = [{m.rule.id for m in row} for row in rules.evaluate(frames)]
+    expected = []
+    for declaration in declarations:
+        sea = declaration.transport is not None and declaration.transport.mode == "SEA"
+        amended = declaration.message_type == "AMENDMENT"
+        expected.append(({"R1"} if sea else set()) | ({"R3"} if amended or not sea else set()))
+    assert matched == expected
+    # Every way the three can come out is among them.
+    assert {"R1"} in matched
+    assert {"R3"} in matched
+    assert {"R1", "R3"} in matched

@@ -593,8 +593,15 @@ def decode(document: Mapping[str, Any]) -> Declaration:
 
 def one_rule(when: Mapping[str, Any], lists: Mapping[str, frozenset[str]] | None = None) -> RuleSet:
     lists = lists or {}
-    rule = Rule(
-        id="R0",
+    rule = a_rule("R0", when, lists)
+    return RuleSet((rule,), lists, {n: tuple(v) for n, v in lists.items()}, "rs-one")
+
+
+def a_rule(
+    rule_id: str, when: Mapping[str, Any], lists: Mapping[str, frozenset[str]] | None = None
+) -> Rule:
+    return Rule(
+        id=rule_id,
         version=1,
         title="rule",
         owner="test@customs.example",
@@ -603,9 +610,8 @@ def one_rule(when: Mapping[str, Any], lists: Mapping[str, frozenset[str]] | None
         mode="active",
         action="RFI",
         score=30.0,
-        when=parse_condition(when, lists),
+        when=parse_condition(when, lists or {}),
     )
-    return RuleSet((rule,), lists, {n: tuple(v) for n, v in lists.items()}, "rs-one")
 
 
 PROPERTY_SETTINGS = settings(
