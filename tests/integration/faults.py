@@ -190,6 +190,7 @@ class SteadyFeed(threading.Thread):
         self.failures: list[str] = []
         self.unflushed = -1
         self._abandoned = threading.Event()
+        self._hurried = threading.Event()
 
     def _on_delivery(self, error: KafkaError | None, _message: Message) -> None:
         if error is None:
@@ -203,7 +204,7 @@ class SteadyFeed(threading.Thread):
             if self._abandoned.is_set():
                 return
             pause = started + index * self._interval_s - time.monotonic()
-            if pause > 0:
+            if pause > 0 and not self._hurried.is_set():
                 time.sleep(pause)
             produce_waiting(self._producer, topics.DECLARATIONS, value, key)
             self.published += 1
@@ -221,6 +222,11 @@ class SteadyFeed(threading.Thread):
         while self.published < target and self.is_alive():
             assert time.monotonic() < deadline, f"{self.published} of {target} published"
             time.sleep(0.05)
+
+    def hurry(self) -> None:
+        """Publish the rest without pacing: once what a test breaks has happened under a
+        flowing stream, waiting out the stream's schedule proves nothing more."""
+        self._hurried.set()
 
     def abandon(self) -> None:
         """Stop publishing (a test that failed midway), so nothing outlives the test."""

@@ -79,7 +79,8 @@ def test_kill_minus_nine_five_times_while_declarations_flow(
 ) -> None:
     """Five SIGKILLs of the worker at seeded random moments while 20,000 messages (filings,
     amendments, invalidations) flow at a steady rate; the worker is restarted each time in the
-    same consumer group with the same data folder, then left to finish."""
+    same consumer group with the same data folder. After the last restart the rest of the
+    stream is published at once, and the worker left to finish."""
     prefix = f"KILL-{uuid.uuid4().hex[:8]}-"
     messages, sent = generated_stream(KILL_STREAM, seed=7001, prefix=prefix)
     moments = random.Random(7001)
@@ -103,6 +104,7 @@ def test_kill_minus_nine_five_times_while_declarations_flow(
                 published_at_kill.append(feed.published)
                 uncommitted_at_kill.append(kill_in_flight(worker, settings, app_id))
                 worker = start(f"worker-{incarnation}.log")
+            feed.hurry()
             feed.finish()
         finally:
             feed.abandon()
@@ -246,6 +248,7 @@ def test_two_workers_one_killed_the_other_takes_over(
             published_at_kill = feed.published
             survivor_before = worker_metric(survivor, CONSUMED)
             kill_hard(doomed)
+            feed.hurry()
             feed.finish()
         finally:
             feed.abandon()

@@ -148,6 +148,7 @@ def test_out_of_order_versions_and_poison_while_the_worker_is_killed(
                 published_at_kill.append(feed.published)
                 uncommitted_at_kill.append(kill_in_flight(worker, settings, app_id))
                 worker = start(f"worker-{incarnation}.log")
+            feed.hurry()
             feed.finish()
         finally:
             feed.abandon()

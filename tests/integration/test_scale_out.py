@@ -3,8 +3,9 @@ flow over 12 partitions; the partitions are spread and moved, and nothing is los
 
 One worker starts alone, a second and a third join while the feed runs, then one of the three
 is killed (-9). After each step the test waits until the workers' assignments (from their lag
-gauges) are disjoint and cover every partition, and records them. At the end every valid
-declaration version sent has an assessment and the compacted views are right (see faults.py).
+gauges) are disjoint and cover every partition, and records them; after the last, the rest of
+the stream is published at once. At the end every valid declaration version sent has an
+assessment and the compacted views are right (see faults.py).
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from tests.integration.faults import (
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 PARTITIONS = 12
-# About 90 s of flow: enough for two workers to join and rebalance and one to die while the
-# feed runs, on two cores shared with the broker and the feed.
+# About 90 s of flow at the steady rate: enough for two workers to join and rebalance and one
+# to die while the feed runs, on two cores shared with the broker and the feed.
 STREAM = 18_000
 RATE_PER_S = 200
 # A rebalance takes a session timeout (10 s here) when a worker dies, plus the table's
@@ -97,6 +98,7 @@ def test_workers_join_and_leave_while_declarations_flow(
             kill_hard(second)
             published["killed"] = feed.published
             assignments["after_kill"] = wait_until_spread([first, third], SPREAD_TIMEOUT_S)
+            feed.hurry()
             feed.finish()
         finally:
             feed.abandon()

@@ -170,7 +170,8 @@ def test_a_killed_workbench_resumes_without_losing_or_repeating_cases(
     tmp_path: Path,
     workbenches: list[WorkbenchProcess],
 ) -> None:
-    first = spawn_workbench(settings, database_url, tmp_path)
+    # From the start: the session's earlier records are taken in too, before and after the kill.
+    first = spawn_workbench(settings, database_url, tmp_path, from_the_start=True)
     workbenches.append(first)
     before = [filing(f"{run_id}-K{i:03d}", hs_code=ARMS) for i in range(30)]
     publish(producer, [encode(d) for d in before])
@@ -182,7 +183,9 @@ def test_a_killed_workbench_resumes_without_losing_or_repeating_cases(
     first.kill()
     after = [filing(f"{run_id}-K{i:03d}", hs_code=ARMS) for i in range(30, 60)]
     publish(producer, [encode(d) for d in after])
-    again = spawn_workbench(settings, database_url, tmp_path, group=first.group, log_name="2.log")
+    again = spawn_workbench(
+        settings, database_url, tmp_path, group=first.group, log_name="2.log", from_the_start=True
+    )
     workbenches.append(again)
     again.wait_for(
         "SELECT count(*) FROM cases WHERE declaration_id LIKE %s",

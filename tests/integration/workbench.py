@@ -1,5 +1,11 @@
 """A real `screening workbench` process for the tests: on the session's broker, on a fresh
-database of the test's own, with the demo accounts."""
+database of the test's own, with the demo accounts.
+
+By default the workbench starts where the topics end, as one that has run all along would: its
+database is given the topics' end offsets before it starts. Otherwise each test's workbench
+would first take in everything the session's earlier tests published, a quarter of a minute
+late in a session, and a test sees only what it publishes anyway. ``from_the_start`` reads
+every topic from its beginning, as a new installation does."""
 
 from __future__ import annotations
 
@@ -18,8 +24,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from confluent_kafka import TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from pipeline.settings import Settings
+from pipeline.workbench import partners
+from pipeline.workbench.ingest import INGESTED_TOPICS
+from pipeline.workbench.migrations import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_PASSWORD = "demo-password-for-tests"
@@ -92,9 +103,12 @@ def spawn_workbench(
     group: str | None = None,
     extra_env: dict[str, str] | None = None,
     log_name: str = "workbench.log",
+    from_the_start: bool = False,
 ) -> WorkbenchProcess:
     port = free_port()
     group = group or f"workbench-test-{uuid.uuid4().hex[:8]}"
+    if not from_the_start:
+        start_at_the_ends(settings, database_url, group)
     env = {
         **os.environ,
         "SCREENING_KAFKA_BOOTSTRAP": settings.kafka.servers,
@@ -128,3 +142,33 @@ def spawn_workbench(
         time.sleep(0.2)
     bench.stop()
     pytest.fail(f"workbench not ready in {READY_TIMEOUT_S} s:\n{bench.log()[-3000:]}")
+
+
+def start_at_the_ends(settings: Settings, database_url: str, group: str) -> None:
+    """Give ``group`` the end of every topic the workbench reads as its next offsets, in the
+    database where it keeps them; a database that holds offsets of the group keeps its own."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        migrate(conn)
+        if conn.execute("SELECT 1 FROM kafka_offsets WHERE consumer = %s", (group,)).fetchone():
+            return
+        ends = _end_offsets(settings)
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO kafka_offsets (consumer, topic, partition, next_offset)"
+                " VALUES (%s, %s, %s, %s)",
+                [(group, tp.topic, tp.partition, offset) for tp, offset in ends.items()],
+            )
+
+
+def _end_offsets(settings: Settings) -> dict[TopicPartition, int]:
+    """The end offset of every partition of the ingested topics and the partners' topics."""
+    admin = AdminClient(settings.kafka.librdkafka_config())
+    metadata = admin.list_topics(timeout=30).topics
+    read = [t for t in metadata if t in INGESTED_TOPICS or partners.is_inbound_topic(t)]
+    request = {
+        TopicPartition(topic, partition): OffsetSpec.latest()  # type: ignore[no-untyped-call]
+        for topic in read
+        for partition in metadata[topic].partitions
+    }
+    found = admin.list_offsets(request, request_timeout=30)
+    return {tp: future.result().offset for tp, future in found.items()}
