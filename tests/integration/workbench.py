@@ -24,9 +24,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from confluent_kafka import TopicPartition
-from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from load_tests.topic_stats import end_offsets
+from pipeline.kafka.admin import admin_client, existing_partitions
 from pipeline.settings import Settings
 from pipeline.workbench import partners
 from pipeline.workbench.ingest import INGESTED_TOPICS
@@ -145,30 +145,25 @@ def spawn_workbench(
 
 
 def start_at_the_ends(settings: Settings, database_url: str, group: str) -> None:
-    """Give ``group`` the end of every topic the workbench reads as its next offsets, in the
-    database where it keeps them; a database that holds offsets of the group keeps its own."""
+    """Give ``group`` the end of every topic the workbench reads (the ingested topics and the
+    partners' topics) as its next offsets, in the database where it keeps them; a database
+    that holds offsets of the group keeps its own."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         migrate(conn)
         if conn.execute("SELECT 1 FROM kafka_offsets WHERE consumer = %s", (group,)).fetchone():
             return
-        ends = _end_offsets(settings)
+        read = [
+            topic
+            for topic in existing_partitions(admin_client(settings.kafka))
+            if topic in INGESTED_TOPICS or partners.is_inbound_topic(topic)
+        ]
         with conn.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO kafka_offsets (consumer, topic, partition, next_offset)"
                 " VALUES (%s, %s, %s, %s)",
-                [(group, tp.topic, tp.partition, offset) for tp, offset in ends.items()],
+                [
+                    (group, topic, partition, offset)
+                    for topic in read
+                    for partition, offset in end_offsets(settings, topic).items()
+                ],
             )
-
-
-def _end_offsets(settings: Settings) -> dict[TopicPartition, int]:
-    """The end offset of every partition of the ingested topics and the partners' topics."""
-    admin = AdminClient(settings.kafka.librdkafka_config())
-    metadata = admin.list_topics(timeout=30).topics
-    read = [t for t in metadata if t in INGESTED_TOPICS or partners.is_inbound_topic(t)]
-    request = {
-        TopicPartition(topic, partition): OffsetSpec.latest()  # type: ignore[no-untyped-call]
-        for topic in read
-        for partition in metadata[topic].partitions
-    }
-    found = admin.list_offsets(request, request_timeout=30)
-    return {tp: future.result().offset for tp, future in found.items()}
