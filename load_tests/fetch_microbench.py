@@ -8,7 +8,8 @@ benchmark's declarations, lz4-compressed as the load generator sends them. Each 
 
 - a backlog: ``--records`` declarations already on the topic, read as fast as they come;
 - a steady stream: ``--rate`` declarations a second for ``--seconds``, sent by a process of
-  its own, read as they arrive.
+  its own, read as they arrive. The sender starts with the reader; what it sends while the
+  reader joins its group is read as a small backlog, which is cheaper per record.
 
 aiokafka runs on a thread and event loop of its own, as in Faust, with the worker's fetch wait.
 Its CPU is all Python's, holding the GIL. confluent-kafka's is split: the thread that calls
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -55,9 +57,8 @@ class Cost:
     holding_gil: float  # the reading Python thread
     without_gil: float  # librdkafka's threads
 
-    @property
-    def total(self) -> float:
-        return self.holding_gil + self.without_gil
+    def __str__(self) -> str:
+        return f"{self.holding_gil:.1f} µs holding the GIL, {self.without_gil:.1f} without"
 
 
 # A reader takes the bootstrap, a group, and how many records to read; it returns the CPU
@@ -66,8 +67,6 @@ Reader = Callable[[str, str, int], tuple[float, float]]
 
 
 def read_with_aiokafka(bootstrap: str, group: str, count: int) -> tuple[float, float]:
-    from aiokafka import AIOKafkaConsumer
-
     async def read() -> tuple[float, float]:
         consumer = AIOKafkaConsumer(
             TOPIC,
@@ -186,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
                 if feeder.exitcode != 0:
                     raise SystemExit(f"the steady stream's sender exited with {feeder.exitcode}")
                 costs.setdefault(("steady", name), []).append(steady)
-                print(f"round {round_ + 1} {name}: backlog {backlog}, steady {steady}", flush=True)
+                print(f"round {round_ + 1}, {name}: backlog {backlog}; steady {steady}", flush=True)
     print(f"\nCPU µs per record, median of {args.rounds} rounds (range); steady: {args.rate}/s")
     print(f"{'read':10} {'client':10} {'holding the GIL':>22} {'librdkafka threads':>22}")
     for (what, name), found in costs.items():
