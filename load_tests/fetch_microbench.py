@@ -41,11 +41,11 @@ from load_tests.broker import bench_broker
 from load_tests.prepare_microbench import ROOT, _records
 from load_tests.profile_worker import thread_cpu
 from load_tests.schedule import OpenLoopSchedule
+from pipeline.kafka.producer import producer_config
 from pipeline.settings import Settings
 from pipeline.worker.transport import FETCH_MAX_WAIT_MS
 
 TOPIC = "declarations"
-PRODUCER_CONFIG = {"linger.ms": 5, "compression.type": "lz4", "batch.num.messages": 10_000}
 SAMPLE_VALUES = 5_000  # distinct declarations, sent in turn
 READ_TIMEOUT_S = 600.0
 
@@ -134,7 +134,8 @@ def measure(read: Reader, bootstrap: str, group: str, count: int) -> Cost:
 
 def send(bootstrap: str, values: list[bytes], count: int, rate_per_s: float | None) -> None:
     """``count`` declarations; at ``rate_per_s`` on an open-loop schedule, or all at once."""
-    producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG})
+    # As the load generator sends them: lz4, batched, idempotent.
+    producer = Producer(producer_config(Settings(kafka_bootstrap=bootstrap).kafka))
     schedule = OpenLoopSchedule.starting_now(rate_per_s) if rate_per_s else None
     for index in range(count):
         if schedule is not None:
